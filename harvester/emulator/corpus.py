@@ -1,0 +1,371 @@
+"""A deterministic synthetic corpus of Hub repos of one kind, stored by column.
+
+Rows are addressed by an integer position ``j`` that never changes; a deleted row keeps its
+position and is skipped by listings. Everything a listing sorts or filters on lives in compact
+arrays (about 150 bytes per row in all), and everything else an item shows (files, card data,
+sha) is derived on demand from ``(seed, kind, j, revision)``, so a million rows fit in a few
+hundred MB and the same seed always gives the same Hub.
+
+Time is logical: the corpus has its own clock, starting at ``NOW`` and moved forward by each
+mutation, so runs are reproducible and watermarks never depend on the wall clock.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+import random
+import threading
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from . import vocab
+
+KINDS = ("models", "datasets", "spaces")
+NOW_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
+EPOCH_MS = int(datetime(2020, 3, 1, tzinfo=UTC).timestamp() * 1000)
+DAY_MS = 86_400_000
+
+# Hub sort name -> column holding its value.
+SORT_COLUMNS = {
+    "lastModified": "modified",
+    "createdAt": "created",
+    "downloads": "downloads",
+    "likes": "likes",
+    "trendingScore": "trending",
+}
+COUNTER_SORTS = ("downloads", "likes", "trendingScore")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One listing request, already validated: which rows, in which order, from where."""
+
+    sort: str = "createdAt"
+    descending: bool = True
+    after: tuple[int, int] | None = None  # keyset position (sort value, row) of the last row served
+    limit: int = 1000
+    author: str | None = None
+    search: str | None = None
+    tags: tuple[str, ...] = ()
+    pipeline_tag: str | None = None
+
+
+@dataclass
+class Profile:
+    """What distinguishes one repo kind's corpus: its names, categories and extra tags."""
+
+    kind: str
+    category: vocab.Weighted  # pipeline_tag for models, task for datasets, sdk for spaces
+    category_tag: Callable[[str], str]
+    extra_tags: tuple[str, ...]
+    make_name: Callable[[random.Random], str]
+    library: vocab.Weighted | None = None
+    counters: tuple[str, ...] = ("downloads", "likes", "trendingScore")
+
+
+def _model_name(rng: random.Random) -> str:
+    name = f"{rng.choice(vocab.MODEL_FAMILIES)}-{rng.choice(vocab.MODEL_SIZES)}{rng.choice(vocab.MODEL_SUFFIXES)}"
+    return name.lower() if rng.random() < 0.4 else name
+
+
+def _dataset_name(rng: random.Random) -> str:
+    return f"{rng.choice(vocab.DATASET_STEMS)}{rng.choice(vocab.DATASET_SUFFIXES)}"
+
+
+def _space_name(rng: random.Random) -> str:
+    return f"{rng.choice(vocab.SPACE_STEMS)}{rng.choice(vocab.SPACE_SUFFIXES)}"
+
+
+PROFILES = {
+    "models": Profile(
+        "models", vocab.PIPELINE_TAGS, lambda t: t, vocab.MODEL_EXTRA_TAGS, _model_name, vocab.LIBRARIES
+    ),
+    "datasets": Profile(
+        "datasets", vocab.DATASET_TASKS, lambda t: f"task_categories:{t}", vocab.DATASET_EXTRA_TAGS, _dataset_name
+    ),
+    "spaces": Profile(
+        "spaces", vocab.SPACE_SDKS, lambda t: t, vocab.SPACE_EXTRA_TAGS, _space_name,
+        counters=("likes", "trendingScore"),
+    ),
+}
+
+
+def _cum(weighted: vocab.Weighted) -> list[float]:
+    return list(itertools.accumulate(weighted.weights))
+
+
+def _authors(rng: random.Random, count: int) -> list[str]:
+    """A pool of distinct author names; a few awkward ones always included."""
+    pool = dict.fromkeys(vocab.AWKWARD_AUTHORS)
+    while len(pool) < count:
+        shape = rng.random()
+        if shape < 0.45:
+            name = f"{rng.choice(vocab.AUTHOR_FIRST)}{rng.choice(['', '-', '_'])}{rng.choice(vocab.AUTHOR_STEM)}"
+        elif shape < 0.8:
+            name = f"{rng.choice(vocab.AUTHOR_STEM)}-{rng.choice(vocab.AUTHOR_ORG)}"
+        else:
+            name = f"{rng.choice(vocab.AUTHOR_FIRST)}{rng.randint(1, 9999)}"
+        if name in pool:
+            name = f"{name}{rng.randint(2, 999)}"
+        if rng.random() < 0.15:
+            name = name.capitalize()
+        pool[name] = None
+    return list(pool)
+
+
+@dataclass
+class Corpus:
+    """All repos of one kind, with keyset-sorted indexes and deterministic mutations."""
+
+    kind: str
+    seed: int
+    profile: Profile = field(init=False)
+    lock: threading.RLock = field(init=False, default_factory=threading.RLock)
+    clock_ms: int = field(init=False, default=NOW_MS)
+
+    def __post_init__(self) -> None:
+        self.profile = PROFILES[self.kind]
+        self._rng = random.Random(f"{self.seed}/{self.kind}/mutations")
+        self.ids: list[str] = []
+        self._taken: set[str] = set()
+        self.created = array("q")
+        self.modified = array("q")
+        self.downloads = array("q")
+        self.downloads_all = array("q")
+        self.likes = array("q")
+        self.trending = array("q")
+        self.rev = array("I")
+        self.deleted = bytearray()
+        self.category = bytearray()
+        self.library = bytearray()
+        self.license = bytearray()
+        self.gated = bytearray()
+        self.disabled = bytearray()
+        self.tagmask = array("Q")
+        self._indexes: dict[str, array] = {}
+        self._positions: dict[str, int] | None = None
+        self._authors: list[str] = []
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def generate(cls, kind: str, size: int, seed: int) -> Corpus:
+        """Build a corpus of ``size`` repos of ``kind``, the same for the same seed."""
+        corpus = cls(kind, seed)
+        rng = random.Random(f"{seed}/{kind}")
+        corpus._authors = _authors(rng, max(8, size // 6))
+        corpus._append(rng, size, created=None)
+        return corpus
+
+    def _append(self, rng: random.Random, n: int, *, created: list[int] | None) -> range:
+        """Append ``n`` generated rows; ``created`` fixes their creation times (new repos)."""
+        start = len(self.ids)
+        profile = self.profile
+        author_cum = list(itertools.accumulate(1 / (r + 1) ** 1.1 for r in range(len(self._authors))))
+        authors = rng.choices(self._authors, cum_weights=author_cum, k=n)
+        for author in authors:
+            self.ids.append(self._unique_id(rng, author))
+        if created is None:
+            span = NOW_MS - EPOCH_MS
+            # The Hub grows fast: most repos are recent.
+            created = [NOW_MS - int(span * rng.random() ** 2.5) for _ in range(n)]
+            # Half the repos are touched only on their first day; the rest any time since.
+            modified = [
+                c + rng.randrange(min(DAY_MS, NOW_MS - c + 1)) if rng.random() < 0.5
+                else c + int((NOW_MS - c) * rng.random())
+                for c in created
+            ]
+        else:
+            modified = list(created)
+        self.created.extend(created)
+        self.modified.extend(modified)
+        for c in created:
+            downloads = min(int((rng.paretovariate(0.75) - 1) * 4), 900_000_000)
+            likes = min(int(downloads**0.55 * rng.random() * 0.2), 20_000_000)
+            age_years = max((NOW_MS - c) / (365 * DAY_MS), 0.05)
+            self.downloads.append(downloads)
+            self.downloads_all.append(downloads + int(downloads * age_years * 6 * rng.random()))
+            self.likes.append(likes)
+            self.trending.append(int(likes * rng.random() / age_years / 4))
+        self.rev.extend(itertools.repeat(0, n))
+        self.deleted.extend(bytes(n))
+        self.category.extend(rng.choices(range(len(profile.category.values)), profile.category.weights, k=n))
+        lib = profile.library or vocab.Weighted((None,), (1,))
+        self.library.extend(rng.choices(range(len(lib.values)), lib.weights, k=n))
+        self.license.extend(rng.choices(range(len(vocab.LICENSES.values)), vocab.LICENSES.weights, k=n))
+        self.gated.extend(rng.choices(range(3), vocab.GATED.weights, k=n))
+        self.disabled.extend(1 if rng.random() < 0.002 else 0 for _ in range(n))
+        width = len(profile.extra_tags)
+        self.tagmask.extend(rng.getrandbits(width) & rng.getrandbits(width) & rng.getrandbits(width) for _ in range(n))
+        self._indexes.clear()
+        self._positions = None
+        return range(start, len(self.ids))
+
+    def _unique_id(self, rng: random.Random, author: str) -> str:
+        roll = rng.random()
+        if roll < 0.0005:
+            base = rng.choice(vocab.LEGACY_NAMES)
+        else:
+            name = rng.choice(vocab.AWKWARD_NAMES) if roll < 0.002 else self.profile.make_name(rng)
+            base = f"{author}/{name}"
+        candidate = base
+        while candidate.lower() in self._taken:
+            candidate = f"{base}-{rng.randint(2, 99_999)}"
+        self._taken.add(candidate.lower())
+        return candidate
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.ids) - sum(self.deleted)
+
+    def live(self) -> Iterator[int]:
+        """Positions of the repos that exist now."""
+        return (j for j, gone in enumerate(self.deleted) if not gone)
+
+    def position(self, repo_id: str) -> int:
+        """The row position of a repo id (KeyError when unknown)."""
+        if self._positions is None:
+            self._positions = {repo_id: j for j, repo_id in enumerate(self.ids)}
+        return self._positions[repo_id]
+
+    def author(self, j: int) -> str | None:
+        repo_id = self.ids[j]
+        return repo_id.split("/", 1)[0] if "/" in repo_id else None
+
+    def hub_id(self, j: int) -> str:
+        """The repo's stable ``_id``: creation second plus position, like a Mongo ObjectId."""
+        return f"{self.created[j] // 1000:08x}{j:016x}"
+
+    def sha(self, j: int) -> str:
+        return hashlib.sha1(f"{self.seed}/{self.kind}/{j}/{self.rev[j]}".encode()).hexdigest()
+
+    def category_value(self, j: int) -> str | None:
+        return self.profile.category.values[self.category[j]]
+
+    def library_value(self, j: int) -> str | None:
+        return (self.profile.library or vocab.Weighted((None,), (1,))).values[self.library[j]]
+
+    def license_value(self, j: int) -> str | None:
+        return vocab.LICENSES.values[self.license[j]]
+
+    def gated_value(self, j: int) -> bool | str:
+        return vocab.GATED.values[self.gated[j]] or False
+
+    def tags(self, j: int) -> list[str]:
+        """The repo's tags as the Hub lists them: library, task, extras, license."""
+        tags: list[str] = []
+        library = self.library_value(j)
+        if library:
+            tags.append(library)
+        category = self.category_value(j)
+        if category:
+            tags.append(self.profile.category_tag(category))
+        mask = self.tagmask[j]
+        tags.extend(tag for bit, tag in enumerate(self.profile.extra_tags) if mask >> bit & 1)
+        license_ = self.license_value(j)
+        if license_:
+            tags.append(f"license:{license_}")
+        return tags
+
+    def rng_for(self, j: int, salt: str = "") -> random.Random:
+        """A random source fixed by the row and its revision, for derived fields."""
+        return random.Random(f"{self.seed}/{self.kind}/{j}/{self.rev[j]}/{salt}")
+
+    def sort_value(self, sort: str, j: int) -> int:
+        return getattr(self, SORT_COLUMNS[sort])[j]
+
+    def _index(self, sort: str) -> array:
+        """Row positions ascending by (sort value, position); rebuilt lazily after mutations."""
+        index = self._indexes.get(sort)
+        if index is None:
+            column = getattr(self, SORT_COLUMNS[sort])
+            # sorted() is stable, so ties stay in ascending position order: (value, j) order.
+            index = array("i", sorted(range(len(column)), key=column.__getitem__))
+            self._indexes[sort] = index
+        return index
+
+    def page(self, query: Query) -> tuple[list[int], bool]:
+        """The rows of one page after ``query.after``, and whether more rows follow."""
+        with self.lock:
+            index = self._index(query.sort)
+            column = getattr(self, SORT_COLUMNS[query.sort])
+            key = lambda j: (column[j], j)  # noqa: E731
+            if query.descending:
+                start = len(index) if query.after is None else bisect.bisect_left(index, query.after, key=key)
+                order: Iterable[int] = (index[p] for p in range(start - 1, -1, -1))
+            else:
+                start = 0 if query.after is None else bisect.bisect_right(index, query.after, key=key)
+                order = (index[p] for p in range(start, len(index)))
+            matches = self._matcher(query)
+            rows = list(itertools.islice(filter(matches, order), query.limit + 1))
+        return rows[: query.limit], len(rows) > query.limit
+
+    def _matcher(self, query: Query) -> Callable[[int], bool]:
+        checks: list[Callable[[int], bool]] = [lambda j: not self.deleted[j]]
+        if query.author is not None:
+            author = query.author.lower()
+            checks.append(lambda j: (self.author(j) or "").lower() == author)
+        if query.search is not None:
+            needle = query.search.lower()
+            checks.append(lambda j: needle in self.ids[j].lower())
+        if query.pipeline_tag is not None:
+            checks.append(lambda j: self.category_value(j) == query.pipeline_tag)
+        if query.tags:
+            wanted = set(query.tags)
+            checks.append(lambda j: wanted.issubset(self.tags(j)))
+        return lambda j: all(check(j) for check in checks)
+
+    # -- mutating ---------------------------------------------------------------------------
+
+    def _tick(self) -> int:
+        self.clock_ms += self._rng.randrange(1_000, 60_000)
+        return self.clock_ms
+
+    def _pick(self, n: int | None, ids: Iterable[str] | None) -> list[int]:
+        if ids is not None:
+            return [self.position(repo_id) for repo_id in ids]
+        live = list(self.live())
+        return sorted(self._rng.sample(live, min(n or 0, len(live))))
+
+    def add(self, n: int) -> list[str]:
+        """Create ``n`` new repos, newer than everything so far; returns their ids."""
+        with self.lock:
+            created = [self._tick() for _ in range(n)]
+            return [self.ids[j] for j in self._append(self._rng, n, created=created)]
+
+    def modify(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
+        """Push a new commit to some repos: new sha, newer lastModified."""
+        with self.lock:
+            rows = self._pick(n, ids)
+            for j in rows:
+                self.rev[j] += 1
+                self.modified[j] = self._tick()
+            self._indexes.pop("lastModified", None)
+            return [self.ids[j] for j in rows]
+
+    def delete(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
+        """Delete some repos (or make them private): they vanish from listings."""
+        with self.lock:
+            rows = self._pick(n, ids)
+            for j in rows:
+                self.deleted[j] = 1
+            return [self.ids[j] for j in rows]
+
+    def bump_counters(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
+        """Move downloads, likes and trending score without a commit, as the Hub does."""
+        with self.lock:
+            rows = self._pick(n, ids)
+            for j in rows:
+                extra = self._rng.randrange(1, 5_000)
+                self.downloads[j] += extra
+                self.downloads_all[j] += extra
+                self.likes[j] += self._rng.randrange(0, 20)
+                self.trending[j] = self._rng.randrange(0, 500)
+            for sort in COUNTER_SORTS:
+                self._indexes.pop(sort, None)
+            return [self.ids[j] for j in rows]

@@ -1,0 +1,162 @@
+"""Fault injection for the emulator: the ways the real Hub fails a listing request.
+
+A :class:`FaultPlan` holds scheduled faults (every Nth request, or at a seeded rate), the
+gateway's page-size limit (504 above it) and a request quota per fixed window (429 with
+``Retry-After`` and the IETF ``RateLimit`` headers). Faults can be given on the command line
+as specs: ``502,every=5``, ``429,retry_after=1,rate=0.1``, ``drop,times=1``, ``slow=3,every=10``,
+``truncate``, ``malformed``, ``missing-field``, ``foreign-link``, ``repeat-cursor``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+ACTIONS = ("status", "drop", "truncate", "malformed", "slow", "missing-field", "foreign-link", "repeat-cursor")
+
+
+@dataclass
+class Fault:
+    """One scheduled way to fail: what happens, and on which requests."""
+
+    action: str
+    status: int = 0  # for action "status"
+    seconds: float = 0.0  # for action "slow"
+    retry_after: float | None = None  # Retry-After sent with a 429
+    every: int | None = None  # fire on every Nth listing request...
+    rate: float = 0.0  # ...or with this probability
+    after: int = 0  # leave the first N listing requests alone
+    times: int | None = None  # fire at most this many times
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown fault action {self.action!r}; expected one of {', '.join(ACTIONS)}")
+        if self.action == "status" and not 400 <= self.status <= 599:
+            raise ValueError(f"fault status must be an HTTP error code, got {self.status}")
+
+    @property
+    def name(self) -> str:
+        return str(self.status) if self.action == "status" else self.action
+
+    def due(self, number: int, rng: random.Random) -> bool:
+        """Whether this fault fires on listing request ``number`` (1-based)."""
+        if number <= self.after or (self.times is not None and self.fired >= self.times):
+            return False
+        if self.every:
+            return (number - self.after) % self.every == 0
+        return rng.random() < self.rate
+
+
+def parse_fault(spec: str) -> Fault:
+    """Parse a command-line fault spec such as ``502,every=5`` or ``slow=3,rate=0.1``."""
+    head, *options = [part.strip() for part in spec.split(",") if part.strip()]
+    name, _, value = head.partition("=")
+    try:
+        if name.isdigit():
+            fault = Fault("status", status=int(name))
+        elif name == "slow":
+            fault = Fault("slow", seconds=float(value or 1))
+        else:
+            fault = Fault(name)
+        for option in options:
+            key, _, raw = option.partition("=")
+            key = key.replace("-", "_")
+            if key in ("every", "after", "times"):
+                setattr(fault, key, int(raw))
+            elif key in ("rate", "retry_after"):
+                setattr(fault, key, float(raw))
+            else:
+                raise ValueError(f"unknown option {key!r}")
+    except ValueError as exc:
+        raise ValueError(f"bad fault spec {spec!r}: {exc}") from None
+    if fault.every is None and fault.rate == 0.0:
+        fault.every = 1
+    return fault
+
+
+@dataclass
+class Quota:
+    """A fixed-window request quota, like the Hub's API rate limit."""
+
+    requests: int
+    window: float
+    _started: float = field(default_factory=time.monotonic)
+    _used: int = 0
+
+    def take(self) -> tuple[bool, int, int]:
+        """Count one request: (allowed, remaining, seconds until the window resets)."""
+        now = time.monotonic()
+        if now - self._started >= self.window:
+            self._started, self._used = now, 0
+        reset = max(1, math.ceil(self.window - (now - self._started)))
+        if self._used >= self.requests:
+            return False, 0, reset
+        self._used += 1
+        return True, self.requests - self._used, reset
+
+    def headers(self, remaining: int, reset: int) -> dict[str, str]:
+        return {
+            "RateLimit": f'"api";r={remaining};t={reset}',
+            "RateLimit-Policy": f'"fixed window";"api";q={self.requests};w={int(self.window)}',
+        }
+
+
+def parse_quota(spec: str) -> Quota:
+    """Parse ``REQUESTS/SECONDS`` such as ``500/300``."""
+    requests, _, window = spec.partition("/")
+    try:
+        return Quota(int(requests), float(window))
+    except ValueError:
+        raise ValueError(f"bad quota {spec!r}: expected REQUESTS/SECONDS, e.g. 500/300") from None
+
+
+@dataclass
+class FaultPlan:
+    """Everything the emulator does wrong on purpose; safe to change while it serves."""
+
+    faults: list[Fault] = field(default_factory=list)
+    max_page_size: int | None = None  # pages asking for more rows than this answer 504
+    quota: Quota | None = None
+    seed: int = 0
+    _rng: random.Random = field(init=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _count: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(f"faults/{self.seed}")
+
+    def add(self, fault: Fault | str) -> Fault:
+        """Schedule one more fault (a :class:`Fault` or a spec string)."""
+        fault = parse_fault(fault) if isinstance(fault, str) else fault
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Stop injecting anything: the Hub is healthy again."""
+        with self._lock:
+            self.faults.clear()
+            self.max_page_size = None
+            self.quota = None
+
+    def admit(self) -> tuple[bool, dict[str, str], int]:
+        """Count one request against the quota: (allowed, RateLimit headers, seconds to wait if refused)."""
+        if self.quota is None:
+            return True, {}, 0
+        with self._lock:
+            allowed, remaining, reset = self.quota.take()
+        return allowed, self.quota.headers(remaining, reset), reset
+
+    def next_fault(self) -> Fault | None:
+        """Count one listing request and return the fault it suffers, if any."""
+        with self._lock:
+            self._count += 1
+            for fault in self.faults:
+                if fault.due(self._count, self._rng):
+                    fault.fired += 1
+                    return fault
+        return None

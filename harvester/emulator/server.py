@@ -1,0 +1,305 @@
+"""The emulator's HTTP side: the Hub's listing endpoints on 127.0.0.1.
+
+``GET /api/{models,datasets,spaces}`` validate their query parameters as the Hub does (400 with
+a JSON error), serve one page through a keyset cursor, and put the next page's absolute URL in a
+``Link: <...>; rel="next"`` header while rows remain. Every request is logged (path, params,
+status, fault) for tests to read; the token itself is never logged, only whether one was sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from . import items
+from .corpus import KINDS, SORT_COLUMNS, Corpus, Query
+from .faults import Fault, FaultPlan
+
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 1000
+SORTS = {"models": tuple(SORT_COLUMNS), "datasets": tuple(SORT_COLUMNS),
+         "spaces": tuple(s for s in SORT_COLUMNS if s != "downloads")}
+
+
+class BadRequest(ValueError):
+    """A listing request the Hub would answer with 400."""
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the emulator saw it."""
+
+    path: str
+    params: tuple[tuple[str, str], ...]
+    status: int
+    fault: str | None
+    rows: int
+    authorized: bool
+    at: float
+
+    def param(self, name: str) -> str | None:
+        return next((value for key, value in self.params if key == name), None)
+
+
+def encode_cursor(query: Query, value: int, row: int) -> str:
+    payload = {"sort": query.sort, "desc": query.descending, "v": value, "j": row}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, sort: str, descending: bool) -> tuple[int, int]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        position = (int(payload["v"]), int(payload["j"]))
+        matches = payload["sort"] == sort and payload["desc"] == descending
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise BadRequest("Invalid cursor") from None
+    if not matches:
+        raise BadRequest("Cursor does not match the sort of this request")
+    return position
+
+
+def _flag(params: dict[str, list[str]], name: str) -> bool:
+    raw = params.get(name, ["false"])[-1].lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise BadRequest(f"Invalid value for '{name}': expected a boolean, got {raw!r}")
+    return raw in ("true", "1")
+
+
+def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int) -> tuple[Query, tuple[str, ...]]:
+    """Validate a listing's query string into a corpus query and the fields to render."""
+    params: dict[str, list[str]] = {}
+    for key, value in pairs:
+        params.setdefault(key, []).append(value)
+    one = lambda name: params[name][-1] if name in params else None  # noqa: E731
+
+    sort = one("sort") or "createdAt"
+    if sort not in SORTS[kind]:
+        raise BadRequest(f"Invalid sort parameter {sort!r}: expected one of {', '.join(SORTS[kind])}")
+    direction = one("direction") or "-1"
+    if direction not in ("-1", "1"):
+        raise BadRequest(f"Invalid direction {direction!r}: expected -1 or 1")
+    try:
+        limit = int(one("limit") or default_limit)
+    except ValueError:
+        raise BadRequest(f"Invalid limit {one('limit')!r}: expected a positive integer") from None
+    if limit < 1:
+        raise BadRequest(f"Invalid limit {limit}: expected a positive integer")
+    expand = tuple(params.get("expand", []))
+    unknown = sorted(set(expand) - items.EXPAND[kind])
+    if unknown:
+        raise BadRequest(f"Invalid expand value(s) {', '.join(unknown)} for {kind}")
+    full, card_data, config = _flag(params, "full"), _flag(params, "cardData"), _flag(params, "config")
+    if expand and (full or card_data or config):
+        raise BadRequest("'expand' cannot be combined with 'full', 'cardData' or 'config'")
+    descending = direction == "-1"
+    cursor = one("cursor")
+    query = Query(
+        sort=sort,
+        descending=descending,
+        after=decode_cursor(cursor, sort, descending) if cursor else None,
+        limit=min(limit, MAX_PAGE_SIZE),
+        author=one("author"),
+        search=one("search"),
+        tags=tuple(params.get("filter", [])),
+        pipeline_tag=one("pipeline_tag"),
+    )
+    return query, items.field_set(kind, expand=expand, full=full, card_data=card_data)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep stderr quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        url = urlsplit(self.path)
+        pairs = parse_qsl(url.query, keep_blank_values=True)
+        emulator = self.server.emulator
+        kind = url.path.removeprefix("/api/")
+        status, fault, rows = 200, None, 0
+        try:
+            if url.path.rstrip("/") == "/api/whoami-v2":
+                status = self._whoami()
+            elif kind not in emulator.corpora:
+                status = self._error(404, f"Not found: {url.path}")
+            elif not emulator.token_ok(self.headers.get("Authorization")):
+                status = self._error(401, "Invalid credentials in Authorization header")
+            else:
+                status, fault, rows = self._listing(kind, url.path, pairs)
+        finally:
+            emulator.log(LoggedRequest(url.path, tuple(pairs), status, fault, rows,
+                                       "Authorization" in self.headers, time.time()))
+
+    def _whoami(self) -> int:
+        header = self.headers.get("Authorization")
+        if header is None or not self.server.emulator.token_ok(header):
+            return self._error(401, "Invalid credentials in Authorization header")
+        self._send(200, json.dumps({"type": "user", "name": "emulator-user"}).encode())
+        return 200
+
+    def _listing(self, kind: str, path: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None, int]:
+        emulator = self.server.emulator
+        plan = emulator.faults
+        allowed, limit_headers, retry_after = plan.admit()
+        if not allowed:
+            refusal = {"Retry-After": str(retry_after), **limit_headers}
+            return self._error(429, "Rate limit reached", refusal), "quota", 0
+        try:
+            query, fields = parse_listing(kind, pairs, default_limit=emulator.default_page_size)
+        except BadRequest as exc:
+            return self._error(400, str(exc), limit_headers), None, 0
+        asked = int(dict(pairs).get("limit") or emulator.default_page_size)
+        if plan.max_page_size is not None and asked > plan.max_page_size:
+            return self._error(504, "Gateway Timeout", limit_headers), "page-size", 0
+        fault = plan.next_fault()
+        if fault is not None and fault.action in ("status", "drop"):
+            return self._fail(fault, limit_headers), fault.name, 0
+        if fault is not None and fault.action == "slow":
+            time.sleep(fault.seconds)
+
+        corpus = emulator.corpora[kind]
+        with corpus.lock:
+            rows, more = corpus.page(query)
+            page = [items.render(corpus, j, fields) for j in rows]
+            next_cursor = encode_cursor(query, corpus.sort_value(query.sort, rows[-1]), rows[-1]) if more else None
+        headers = dict(limit_headers)
+        if next_cursor is not None or (fault is not None and fault.action == "repeat-cursor"):
+            headers["Link"] = f'<{self._next_url(path, pairs, next_cursor, fault)}>; rel="next"'
+        if fault is not None and fault.action == "missing-field" and page:
+            del page[0]["id"]
+        body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+        if fault is not None and fault.action == "truncate":
+            body = body[: max(1, len(body) // 2)]
+        elif fault is not None and fault.action == "malformed":
+            body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        self._send(200, body, headers)
+        return 200, fault.name if fault else None, len(page)
+
+    def _next_url(self, path: str, pairs: list[tuple[str, str]], cursor: str | None, fault: Fault | None) -> str:
+        host = self.headers.get("Host") or self.server.emulator.host_port
+        if fault is not None and fault.action == "foreign-link":
+            host = "hub.evil.invalid"
+        if fault is not None and fault.action == "repeat-cursor":
+            return f"http://{host}{path}?{urlencode(pairs)}"
+        kept = [(key, value) for key, value in pairs if key != "cursor"]
+        return f"http://{host}{path}?{urlencode(kept + [('cursor', cursor or '')])}"
+
+    def _fail(self, fault: Fault, headers: dict[str, str]) -> int:
+        if fault.action == "drop":
+            self.close_connection = True  # say nothing: the client sees the connection drop
+            return 0
+        extra = dict(headers)
+        if fault.status == 429 and fault.retry_after is not None:
+            extra["Retry-After"] = f"{fault.retry_after:g}"
+        return self._error(fault.status, f"Injected fault {fault.status}", extra)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> int:
+        self._send(status, json.dumps({"error": message}).encode(), headers or {})
+        return status
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: HubEmulator
+
+
+class HubEmulator:
+    """A local Hub serving synthetic corpora over real HTTP.
+
+    Example:
+        >>> with HubEmulator(models=1000, seed=1) as hub:  # doctest: +SKIP
+        ...     os.environ["HF_ENDPOINT"] = hub.url
+        ...     hub.corpora["models"].modify(10)
+        ...     hub.faults.add("502,every=5")
+    """
+
+    def __init__(
+        self,
+        *,
+        models: int = 0,
+        datasets: int = 0,
+        spaces: int = 0,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: FaultPlan | None = None,
+        default_page_size: int = DEFAULT_PAGE_SIZE,
+        tokens: set[str] | None = None,
+        log_size: int = 100_000,
+    ) -> None:
+        sizes = {"models": models, "datasets": datasets, "spaces": spaces}
+        self.corpora: dict[str, Corpus] = {kind: Corpus.generate(kind, sizes[kind], seed) for kind in KINDS}
+        self.faults = faults or FaultPlan(seed=seed)
+        self.default_page_size = default_page_size
+        self.tokens = tokens
+        self.requests: deque[LoggedRequest] = deque(maxlen=log_size)
+        self._server = _Server((host, port), _Handler)
+        self._server.emulator = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host_port(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """The base URL to use as ``HF_ENDPOINT``."""
+        return f"http://{self.host_port}"
+
+    def token_ok(self, authorization: str | None) -> bool:
+        """Whether a request's credentials are accepted (any, unless ``tokens`` is set)."""
+        if authorization is None or self.tokens is None:
+            return True
+        return authorization.removeprefix("Bearer ").strip() in self.tokens
+
+    def log(self, request: LoggedRequest) -> None:
+        self.requests.append(request)
+
+    def listing_requests(self, kind: str = "models") -> list[LoggedRequest]:
+        """The logged requests to one listing endpoint, oldest first."""
+        return [r for r in self.requests if r.path == f"/api/{kind}"]
+
+    def start(self) -> HubEmulator:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, name="hub-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> HubEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
