@@ -170,9 +170,9 @@ class Corpus:
         for author in authors:
             self.ids.append(self._unique_id(rng, author))
         if created is None:
-            span = NOW_MS - EPOCH_MS
-            # The Hub grows fast: most repos are recent.
-            created = [NOW_MS - int(span * rng.random() ** 2.5) for _ in range(n)]
+            # The Hub grows roughly exponentially: repo ages are exponential, mean 1.5 years.
+            mean_age = 1.5 * 365 * DAY_MS
+            created = [NOW_MS - int(min(rng.expovariate(1 / mean_age), NOW_MS - EPOCH_MS)) for _ in range(n)]
             # Half the repos are touched only on their first day; the rest any time since.
             modified = [
                 c + rng.randrange(min(DAY_MS, NOW_MS - c + 1)) if rng.random() < 0.5
