@@ -2,15 +2,196 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import click
 
 from . import __version__
+from .errors import HarvesterError, Interrupted
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harvester")
 def main() -> None:
     """Keep a local SQL catalog of the Hugging Face Hub's metadata."""
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    """Turn harvester's own errors into one line on stderr and a documented exit code."""
+    try:
+        yield
+    except Interrupted as exc:
+        click.echo(f"harvester: interrupted: {exc}; the next run resumes from there", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except HarvesterError as exc:
+        click.echo(f"harvester: error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """The first Ctrl-C or SIGTERM asks the run to stop after its current page; a second one kills."""
+    stop = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def ask_to_stop(signum: int, _frame: Any) -> None:
+        stop.set()
+        click.echo("harvester: stopping after the current page (again to abort)", err=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    for sig in previous:
+        signal.signal(sig, ask_to_stop)
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _summary(run: dict[str, Any]) -> str:
+    walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
+    return (f"run {run['id']} {run['status']} ({run['mode']}, {walk}): {run['pages']} pages, "
+            f"{run['requests']} requests, {run['retries']} retries; rows {run['rows_seen']} seen, "
+            f"{run['rows_inserted']} inserted, {run['rows_updated']} updated, {run['rows_unchanged']} unchanged, "
+            f"{run['rows_rejected']} rejected")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable | None]:
+    """A live line of pages, rows, rows/s and retries on a terminal; nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.live import Live
+
+    started = time.monotonic()
+    with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live:
+        def show(stats) -> None:
+            rate = stats.rows_seen / max(time.monotonic() - started, 1e-6)
+            live.update(f"[bold]sync[/] {stats.pages} pages  {stats.rows_seen:,} rows  {rate:,.0f} rows/s  "
+                        f"{stats.requests} requests  {stats.retries} retries")
+
+        yield show
+
+
+DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
+                         help="Catalog: a SQLite path or a SQLAlchemy URL. [default: $HARVESTER_DB, else hub.db]")
+
+
+@main.command()
+@DB_OPTION
+@click.option("--endpoint", metavar="URL", default=None, help="Hub endpoint. [default: $HF_ENDPOINT, else the Hub]")
+@click.option("--token", default=None, help="Hub token. [default: $HF_TOKEN, else the stored login]")
+@click.option("--full", is_flag=True, help="Walk the whole listing even if the catalog has a watermark.")
+@click.option("--page-size", default=1000, show_default=True, type=int, help="Rows per page (10..1000).")
+@click.option("--max-pages", type=click.IntRange(min=1), default=None,
+              help="Stop cleanly after this many pages; the next run resumes.")
+@click.option("--retries", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Attempts per page before a transient failure ends the run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as one JSON object on stdout.")
+def sync(db: str | None, endpoint: str | None, token: str | None, full: bool, page_size: int,
+         max_pages: int | None, retries: int, as_json: bool) -> None:
+    """Bring the catalog up to date with the Hub's models.
+
+    The first run walks everything; later runs fetch only what changed; an interrupted run
+    resumes where it stopped. Exit codes: 0 ok, 1 failed, 2 bad usage, 130 interrupted.
+    """
+    from .config import SyncConfig, database_url, endpoint_url
+    from .sync import sync as run_sync
+
+    with _reported_errors():
+        config = SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, full=full,
+                            page_size=page_size, max_pages=max_pages, attempts=retries)
+        with _stop_on_signals() as stop, _progress(sys.stderr.isatty() and not as_json) as show:
+            run = run_sync(config, stop=stop, on_page=show)
+    if as_json:
+        click.echo(json.dumps(run))
+    else:
+        click.echo(_summary(run), err=True)
+
+
+@main.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(db: str | None, as_json: bool) -> None:
+    """Show each scope's last run, counts, watermark, and any unfinished walk."""
+    from .config import database_url
+    from .store.engine import open_catalog
+    from .store.runs import scope_status
+
+    with _reported_errors():
+        engine = open_catalog(database_url(db), upgrade=False)
+        report = scope_status(engine)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    if not report:
+        click.echo("no syncs yet: run `harvester sync`")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("scope", "last run", "status", "pages", "rows seen", "ins/upd/same", "watermark", "unfinished walk")
+    for scope in report:
+        run = scope["last_run"] or {}
+        table.add_row(
+            scope["scope"], str(run.get("started_at", "-"))[:19], run.get("status", "-"), str(run.get("pages", "-")),
+            str(run.get("rows_seen", "-")),
+            f"{run.get('rows_inserted', 0)}/{run.get('rows_updated', 0)}/{run.get('rows_unchanged', 0)}",
+            (scope["watermark"] or "-")[:19],
+            f"yes ({scope['walk_pages']} pages done)" if scope["unfinished_walk"] else "no",
+        )
+    Console().print(table)
+
+
+@main.group()
+def state() -> None:
+    """Inspect or reset sync state."""
+
+
+@state.command("reset")
+@DB_OPTION
+@click.option("--kind", type=click.Choice(["models", "datasets", "spaces"]), default=None,
+              help="Only this kind. [default: every scope]")
+def state_reset(db: str | None, kind: str | None) -> None:
+    """Forget cursors and watermarks: the next run walks everything. Rows are kept."""
+    from .config import database_url
+    from .store.engine import open_catalog
+    from .store.runs import reset_state
+
+    with _reported_errors():
+        count = reset_state(open_catalog(database_url(db)), kind)
+    click.echo(f"reset {count} scope(s); the next sync is a full walk")
+
+
+@main.group()
+def db() -> None:
+    """Manage the catalog's schema."""
+
+
+@db.command("upgrade")
+@DB_OPTION
+def db_upgrade(db: str | None) -> None:
+    """Apply pending schema revisions (sync does this by itself)."""
+    from .config import database_url
+    from .store.engine import open_catalog, schema_revision
+
+    with _reported_errors():
+        engine = open_catalog(database_url(db))
+        click.echo(f"catalog at schema revision {schema_revision(engine)}")
 
 
 def _fault(ctx: click.Context, param: click.Parameter, specs: tuple[str, ...]) -> list:

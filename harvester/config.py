@@ -1,0 +1,59 @@
+"""Settings of one sync, from flags, the environment and defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from huggingface_hub import constants
+
+from .errors import ConfigError
+
+DEFAULT_DB = "hub.db"
+MAX_PAGE_SIZE = 1000  # the Hub's cap for listings
+MIN_PAGE_SIZE = 10  # the floor a 504 can shrink pages to
+
+
+def database_url(db: str | None) -> str:
+    """A SQLAlchemy URL from ``--db``, ``$HARVESTER_DB`` or ``hub.db``; a plain path means SQLite."""
+    value = db or os.environ.get("HARVESTER_DB") or DEFAULT_DB
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def endpoint_url(endpoint: str | None) -> str:
+    """The Hub endpoint from ``--endpoint`` or ``HF_ENDPOINT`` (the client's own setting)."""
+    value = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"bad Hub endpoint {value!r}: expected an http(s) URL such as https://huggingface.co")
+    if parts.username or parts.password or parts.query:
+        raise ConfigError("bad Hub endpoint: give the token with --token or HF_TOKEN, not inside the URL")
+    return value
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Everything one `harvester sync` needs to know."""
+
+    db_url: str
+    endpoint: str
+    token: str | None = None  # None: the client's own (HF_TOKEN or stored login)
+    kind: str = "models"
+    full: bool = False
+    page_size: int = MAX_PAGE_SIZE
+    max_pages: int | None = None
+    timeout: float = 60.0
+    attempts: int = 8  # tries per page before a transient failure ends the run
+
+    def __post_init__(self) -> None:
+        if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page size {self.page_size} is out of range {MIN_PAGE_SIZE}..{MAX_PAGE_SIZE}")
+        if self.attempts < 1:
+            raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
+
+    def __repr__(self) -> str:  # never show the token
+        return f"SyncConfig(db_url={self.db_url!r}, endpoint={self.endpoint!r}, kind={self.kind!r})"

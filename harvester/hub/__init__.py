@@ -1,0 +1,1 @@
+"""Talking to the Hub: the page walker and its retry policy."""

@@ -1,0 +1,166 @@
+"""The Link-header page walker, built from the huggingface_hub client's own pieces.
+
+`list_models` hides its cursor, so harvester walks pages itself with the client's session
+(`get_session`), its headers (`build_hf_headers`: token and user agent) and its error types
+(`hf_raise_for_status`). Each page comes with the next-page URL it carried, which is the
+cursor a sync checkpoints. Next links are followed as given, except that ``limit`` is set to the
+current page size (a 504 halves it) and a link to another host is refused: the token must never
+leave the endpoint it was meant for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx2
+from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+from .. import __version__
+from ..config import MIN_PAGE_SIZE
+from ..errors import HubError, HubUnavailable, MalformedResponse
+from ..state import RunStats
+from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
+
+HINTS = {
+    401: "check the token (--token, HF_TOKEN or `hf auth login`)",
+    403: "the token lacks access to this listing",
+    404: "check --endpoint: it does not look like a Hub",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One listing page: its items, the URL it came from, and the next page's URL if any."""
+
+    items: list[Any]
+    url: str
+    next_url: str | None
+    page_size: int
+
+
+def with_limit(url: str, page_size: int) -> str:
+    """``url`` asking for pages of ``page_size`` rows, every other parameter kept in order."""
+    parts = urlsplit(url)
+    params = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != "limit"]
+    return urlunsplit(parts._replace(query=urlencode([*params, ("limit", str(page_size))])))
+
+
+def listing_url(endpoint: str, kind: str, params: list[tuple[str, str]]) -> str:
+    """The first page's URL of a listing."""
+    return f"{endpoint}/api/{kind}?{urlencode(params)}"
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+class HubClient:
+    """Fetches listing pages from one endpoint, retrying transient failures and counting requests."""
+
+    def __init__(self, endpoint: str, *, token: str | None, policy: RetryPolicy, stats: RunStats,
+                 timeout: float = 60.0) -> None:
+        self.endpoint = endpoint
+        self.policy = policy
+        self.stats = stats
+        self.timeout = timeout
+        self.pacer = Pacer(sleep=policy.sleep)
+        self._headers = build_hf_headers(token=token, library_name="harvester", library_version=__version__)
+        self._session = get_session()
+
+    def same_origin(self, url: str) -> bool:
+        return _origin(url) == _origin(self.endpoint)
+
+    def fetch_page(self, url: str, page_size: int) -> Page:
+        """One page at ``url``, with retries; a 504 halves the page size and retries the same cursor.
+
+        Raises:
+            HubError: a 4xx other than 429 (not retried).
+            HubUnavailable: transient failures outlasted the retry budget.
+            MalformedResponse: the body kept failing to be a listing.
+        """
+        size = [page_size]
+
+        def attempt() -> Page:
+            return self._get(with_limit(url, size[0]), size[0])
+
+        def on_retry(error: TransientError) -> None:
+            self.stats.retries += 1
+            if error.status == 504:
+                size[0] = max(MIN_PAGE_SIZE, size[0] // 2)
+
+        try:
+            return self.policy.call(attempt, on_retry=on_retry)
+        except TransientError as error:
+            kind = MalformedResponse if error.malformed else HubUnavailable
+            raise kind(f"the Hub kept failing at {_redact(url)}: {error} "
+                       f"(gave up after {self.policy.attempts} attempts)", status=error.status, url=url) from None
+
+    def _get(self, url: str, page_size: int) -> Page:
+        self.pacer.wait()
+        self.stats.requests += 1
+        try:
+            response = self._session.get(url, headers=self._headers, timeout=self.timeout)
+        except httpx2.TransportError as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+        self.pacer.observe(response.headers)
+        if response.status_code in TRANSIENT_STATUS:
+            raise TransientError(f"HTTP {response.status_code}", status=response.status_code,
+                                 retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        self._raise_for_status(response, url)
+        try:
+            items = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise TransientError(f"the response is not JSON ({exc})", malformed=True) from exc
+        if not isinstance(items, list):
+            raise TransientError(f"the response is a JSON {type(items).__name__}, not a list", malformed=True)
+        return Page(items, url, response.links.get("next", {}).get("url"), page_size)
+
+    def _raise_for_status(self, response: httpx2.Response, url: str) -> None:
+        try:
+            hf_raise_for_status(response)
+        except HfHubHTTPError as exc:
+            status = response.status_code
+            hint = HINTS.get(status, "this is not retried")
+            raise HubError(f"the Hub refused {_redact(url)} with HTTP {status}: {hint}", status=status,
+                           url=url) from exc
+
+
+def _redact(url: str) -> str:
+    """A URL fit for messages: no credentials, no cursor noise."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def walk_pages(client: HubClient, url: str, *, page_size: int) -> Iterator[Page]:
+    """Yield pages from ``url`` on, following next links, one page in memory at a time.
+
+    Raises:
+        HubError: a next link points to another host.
+        MalformedResponse: the Hub handed back a cursor it had already given in this walk.
+    """
+    seen: set[str] = set()
+    while url is not None:
+        page = client.fetch_page(url, page_size)
+        page_size = page.page_size
+        yield page
+        next_url = page.next_url
+        if next_url is None:
+            return
+        if not client.same_origin(next_url):
+            raise HubError(f"refusing to follow a next-page link to another host ({_redact(next_url)}): "
+                           f"the token is only sent to {client.endpoint}", url=next_url)
+        key = with_limit(next_url, 1)
+        if key in seen or key == with_limit(url, 1):
+            raise MalformedResponse(f"the Hub repeated a cursor at {_redact(next_url)}: stopping a walk that "
+                                    "would loop forever", url=next_url)
+        seen.add(key)
+        url = next_url

@@ -1,0 +1,118 @@
+"""The retry policy for one page fetch, and pacing from the Hub's rate-limit headers.
+
+Retried (the reasons, all in one place): HTTP 429, 500, 502, 503 and 504; timeouts, refused and
+dropped connections; a 200 whose body is not a listing (truncated or garbled by a proxy).
+Everything else fails at once. A 429 or 503 with ``Retry-After`` waits that long; other retries
+back off exponentially with jitter. Attempts and total waiting are both bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from huggingface_hub.utils import parse_ratelimit_headers
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
+
+from ..errors import Interrupted
+
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
+
+
+class TransientError(Exception):
+    """A failure worth another try: a transient status, a dropped connection, a garbled body."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None,
+                 malformed: bool = False) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after
+        self.malformed = malformed
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the Hub sends seconds; HTTP dates are ignored)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def interruptible_sleep(stop: threading.Event | None) -> Callable[[float], None]:
+    """A sleep that ends early, raising Interrupted, when ``stop`` is set (Ctrl-C, SIGTERM)."""
+
+    def sleep(seconds: float) -> None:
+        if stop is None:
+            threading.Event().wait(seconds)
+        elif stop.wait(seconds):
+            raise Interrupted("stopped while waiting to retry")
+
+    return sleep
+
+
+@dataclass
+class RetryPolicy:
+    """How hard to try one request before giving up."""
+
+    attempts: int = 8
+    max_wait: float = 60.0  # longest single wait, Retry-After included
+    total_wait: float = 900.0  # give up once this much time has passed on one request
+    initial_wait: float = 0.5
+    stop_event: threading.Event | None = None
+    _backoff: wait_exponential_jitter = field(init=False)
+    sleep: Callable[[float], None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._backoff = wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait)
+        self.sleep = interruptible_sleep(self.stop_event)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, TransientError) and error.retry_after is not None:
+            return min(error.retry_after, self.max_wait)
+        return self._backoff(state)
+
+    def call(self, fetch: Callable[[], T], *, on_retry: Callable[[TransientError], None]) -> T:
+        """Run ``fetch`` until it succeeds, raises a non-transient error, or the budget runs out.
+
+        Raises:
+            TransientError: the last transient failure, once attempts or time are used up.
+        """
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            wait=self._wait,
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.total_wait),
+            before_sleep=lambda state: on_retry(state.outcome.exception()),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(fetch)
+
+
+@dataclass
+class Pacer:
+    """Slows requests down as the Hub's rate-limit window runs low, before it answers 429."""
+
+    sleep: Callable[[float], None]
+    reserve: float = 0.1  # start spreading requests out when under this share of the quota is left
+    _delay: float = 0.0
+
+    def wait(self) -> None:
+        """Sleep as long as the last response asked, before the next request."""
+        if self._delay > 0:
+            self.sleep(self._delay)
+            self._delay = 0.0
+
+    def observe(self, headers) -> None:
+        """Read ``RateLimit``/``RateLimit-Policy`` from a response and plan the next delay."""
+        info = parse_ratelimit_headers(headers)
+        if info is None:
+            return
+        if info.remaining <= 0:
+            self._delay = float(info.reset_in_seconds)
+        elif info.limit and info.remaining < info.limit * self.reserve:
+            self._delay = info.reset_in_seconds / (info.remaining + 1)

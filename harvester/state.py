@@ -1,0 +1,64 @@
+"""Walk state and run counters: small values that travel with each committed page."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+
+# Incremental walks re-read this much below the watermark. The Hub's listing is served from a
+# search index updated shortly after each commit, so a repo committed just before the previous
+# walk began can surface late with a lastModified slightly below that walk's top; re-reading a
+# few minutes costs at most about one page and leaves unchanged rows untouched.
+OVERLAP = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class WalkState:
+    """Where one listing scope stands; persisted in the same transaction as each page."""
+
+    scope: str
+    kind: str
+    cursor: str | None = None  # next-page URL of an unfinished walk
+    mode: str | None = None  # "full" or "incremental" while a walk is under way
+    started_at: datetime | None = None
+    top: datetime | None = None  # newest lastModified seen when the walk began
+    stop_before: datetime | None = None  # incremental walks end at the first row older than this
+    pages: int = 0
+    page_size: int | None = None
+    watermark: datetime | None = None  # top of the last finished walk
+
+    @property
+    def unfinished(self) -> bool:
+        return self.cursor is not None
+
+    def begin(self, mode: str, *, first_url: str, page_size: int, now: datetime) -> WalkState:
+        """Start a walk from the top of the listing; incremental walks stop near the watermark."""
+        stop_before = self.watermark - OVERLAP if mode == "incremental" and self.watermark else None
+        return replace(self, cursor=first_url, mode=mode, started_at=now, top=None, stop_before=stop_before,
+                       pages=0, page_size=page_size)
+
+    def advance(self, *, next_url: str | None, page_size: int, newest: datetime | None) -> WalkState:
+        """The state after one more page; a walk without a next page is finished."""
+        top = self.top if self.top is not None else newest
+        if next_url is None:
+            watermark = max(filter(None, (self.watermark, top)), default=None)
+            return replace(self, cursor=None, mode=None, top=None, stop_before=None, pages=self.pages + 1,
+                           page_size=page_size, watermark=watermark)
+        return replace(self, cursor=next_url, top=top, pages=self.pages + 1, page_size=page_size)
+
+
+@dataclass
+class RunStats:
+    """What a run did so far; written to `sync_runs` with every page."""
+
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    rows_seen: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_rejected: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

@@ -1,0 +1,93 @@
+"""Opening a catalog: engine creation, SQLite pragmas, and bringing the schema to head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import CatalogError, CatalogTooNew
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _migrations_dir() -> Path:
+    """migrations/ beside the package in a checkout, or packed inside it in a wheel."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise CatalogError(f"harvester is installed without its migrations (looked beside {package})")
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_migrations_dir()))
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
+    cursor.close()
+
+
+def create_catalog_engine(url: str) -> Engine:
+    """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        database = make_url(url).database
+        if database and database != ":memory:" and not Path(database).parent.is_dir():
+            raise CatalogError(f"cannot open catalog {database!r}: directory {str(Path(database).parent)!r} "
+                               "does not exist")
+    return engine
+
+
+def describe(engine: Engine) -> str:
+    """The catalog's name for messages: a file path, or a URL without its password."""
+    url = engine.url
+    return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def open_catalog(url: str, *, upgrade: bool = True) -> Engine:
+    """Open a catalog, applying pending revisions; refuse one written by a newer harvester.
+
+    Raises:
+        CatalogTooNew: the catalog's revision is unknown to this harvester (nothing is touched).
+        CatalogError: the database cannot be opened or migrated.
+    """
+    engine = create_catalog_engine(url)
+    config = alembic_config()
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    try:
+        current = schema_revision(engine)
+        if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+            raise CatalogTooNew(
+                f"cannot open catalog {describe(engine)!r}: it was written by a newer harvester "
+                f"(schema revision {current}; this one knows up to {head}); upgrade harvester"
+            )
+        if upgrade and current != head:
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = getattr(exc, "orig", None) or exc
+        raise CatalogError(f"cannot open catalog {describe(engine)!r}: {reason}") from exc
+    return engine

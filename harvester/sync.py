@@ -1,0 +1,132 @@
+"""One sync run: fetch pages, map items, upsert each page with its checkpoint, record the run.
+
+Modes:
+    full         no watermark yet, or --full: walk the whole listing, newest lastModified first.
+    incremental  walk from the top and stop at the first row older than the watermark (minus an
+                 overlap, see ``state.OVERLAP``).
+    resume       an unfinished walk exists: continue it from its cursor.
+
+A full or resumed walk takes long, and rows modified meanwhile move above its cursor, so once
+it finishes the same run catches up with an incremental walk down to where it began. Either
+way a run that ends well leaves the catalog current as of its own start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from .config import MAX_PAGE_SIZE, SyncConfig
+from .errors import HarvesterError, Interrupted
+from .hub.pages import HubClient, listing_url, walk_pages
+from .hub.retry import RetryPolicy
+from .mapping import MODEL_EXPAND, MappedRow, RejectedItem, map_model
+from .state import RunStats, WalkState
+from .store.engine import open_catalog
+from .store.runs import finish_run, load_state, run_record, start_run
+from .store.upsert import store_page
+
+log = logging.getLogger("harvester")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def map_page(items: list[Any]) -> tuple[list[MappedRow], int]:
+    """Map a page's items; a bad item is logged and counted, never loses its page."""
+    rows: list[MappedRow] = []
+    rejected = 0
+    for item in items:
+        try:
+            rows.append(map_model(item))
+        except RejectedItem as reason:
+            rejected += 1
+            log.warning("skipped an item: %s", reason)
+    return rows, rejected
+
+
+def first_page_url(config: SyncConfig) -> str:
+    params = [("sort", "lastModified"), *(("expand", name) for name in MODEL_EXPAND)]
+    return listing_url(config.endpoint, config.kind, params)
+
+
+def _walk(engine: Engine, client: HubClient, state: WalkState, *, run_id: int, stats: RunStats,
+          max_pages: int | None, stop: threading.Event | None,
+          on_page: Callable[[RunStats], None] | None) -> WalkState:
+    """Walk from ``state.cursor`` until the walk ends, the page budget is spent, or a stop is asked."""
+    for page in walk_pages(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE):
+        rows, rejected = map_page(page.items)
+        modified = [row.row["last_modified"] for row in rows if row.row["last_modified"] is not None]
+        next_url = page.next_url
+        if state.stop_before is not None and any(value < state.stop_before for value in modified):
+            next_url = None  # reached rows the catalog already had: the incremental walk is done
+        state = state.advance(next_url=next_url, page_size=page.page_size, newest=max(modified, default=None))
+        store_page(engine, rows, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now())
+        if on_page is not None:
+            on_page(stats)
+        if not state.unfinished or (max_pages is not None and stats.pages >= max_pages):
+            break
+        if stop is not None and stop.is_set():
+            raise Interrupted("stopped after the last committed page")
+    return state
+
+
+def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tuple[str, WalkState]:
+    """The run's mode, and the state to start from (a cursor for another host is dropped)."""
+    if state.unfinished and not client.same_origin(state.cursor):
+        log.warning("the unfinished walk was against another endpoint; starting over")
+        state = replace(state, cursor=None, mode=None)
+    if state.unfinished and not config.full:
+        return "resume", state
+    return ("full" if config.full or state.watermark is None else "incremental"), state
+
+
+def sync(config: SyncConfig, *, stop: threading.Event | None = None,
+         on_page: Callable[[RunStats], None] | None = None) -> dict[str, Any]:
+    """Bring the catalog up to date with one listing scope; returns the run record.
+
+    Example:
+        >>> sync(SyncConfig(db_url="sqlite:///hub.db", endpoint="https://huggingface.co"))  # doctest: +SKIP
+
+    Raises:
+        HarvesterError: the run failed or was interrupted; the catalog holds every page committed
+            before it, and the next run resumes from there.
+    """
+    engine = open_catalog(config.db_url)
+    try:
+        stats = RunStats()
+        client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout,
+                           policy=RetryPolicy(attempts=config.attempts, stop_event=stop))
+        mode, state = choose_mode(load_state(engine, config.kind, config.kind), config, client)
+        run_id = start_run(engine, state.scope, mode, now=now())
+        walk = lambda s: _walk(engine, client, s, run_id=run_id, stats=stats,  # noqa: E731
+                               max_pages=config.max_pages, stop=stop, on_page=on_page)
+        try:
+            if mode != "resume":
+                state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())
+            long_walk = mode == "resume" or state.mode == "full"
+            state = walk(state)
+            if long_walk and not state.unfinished:
+                state = walk(state.begin("incremental", first_url=first_page_url(config),
+                                         page_size=config.page_size, now=now()))
+        except Interrupted as exc:
+            finish_run(engine, run_id, status="interrupted", stats=stats, complete=False, now=now(), error=str(exc))
+            raise
+        except HarvesterError as exc:
+            finish_run(engine, run_id, status="failed", stats=stats, complete=False, now=now(), error=str(exc))
+            raise
+        except BaseException as exc:
+            finish_run(engine, run_id, status="failed", stats=stats, complete=False, now=now(),
+                       error=f"{type(exc).__name__}: {exc}")
+            raise
+        finish_run(engine, run_id, status="ok", stats=stats, complete=not state.unfinished, now=now())
+        return run_record(engine, run_id)
+    finally:
+        engine.dispose()
