@@ -48,6 +48,7 @@ class SyncConfig:
     max_pages: int | None = None
     timeout: float = 60.0
     attempts: int = 8  # tries per page before a transient failure ends the run
+    retry_wait: float = 0.5  # first backoff; doubles (with jitter) on each retry
 
     def __post_init__(self) -> None:
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:

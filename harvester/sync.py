@@ -103,7 +103,7 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
     try:
         stats = RunStats()
         client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout,
-                           policy=RetryPolicy(attempts=config.attempts, stop_event=stop))
+                           policy=RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop))
         mode, state = choose_mode(load_state(engine, config.kind, config.kind), config, client)
         run_id = start_run(engine, state.scope, mode, now=now())
         walk = lambda s: _walk(engine, client, s, run_id=run_id, stats=stats,  # noqa: E731
@@ -114,8 +114,9 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
             long_walk = mode == "resume" or state.mode == "full"
             state = walk(state)
             if long_walk and not state.unfinished:
+                # a page size a 504 shrank stays shrunk for the rest of the run
                 state = walk(state.begin("incremental", first_url=first_page_url(config),
-                                         page_size=config.page_size, now=now()))
+                                         page_size=state.page_size or config.page_size, now=now()))
         except Interrupted as exc:
             finish_run(engine, run_id, status="interrupted", stats=stats, complete=False, now=now(), error=str(exc))
             raise

@@ -270,7 +270,7 @@ class Corpus:
         license_ = self.license_value(j)
         if license_:
             tags.append(f"license:{license_}")
-        return tags
+        return list(dict.fromkeys(tags))  # a library can also be an extra tag; the Hub lists it once
 
     def rng_for(self, j: int, salt: str = "") -> random.Random:
         """A random source fixed by the row and its revision, for derived fields."""

@@ -147,20 +147,22 @@ def walk_pages(client: HubClient, url: str, *, page_size: int) -> Iterator[Page]
         HubError: a next link points to another host.
         MalformedResponse: the Hub handed back a cursor it had already given in this walk.
     """
-    seen: set[str] = set()
+    seen: set[str] = {with_limit(url, 1)}
     while url is not None:
         page = client.fetch_page(url, page_size)
         page_size = page.page_size
-        yield page
-        next_url = page.next_url
-        if next_url is None:
-            return
-        if not client.same_origin(next_url):
-            raise HubError(f"refusing to follow a next-page link to another host ({_redact(next_url)}): "
-                           f"the token is only sent to {client.endpoint}", url=next_url)
-        key = with_limit(next_url, 1)
-        if key in seen or key == with_limit(url, 1):
-            raise MalformedResponse(f"the Hub repeated a cursor at {_redact(next_url)}: stopping a walk that "
-                                    "would loop forever", url=next_url)
-        seen.add(key)
-        url = next_url
+        if page.next_url is not None:
+            _check_next(client, page.next_url, seen)
+        yield page  # checked first, so a bad next link is never checkpointed
+        url = page.next_url
+
+
+def _check_next(client: HubClient, next_url: str, seen: set[str]) -> None:
+    if not client.same_origin(next_url):
+        raise HubError(f"refusing to follow a next-page link to another host ({_redact(next_url)}): "
+                       f"the token is only sent to {client.endpoint}", url=next_url)
+    key = with_limit(next_url, 1)
+    if key in seen:
+        raise MalformedResponse(f"the Hub repeated a cursor at {_redact(next_url)}: stopping a walk that "
+                                "would loop forever", url=next_url)
+    seen.add(key)

@@ -67,7 +67,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._backoff = wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait)
+        self._backoff = wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait)
         self.sleep = interruptible_sleep(self.stop_event)
 
     def _wait(self, state: RetryCallState) -> float:

@@ -1,0 +1,349 @@
+"""`harvester sync` against the emulator over real HTTP: crawl, refresh, resume, faults, errors."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.config import SyncConfig
+from harvester.emulator import HubEmulator
+from harvester.errors import CatalogError, CatalogTooNew, HubError, HubUnavailable, MalformedResponse
+from harvester.sync import sync
+
+PAGE = 50
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=1_000, seed=21) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "hub.db"
+
+
+def config(hub: HubEmulator, db: Path, **overrides) -> SyncConfig:
+    values = {"db_url": f"sqlite:///{db}", "endpoint": hub.url, "page_size": PAGE, "retry_wait": 0.01}
+    return SyncConfig(**(values | overrides))
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def expected_catalog(hub: HubEmulator) -> dict[str, tuple]:
+    """The corpus as catalog rows, computed from the emulator's columns, not from our mapping."""
+    c = hub.corpora["models"]
+    return {
+        c.ids[j]: (c.hub_id(j), c.author(j), c.sha(j), iso(c.created[j]), iso(c.modified[j]), c.gated_value(j) or None,
+                   bool(c.disabled[j]), c.downloads[j], c.downloads_all[j], c.likes[j], float(c.trending[j]),
+                   c.category_value(j), c.library_value(j), c.license_value(j), tuple(sorted(c.tags(j))))
+        for j in c.live()
+    }
+
+
+def catalog(db: Path) -> dict[str, tuple]:
+    with sqlite3.connect(db) as conn:
+        tags: dict[str, list[str]] = {}
+        for model_id, tag in conn.execute("SELECT model_id, tag FROM model_tags"):
+            tags.setdefault(model_id, []).append(tag)
+        rows = conn.execute(
+            "SELECT id, hub_id, author, sha, created_at, last_modified, gated, disabled, downloads, downloads_all_time,"
+            " likes, trending_score, pipeline_tag, library_name, license FROM models WHERE deleted_at IS NULL")
+        return {row[0]: (*row[1:7], bool(row[7]), *row[8:], tuple(sorted(tags.get(row[0], [])))) for row in rows}
+
+
+def assert_catalog_equals_corpus(hub: HubEmulator, db: Path) -> None:
+    expected, got = expected_catalog(hub), catalog(db)
+    assert set(got) == set(expected)
+    wrong = [key for key in expected if got[key] != expected[key]]
+    assert not wrong, f"{len(wrong)} rows differ, e.g. {wrong[0]}: {got[wrong[0]]} != {expected[wrong[0]]}"
+
+
+def runs(db: Path) -> list[dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute("SELECT * FROM sync_runs ORDER BY id")]
+
+
+def full_walk_pages(hub: HubEmulator) -> int:
+    return math.ceil(len(hub.corpora["models"]) / PAGE)
+
+
+# -- crawling and refreshing ----------------------------------------------------------------------
+
+
+def test_full_crawl_equals_the_corpus_field_by_field(hub, db):
+    run = sync(config(hub, db))
+    assert_catalog_equals_corpus(hub, db)
+    assert (run["status"], run["mode"], run["complete"]) == ("ok", "full", True)
+    assert run["rows_inserted"] == 1_000 and run["rows_rejected"] == 0
+    # one walk, then one page of catch-up that finds nothing new
+    assert run["requests"] == run["pages"] == full_walk_pages(hub) + 1
+    first = hub.listing_requests()[0]
+    assert first.param("sort") == "lastModified" and first.param("full") is None
+    assert {"sha", "lastModified"} <= {v for k, v in first.params if k == "expand"}
+
+
+def test_catalog_keeps_card_data_and_the_raw_item(hub, db):
+    sync(config(hub, db))
+    with sqlite3.connect(db) as conn:
+        raw, card = conn.execute("SELECT raw, card_data FROM models WHERE card_data IS NOT NULL LIMIT 1").fetchone()
+    assert '"_id"' in raw and '"language"' in card
+
+
+def test_incremental_run_touches_exactly_the_changed_rows_and_their_pages(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    modified, added = corpus.modify(30), corpus.add(20)
+    before = len(hub.requests)
+    run = sync(config(hub, db))
+    assert (run["mode"], run["rows_inserted"], run["rows_updated"]) == ("incremental", 20, 30)
+    assert run["requests"] == len(hub.requests) - before
+    assert run["requests"] <= math.ceil(50 / PAGE) + 1
+    got = catalog(db)
+    expected = expected_catalog(hub)
+    assert all(got[key][2] == expected[key][2] for key in modified + added), "new sha stored"
+
+
+def test_unchanged_rows_are_not_rewritten(hub, db):
+    sync(config(hub, db))
+    run = sync(config(hub, db, full=True))
+    assert (run["rows_inserted"], run["rows_updated"]) == (0, 0)
+    assert run["rows_unchanged"] == run["rows_seen"]
+    hub.corpora["models"].bump_counters(ids=[hub.corpora["models"].ids[5]])
+    assert sync(config(hub, db, full=True))["rows_updated"] == 1
+
+
+def test_max_pages_stops_cleanly_and_the_next_run_resumes(hub, db):
+    first = sync(config(hub, db, max_pages=4))
+    assert (first["status"], first["complete"], first["pages"]) == ("ok", False, 4)
+    assert len(catalog(db)) == 4 * PAGE
+    second = sync(config(hub, db))
+    assert (second["mode"], second["complete"]) == ("resume", True)
+    assert_catalog_equals_corpus(hub, db)
+    cursors = [r.param("cursor") for r in hub.listing_requests()]
+    assert len(set(filter(None, cursors))) == len(list(filter(None, cursors))), "no page fetched twice"
+
+
+def test_a_resumed_walk_catches_up_with_rows_modified_meanwhile(hub, db):
+    sync(config(hub, db, max_pages=5))
+    corpus = hub.corpora["models"]
+    served = set(catalog(db))
+    moved = corpus.modify(ids=[i for i in corpus.ids if i not in served][:10])  # jump above the cursor
+    changed = corpus.modify(ids=sorted(served)[:10])
+    run = sync(config(hub, db))
+    assert run["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
+    assert set(moved) | set(changed) <= set(catalog(db))
+
+
+def test_state_reset_forgets_the_watermark_but_keeps_rows(hub, db):
+    sync(config(hub, db))
+    result = CliRunner().invoke(main, ["state", "reset", "--db", str(db)])
+    assert result.exit_code == 0 and "reset 1 scope" in result.output
+    assert len(catalog(db)) == 1_000
+    assert sync(config(hub, db))["mode"] == "full"
+
+
+# -- surviving the Hub's failures -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("setup", [
+    pytest.param(lambda plan: setattr(plan, "max_page_size", 120), id="504-above-page-size"),
+    pytest.param(lambda plan: plan.add("429,retry_after=0.2,every=4"), id="429-retry-after"),
+    pytest.param(lambda plan: plan.add("502,every=5"), id="502-every-5th"),
+    pytest.param(lambda plan: plan.add("drop,every=7"), id="dropped-connection"),
+    pytest.param(lambda plan: plan.add("truncate,every=6"), id="truncated-body"),
+])
+def test_transient_faults_end_equal_to_the_corpus(hub, db, setup):
+    setup(hub.faults)
+    run = sync(config(hub, db, page_size=400 if hub.faults.max_page_size else PAGE))
+    assert run["status"] == "ok" and run["retries"] > 0
+    assert run["requests"] == len(hub.listing_requests())
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_504_halves_the_page_size_and_keeps_it(hub, db):
+    hub.faults.max_page_size = 120
+    run = sync(config(hub, db, page_size=400))
+    limits = [int(r.param("limit")) for r in hub.listing_requests()]
+    assert limits[:3] == [400, 200, 100] and set(limits[3:]) == {100}
+    assert run["retries"] == 2
+
+
+def test_pacing_from_ratelimit_headers_avoids_429(db):
+    with HubEmulator(models=300, seed=3) as hub:
+        hub.faults.quota = __import__("harvester.emulator", fromlist=["Quota"]).Quota(12, 1.0)
+        run = sync(config(hub, db, page_size=20))
+        assert run["status"] == "ok" and run["requests"] > 12
+        assert Counter(r.status for r in hub.listing_requests())[429] == 0
+        assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_persistent_truncated_body_fails_clearly_and_stays_resumable(hub, db):
+    hub.faults.add("truncate,after=3")
+    with pytest.raises(MalformedResponse, match="not JSON"):
+        sync(config(hub, db, attempts=3))
+    assert len(catalog(db)) == 3 * PAGE, "exactly the pages before the fault"
+    failed = runs(db)[-1]
+    assert failed["status"] == "failed" and "not JSON" in failed["error"] and failed["retries"] == 2
+    hub.faults.clear()
+    run = sync(config(hub, db))
+    assert run["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_retries_exhausted_by_5xx_name_the_failure(hub, db):
+    hub.faults.add("503,after=2")
+    with pytest.raises(HubUnavailable, match="HTTP 503.*gave up after 2 attempts"):
+        sync(config(hub, db, attempts=2))
+
+
+def test_a_next_link_to_another_host_is_refused(hub, db):
+    hub.faults.add("foreign-link,after=1,times=1")
+    with pytest.raises(HubError, match="another host"):
+        sync(config(hub, db))
+    assert all(r.path.startswith("/api/") for r in hub.requests)
+    assert len(catalog(db)) == PAGE
+
+
+def test_a_repeated_cursor_is_detected(hub, db):
+    hub.faults.add("repeat-cursor,after=2,times=1")
+    with pytest.raises(MalformedResponse, match="repeated a cursor"):
+        sync(config(hub, db))
+
+
+def test_an_item_missing_its_id_is_rejected_and_counted_not_fatal(hub, db):
+    hub.faults.add("missing-field,times=1")
+    run = sync(config(hub, db))
+    assert run["rows_rejected"] == 1 and run["status"] == "ok"
+    # the rejected item was the newest row, which the catch-up walk read again, whole
+    assert_catalog_equals_corpus(hub, db)
+
+
+# -- being killed ---------------------------------------------------------------------------------
+
+
+def _start_cli(hub: HubEmulator, db: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": str(db)}
+    return subprocess.Popen([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE), *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_pages(db: Path, pages: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if runs(db) and runs(db)[-1]["pages"] >= pages:
+                return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"the sync did not reach {pages} pages")
+
+
+def test_sigkill_mid_crawl_then_rerun_ends_equal_with_fewer_requests_than_a_restart(hub, db):
+    hub.faults.add("slow=0.05")
+    process = _start_cli(hub, db)
+    _wait_for_pages(db, 8)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    hub.faults.clear()
+    killed_requests = len(hub.listing_requests())
+    run = sync(config(hub, db))
+    assert run["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
+    assert runs(db)[0]["status"] == "abandoned"
+    restart_cost = full_walk_pages(hub) + 1
+    assert run["requests"] < restart_cost - 6
+    assert killed_requests + run["requests"] <= restart_cost + 2  # at most one page lost to the kill
+
+
+def test_ctrl_c_stops_after_the_current_page_and_records_interrupted(hub, db):
+    hub.faults.add("slow=0.05")
+    process = _start_cli(hub, db)
+    _wait_for_pages(db, 3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and "interrupted" in stderr
+    last = runs(db)[-1]
+    assert last["status"] == "interrupted" and last["finished_at"] is not None
+    assert len(catalog(db)) == last["pages"] * PAGE
+    hub.faults.clear()
+    assert sync(config(hub, db))["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
+
+
+# -- the command line and its errors --------------------------------------------------------------
+
+
+def test_cli_sync_json_and_status(hub, db):
+    runner = CliRunner()
+    result = runner.invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--json", "--max-pages", "2",
+                                  "--page-size", str(PAGE)])
+    assert result.exit_code == 0, result.output
+    record = __import__("json").loads(result.stdout)
+    assert record["pages"] == 2 and record["complete"] is False
+    status = runner.invoke(main, ["status", "--db", str(db)])
+    assert status.exit_code == 0 and "models" in status.output and "yes" in status.output
+
+
+def test_cli_prints_one_summary_line_when_not_a_terminal(hub, db):
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url])
+    assert result.exit_code == 0
+    assert result.stderr.count("\n") == 1 and "ok (full, walk complete)" in result.stderr
+
+
+def test_unreachable_endpoint_fails_clearly(db):
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", "http://127.0.0.1:9", "--retries", "2"])
+    assert result.exit_code == 1
+    assert "harvester: error: the Hub kept failing at http://127.0.0.1:9/api/models" in result.stderr
+    assert "ConnectError" in result.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example"])
+def test_bad_endpoint_is_refused_before_any_request(db, endpoint):
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", endpoint])
+    assert result.exit_code == 1 and "bad Hub endpoint" in result.stderr and "secret" not in result.stderr
+
+
+def test_unwritable_db_fails_clearly(hub, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(CatalogError, match="does not exist"):
+        sync(config(hub, blocker / "hub.db"))
+    result = CliRunner().invoke(main, ["sync", "--db", str(blocker / "hub.db"), "--endpoint", hub.url])
+    assert result.exit_code == 1 and "cannot open catalog" in result.stderr
+    assert not hub.requests, "no request before the catalog is known to open"
+
+
+def test_bad_token_fails_fast_and_is_never_printed(db):
+    with HubEmulator(models=50, tokens={"hf_valid_token"}) as hub:
+        result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url,
+                                           "--token", "hf_planted_secret_123"])
+        assert result.exit_code == 1 and "HTTP 401" in result.stderr and "token" in result.stderr
+        assert "hf_planted_secret_123" not in result.output + result.stderr
+        assert len(hub.listing_requests()) == 1, "401 is not retried"
+        assert b"hf_planted_secret_123" not in db.read_bytes()
+        ok = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--token", "hf_valid_token"])
+        assert ok.exit_code == 0
+
+
+def test_bad_page_size_is_a_usage_error(db):
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--page-size", "5000"])
+    assert result.exit_code == 1 and "page size 5000 is out of range" in result.stderr
