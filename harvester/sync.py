@@ -102,8 +102,8 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
     engine = open_catalog(config.db_url)
     try:
         stats = RunStats()
-        client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout,
-                           policy=RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop))
+        policy = RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop)
+        client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
         mode, state = choose_mode(load_state(engine, config.kind, config.kind), config, client)
         run_id = start_run(engine, state.scope, mode, now=now())
         walk = lambda s: _walk(engine, client, s, run_id=run_id, stats=stats,  # noqa: E731

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.config import SyncConfig
 from harvester.emulator import HubEmulator
-from harvester.errors import CatalogError, CatalogTooNew, HubError, HubUnavailable, MalformedResponse
+from harvester.errors import CatalogError, HubError, HubUnavailable, MalformedResponse
 from harvester.sync import sync
 
 PAGE = 50

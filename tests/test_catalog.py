@@ -1,0 +1,147 @@
+"""The catalog: migrations, SQLite settings, the upsert's merge behaviour, the row mapping."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from harvester.cli import main
+from harvester.errors import CatalogTooNew
+from harvester.mapping import RejectedItem, map_model, parse_hub_time
+from harvester.state import OVERLAP, WalkState
+from harvester.store.engine import alembic_config, open_catalog, schema_revision
+from harvester.store.schema import Base, model_tags, models
+from harvester.store.upsert import upsert_models
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
+    yield engine
+    engine.dispose()
+
+
+def item(repo_id: str = "acme/model", **fields) -> dict:
+    base = {"_id": "6ae67f4400000000000d91ea", "id": repo_id, "sha": "a" * 40, "downloads": 10, "likes": 2,
+            "lastModified": "2024-05-13T17:47:06.000Z", "createdAt": "2023-01-02T03:04:05.678Z",
+            "tags": ["transformers", "en"]}
+    return base | fields
+
+
+def test_migrations_build_exactly_the_declared_schema(engine):
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_db_upgrade_creates_the_schema_and_reports_its_revision(tmp_path):
+    result = CliRunner().invoke(main, ["db", "upgrade", "--db", str(tmp_path / "new.db")])
+    assert result.exit_code == 0 and "revision 0001" in result.output
+
+
+def test_migrations_downgrade_to_nothing_and_back(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    engine = open_catalog(url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert schema_revision(engine) is None
+    engine.dispose()
+    assert schema_revision(open_catalog(url)) == "0001"
+
+
+def test_a_catalog_from_a_newer_harvester_is_refused_untouched(tmp_path):
+    path = tmp_path / "hub.db"
+    open_catalog(f"sqlite:///{path}").dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(CatalogTooNew, match="written by a newer harvester.*9999.*upgrade harvester"):
+        open_catalog(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+    result = CliRunner().invoke(main, ["sync", "--db", str(path), "--endpoint", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "newer harvester" in result.stderr
+
+
+def test_sqlite_is_opened_with_wal_busy_timeout_and_foreign_keys(engine):
+    with engine.connect() as conn:
+        pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert (pragma("journal_mode"), pragma("foreign_keys"), pragma("busy_timeout")) == ("wal", 1, 30_000)
+
+
+def test_upsert_merges_changes_keeps_first_seen_and_replaces_tags(engine):
+    with engine.begin() as conn:
+        assert upsert_models(conn, [map_model(item())], now=NOW) == (1, 0, 0)
+    later = NOW + timedelta(hours=1)
+    with engine.begin() as conn:
+        assert upsert_models(conn, [map_model(item())], now=later) == (0, 0, 1)
+        changed = map_model(item(sha="b" * 40, tags=["transformers", "fr"]))
+        assert upsert_models(conn, [changed], now=later) == (0, 1, 0)
+    with engine.connect() as conn:
+        row = conn.execute(select(models)).mappings().one()
+        tags = set(conn.execute(select(model_tags.c.tag)).scalars())
+    assert row["sha"] == "b" * 40 and tags == {"transformers", "fr"}
+    assert row["first_seen_at"].replace(tzinfo=UTC) == NOW and row["last_seen_at"].replace(tzinfo=UTC) == later
+
+
+def test_duplicate_ids_in_a_page_keep_the_last(engine):
+    with engine.begin() as conn:
+        assert upsert_models(conn, [map_model(item(likes=1)), map_model(item(likes=5))], now=NOW) == (1, 0, 0)
+    with engine.connect() as conn:
+        assert conn.execute(select(models.c.likes)).scalar_one() == 5
+
+
+# -- mapping ----------------------------------------------------------------------------------------
+
+
+def test_map_model_reads_the_hubs_fields():
+    row = map_model(item(gated="manual", cardData={"license": "mit"}, pipeline_tag="fill-mask")).row
+    assert row["author"] == "acme" and row["gated"] == "manual" and row["license"] == "mit"
+    assert row["last_modified"] == datetime(2024, 5, 13, 17, 47, 6, tzinfo=UTC)
+    assert row["created_at"].microsecond == 678_000 and row["pipeline_tag"] == "fill-mask"
+
+
+def test_license_falls_back_to_the_license_tag_and_gated_false_is_null():
+    row = map_model(item(tags=["license:apache-2.0"], gated=False)).row
+    assert (row["license"], row["gated"]) == ("apache-2.0", None)
+
+
+def test_legacy_ids_without_author():
+    assert map_model(item("gpt2")).row["author"] is None
+
+
+@pytest.mark.parametrize("bad", [
+    [], "text", {"id": "x"}, {"_id": "y"}, item(tags="not-a-list"), item(lastModified=12), item(createdAt="yesterday"),
+])
+def test_items_that_cannot_be_rows_are_rejected_with_a_reason(bad):
+    with pytest.raises(RejectedItem):
+        map_model(bad)
+
+
+def test_parse_hub_time_is_utc():
+    assert parse_hub_time("2024-05-13T17:47:06.123Z") == datetime(2024, 5, 13, 17, 47, 6, 123000, tzinfo=UTC)
+    assert parse_hub_time(None) is None
+
+
+# -- walk state -------------------------------------------------------------------------------------
+
+
+def test_walk_state_takes_its_watermark_from_the_top_of_the_walk():
+    top = datetime(2026, 1, 1, tzinfo=UTC)
+    state = WalkState("models", "models").begin("full", first_url="u0", page_size=100, now=NOW)
+    state = state.advance(next_url="u1", page_size=100, newest=top)
+    state = state.advance(next_url=None, page_size=50, newest=top - timedelta(days=300))
+    assert (state.watermark, state.cursor, state.pages, state.page_size) == (top, None, 2, 50)
+    incremental = state.begin("incremental", first_url="u0", page_size=100, now=NOW)
+    assert incremental.stop_before == top - OVERLAP
