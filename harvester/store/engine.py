@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import CatalogError, CatalogTooNew
 
 BUSY_TIMEOUT_MS = 30_000
+CACHE_KIB = 65_536
 
 
 def _migrations_dir() -> Path:
@@ -38,6 +39,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
+    cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # B-tree pages of the indexes stay in memory
     cursor.close()
 
 

@@ -51,7 +51,8 @@ class ModelTag(Base):
     """One tag of one model: 'models with tag X' is an indexed join."""
 
     __tablename__ = "model_tags"
-    __table_args__ = (Index("ix_model_tags_tag", "tag", "model_id"),)
+    # Clustered on its primary key in SQLite: one B-tree fewer to fill for every tag.
+    __table_args__ = (Index("ix_model_tags_tag", "tag", "model_id"), {"sqlite_with_rowid": False})
 
     model_id: Mapped[str] = mapped_column(
         String, ForeignKey("models.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True

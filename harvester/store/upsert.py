@@ -7,11 +7,13 @@ inserted/updated/unchanged counts are true and a change feed can rely on them.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy import Connection, Dialect, Engine, Insert, Table, delete, select, update
 
 from ..mapping import MappedRow
 from ..state import RunStats, WalkState
@@ -20,13 +22,62 @@ from .schema import model_tags, models, sync_runs, sync_state
 UPDATABLE = [c.name for c in models.columns if c.name not in ("id", "first_seen_at")]
 
 
-def dialect_insert(conn: Connection, table: Table):
+def dialect_insert(dialect: Dialect, table: Table) -> Insert:
     """``INSERT`` with the dialect's ``ON CONFLICT`` support (the one place dialects differ)."""
-    if conn.dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+@dataclass(frozen=True)
+class BulkInsert:
+    """A Core statement compiled once per dialect, for executemany without per-row overhead.
+
+    SQLAlchemy's generic parameter handling costs more per row than SQLite's insert itself, so
+    rows go to the driver as tuples, each value passed through its column type's own bind
+    processor (JSON encoding, datetime formatting), exactly as SQLAlchemy would.
+    """
+
+    sql: str
+    columns: tuple[str, ...]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor) where one exists
+    positional: bool  # qmark/format paramstyles take tuples; named ones take dicts
+
+    @classmethod
+    def compile(cls, statement: Insert, table: Table, columns: Sequence[str], dialect: Dialect) -> BulkInsert:
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        order = tuple(compiled.positiontup or columns)
+        processors = ((i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                      for i, name in enumerate(order))
+        return cls(compiled.string, order, tuple((i, p) for i, p in processors if p is not None),
+                   compiled.positional)
+
+    def run(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+        conn.exec_driver_sql(self.sql, [self._bind(row) for row in rows])
+
+    def _bind(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        values = [row[name] for name in self.columns]
+        for position, process in self.processors:
+            values[position] = process(values[position])
+        return tuple(values) if self.positional else dict(zip(self.columns, values, strict=True))
+
+
+MODEL_COLUMNS = tuple(c.name for c in models.columns)
+
+
+@lru_cache(maxsize=16)
+def _model_upsert(dialect: Dialect) -> BulkInsert:
+    insert = dialect_insert(dialect, models)
+    statement = insert.on_conflict_do_update(index_elements=[models.c.id],
+                                             set_={name: insert.excluded[name] for name in UPDATABLE})
+    return BulkInsert.compile(statement, models, MODEL_COLUMNS, dialect)
+
+
+@lru_cache(maxsize=16)
+def _tag_insert(dialect: Dialect) -> BulkInsert:
+    return BulkInsert.compile(model_tags.insert(), model_tags, ("model_id", "tag"), dialect)
 
 
 def upsert_models(conn: Connection, rows: list[MappedRow], *, now: datetime) -> tuple[int, int, int]:
@@ -39,17 +90,14 @@ def upsert_models(conn: Connection, rows: list[MappedRow], *, now: datetime) -> 
 
     written = fresh + changed
     if written:
-        insert = dialect_insert(conn, models)
-        conn.execute(
-            insert.on_conflict_do_update(index_elements=[models.c.id],
-                                         set_={name: insert.excluded[name] for name in UPDATABLE}),
-            [{**row.row, "first_seen_at": now, "last_seen_at": now, "deleted_at": None} for row in written],
-        )
+        seen = {"first_seen_at": now, "last_seen_at": now, "deleted_at": None}
+        _model_upsert(conn.dialect).run(conn, ({**row.row, **seen} for row in written))
         if changed:
             conn.execute(delete(model_tags).where(model_tags.c.model_id.in_([row.id for row in changed])))
-        tags = [{"model_id": row.id, "tag": tag} for row in written for tag in row.tags]
+        # sorted, so the tag B-trees are filled in order rather than at random
+        tags = sorted((row.id, tag) for row in written for tag in row.tags)
         if tags:
-            conn.execute(model_tags.insert(), tags)
+            _tag_insert(conn.dialect).run(conn, ({"model_id": model_id, "tag": tag} for model_id, tag in tags))
     if unchanged:
         conn.execute(update(models).where(models.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     return len(fresh), len(changed), len(unchanged)
@@ -62,7 +110,7 @@ def save_state(conn: Connection, state: WalkState, *, now: datetime) -> None:
         "walk_started_at": state.started_at, "walk_top": state.top, "walk_stop_before": state.stop_before,
         "walk_pages": state.pages, "page_size": state.page_size, "watermark": state.watermark, "updated_at": now,
     }
-    insert = dialect_insert(conn, sync_state)
+    insert = dialect_insert(conn.dialect, sync_state)
     conn.execute(insert.values(values).on_conflict_do_update(
         index_elements=[sync_state.c.scope], set_={k: v for k, v in values.items() if k != "scope"}))
 

@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("tag", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["model_id"], ["models.id"], onupdate="CASCADE", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("model_id", "tag"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("model_tags", schema=None) as batch_op:
         batch_op.create_index("ix_model_tags_tag", ["tag", "model_id"], unique=False)
