@@ -42,56 +42,113 @@ def parse_hub_time(value: Any) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _license(item: dict[str, Any], tags: list[str]) -> str | None:
-    card = item.get("cardData")
-    if isinstance(card, dict) and isinstance(card.get("license"), str):
-        return card["license"]
-    return next((tag.removeprefix("license:") for tag in tags if tag.startswith("license:")), None)
+INT64 = range(-(2**63), 2**63)
 
 
-def _gated(value: Any) -> str | None:
+def _text(item: dict[str, Any], key: str, repo_id: str) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RejectedItem(f"item {repo_id!r}: {key!r} is {type(value).__name__}, not a string")
+    _utf8(value, f"item {repo_id!r}: {key!r}")
+    return value
+
+
+def _utf8(value: str, where: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RejectedItem(f"{where} holds an unpaired surrogate (not valid Unicode)") from None
+
+
+def _int64(item: dict[str, Any], key: str, repo_id: str) -> int | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RejectedItem(f"item {repo_id!r}: {key!r} is {type(value).__name__}, not an integer")
+    if value not in INT64:
+        raise RejectedItem(f"item {repo_id!r}: {key!r} = {value} is out of the 64-bit range")
+    return value
+
+
+def _number(item: dict[str, Any], key: str, repo_id: str) -> float | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RejectedItem(f"item {repo_id!r}: {key!r} is {type(value).__name__}, not a number")
+    return float(value)
+
+
+def _flag(item: dict[str, Any], key: str, repo_id: str) -> bool | None:
+    value = item.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise RejectedItem(f"item {repo_id!r}: {key!r} is {type(value).__name__}, not a boolean")
+    return value
+
+
+def _gated(item: dict[str, Any], repo_id: str) -> str | None:
+    value = item.get("gated")
     if value in (None, False):
         return None
     if value is True:
         return "auto"
-    return str(value)
+    return _text(item, "gated", repo_id)
+
+
+def _license(item: dict[str, Any], tags: list[str]) -> str | None:
+    card = item.get("cardData")
+    if isinstance(card, dict) and isinstance(card.get("license"), str):
+        license_ = card["license"]
+        _utf8(license_, "cardData.license")
+        return license_
+    return next((tag.removeprefix("license:") for tag in tags if tag.startswith("license:")), None)
 
 
 def map_model(item: Any) -> MappedRow:
     """Turn one `/api/models` item into a row of `models` and its tags.
 
+    Every stored field is checked, so that one hostile item is rejected on its own instead of
+    failing its page's transaction.
+
     Raises:
-        RejectedItem: the item lacks an ``id`` or ``_id``, or a field has an impossible type.
+        RejectedItem: no ``id`` or ``_id``, or a field of the wrong type, out of range, or not
+            valid Unicode.
     """
     if not isinstance(item, dict):
         raise RejectedItem(f"item is not an object: {type(item).__name__}")
-    repo_id, hub_id = item.get("id"), item.get("_id")
-    if not isinstance(repo_id, str) or not repo_id:
+    repo_id = _text(item, "id", "?")
+    if not repo_id:
         raise RejectedItem("item has no 'id'")
-    if not isinstance(hub_id, str) or not hub_id:
+    hub_id = _text(item, "_id", repo_id)
+    if not hub_id:
         raise RejectedItem(f"item {repo_id!r} has no '_id'")
     tags = item.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise RejectedItem(f"item {repo_id!r} has malformed 'tags'")
-    author = item.get("author")
+    for tag in tags:
+        _utf8(tag, f"item {repo_id!r}: a tag")
+    author = _text(item, "author", repo_id)
     if author is None and "/" in repo_id:
         author = repo_id.split("/", 1)[0]
     row = {
         "id": repo_id,
         "hub_id": hub_id,
         "author": author,
-        "sha": item.get("sha"),
+        "sha": _text(item, "sha", repo_id),
         "created_at": parse_hub_time(item.get("createdAt")),
         "last_modified": parse_hub_time(item.get("lastModified")),
-        "private": item.get("private"),
-        "gated": _gated(item.get("gated")),
-        "disabled": item.get("disabled"),
-        "downloads": item.get("downloads"),
-        "downloads_all_time": item.get("downloadsAllTime"),
-        "likes": item.get("likes"),
-        "trending_score": item.get("trendingScore"),
-        "pipeline_tag": item.get("pipeline_tag"),
-        "library_name": item.get("library_name"),
+        "private": _flag(item, "private", repo_id),
+        "gated": _gated(item, repo_id),
+        "disabled": _flag(item, "disabled", repo_id),
+        "downloads": _int64(item, "downloads", repo_id),
+        "downloads_all_time": _int64(item, "downloadsAllTime", repo_id),
+        "likes": _int64(item, "likes", repo_id),
+        "trending_score": _number(item, "trendingScore", repo_id),
+        "pipeline_tag": _text(item, "pipeline_tag", repo_id),
+        "library_name": _text(item, "library_name", repo_id),
         "license": _license(item, tags),
         "card_data": item.get("cardData"),
         "raw": item,

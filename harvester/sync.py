@@ -40,16 +40,21 @@ def now() -> datetime:
 
 
 def map_page(items: list[Any]) -> tuple[list[MappedRow], int]:
-    """Map a page's items; a bad item is logged and counted, never loses its page."""
-    rows: list[MappedRow] = []
+    """Map a page's items; a bad item, or an earlier duplicate of an id, is logged and counted."""
+    rows: dict[str, MappedRow] = {}
     rejected = 0
     for item in items:
         try:
-            rows.append(map_model(item))
+            row = map_model(item)
         except RejectedItem as reason:
             rejected += 1
             log.warning("skipped an item: %s", reason)
-    return rows, rejected
+            continue
+        if row.id in rows:
+            rejected += 1
+            log.warning("item %r appears twice in one page; keeping the later one", row.id)
+        rows[row.id] = row
+    return list(rows.values()), rejected
 
 
 def first_page_url(config: SyncConfig) -> str:

@@ -25,13 +25,13 @@ class Model(Base):
     __tablename__ = "models"
 
     id: Mapped[str] = mapped_column(String, primary_key=True)  # "author/name"
-    hub_id: Mapped[str] = mapped_column(String(24), index=True)  # the Hub's stable _id
+    hub_id: Mapped[str] = mapped_column(String, index=True)  # the Hub's stable _id
     author: Mapped[str | None] = mapped_column(String, index=True)
-    sha: Mapped[str | None] = mapped_column(String(40))
+    sha: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_modified: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     private: Mapped[bool | None]
-    gated: Mapped[str | None] = mapped_column(String(16))
+    gated: Mapped[str | None] = mapped_column(String)
     disabled: Mapped[bool | None]
     downloads: Mapped[int | None] = mapped_column(BigInteger, index=True)
     downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
