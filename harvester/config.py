@@ -49,6 +49,7 @@ class SyncConfig:
     timeout: float = 60.0
     attempts: int = 8  # tries per page before a transient failure ends the run
     retry_wait: float = 0.5  # first backoff; doubles (with jitter) on each retry
+    busy_timeout: float = 30.0  # seconds to wait for another writer to release the catalog
 
     def __post_init__(self) -> None:
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
@@ -28,7 +29,7 @@ from .hub.pages import HubClient, listing_url, walk_pages
 from .hub.retry import RetryPolicy
 from .mapping import MODEL_EXPAND, MappedRow, RejectedItem, map_model
 from .state import RunStats, WalkState
-from .store.engine import open_catalog
+from .store.engine import catalog_error, open_catalog
 from .store.runs import finish_run, load_state, run_record, start_run
 from .store.upsert import store_page
 
@@ -93,6 +94,17 @@ def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tupl
     return ("full" if config.full or state.watermark is None else "incremental"), state
 
 
+def _record_failure(engine: Engine, run_id: int, exc: BaseException, stats: RunStats) -> None:
+    """Mark the run failed or interrupted; if the catalog cannot take even that, the next run
+    marks it abandoned, and the original error is what the user sees."""
+    status = "interrupted" if isinstance(exc, Interrupted | KeyboardInterrupt) else "failed"
+    error = str(exc) if isinstance(exc, HarvesterError) else f"{type(exc).__name__}: {exc}"
+    try:
+        finish_run(engine, run_id, status=status, stats=stats, complete=False, now=now(), error=error)
+    except SQLAlchemyError as secondary:
+        log.warning("could not record the end of run %s: %s", run_id, secondary)
+
+
 def sync(config: SyncConfig, *, stop: threading.Event | None = None,
          on_page: Callable[[RunStats], None] | None = None) -> dict[str, Any]:
     """Bring the catalog up to date with one listing scope; returns the run record.
@@ -104,7 +116,7 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
         HarvesterError: the run failed or was interrupted; the catalog holds every page committed
             before it, and the next run resumes from there.
     """
-    engine = open_catalog(config.db_url)
+    engine = open_catalog(config.db_url, busy_timeout=config.busy_timeout)
     try:
         stats = RunStats()
         policy = RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop)
@@ -122,17 +134,12 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
                 # a page size a 504 shrank stays shrunk for the rest of the run
                 state = walk(state.begin("incremental", first_url=first_page_url(config),
                                          page_size=state.page_size or config.page_size, now=now()))
-        except Interrupted as exc:
-            finish_run(engine, run_id, status="interrupted", stats=stats, complete=False, now=now(), error=str(exc))
-            raise
-        except HarvesterError as exc:
-            finish_run(engine, run_id, status="failed", stats=stats, complete=False, now=now(), error=str(exc))
-            raise
         except BaseException as exc:
-            finish_run(engine, run_id, status="failed", stats=stats, complete=False, now=now(),
-                       error=f"{type(exc).__name__}: {exc}")
+            _record_failure(engine, run_id, exc, stats)
             raise
         finish_run(engine, run_id, status="ok", stats=stats, complete=not state.unfinished, now=now())
         return run_record(engine, run_id)
+    except SQLAlchemyError as exc:
+        raise catalog_error(engine, exc) from exc
     finally:
         engine.dispose()

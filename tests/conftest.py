@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,3 +22,9 @@ def fresh_hub() -> Iterator[HubEmulator]:
     """An emulator of one's own, free to mutate and to fault."""
     with HubEmulator(models=600, seed=11, default_page_size=50) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A catalog path in a fresh directory."""
+    return tmp_path / "hub.db"

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import CatalogError, CatalogTooNew
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT = 30.0  # seconds
 CACHE_KIB = 65_536
 
 
@@ -33,21 +33,24 @@ def alembic_config() -> Config:
     return config
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
-    cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # B-tree pages of the indexes stay in memory
-    cursor.close()
+def _sqlite_pragmas(busy_timeout: float):
+    def apply(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # B-tree pages of the indexes stay in memory
+        cursor.close()
+
+    return apply
 
 
-def create_catalog_engine(url: str) -> Engine:
+def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys."""
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
         database = make_url(url).database
         if database and database != ":memory:" and not Path(database).parent.is_dir():
             raise CatalogError(f"cannot open catalog {database!r}: directory {str(Path(database).parent)!r} "
@@ -61,19 +64,30 @@ def describe(engine: Engine) -> str:
     return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
 
 
+def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to") -> CatalogError:
+    """A database failure as a message that names the catalog, the reason and what to do."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    hint = ""
+    if "locked" in reason or "busy" in reason:
+        hint = ": another process holds the catalog (a long query or another sync); try again later"
+    elif "full" in reason:
+        hint = ": free some space; the next run resumes after the last committed page"
+    return CatalogError(f"cannot {doing} catalog {describe(engine)!r}: {reason}{hint}")
+
+
 def schema_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def open_catalog(url: str, *, upgrade: bool = True) -> Engine:
+def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """Open a catalog, applying pending revisions; refuse one written by a newer harvester.
 
     Raises:
         CatalogTooNew: the catalog's revision is unknown to this harvester (nothing is touched).
         CatalogError: the database cannot be opened or migrated.
     """
-    engine = create_catalog_engine(url)
+    engine = create_catalog_engine(url, busy_timeout=busy_timeout)
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
@@ -90,6 +104,5 @@ def open_catalog(url: str, *, upgrade: bool = True) -> Engine:
                 command.upgrade(config, "head")
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = getattr(exc, "orig", None) or exc
-        raise CatalogError(f"cannot open catalog {describe(engine)!r}: {reason}") from exc
+        raise catalog_error(engine, exc, "open") from exc
     return engine

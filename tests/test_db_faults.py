@@ -1,0 +1,112 @@
+"""A full disk or a locked catalog: a clear failure, nothing half-written, and the next run resumes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+from click.testing import CliRunner
+from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, runs, wait_for_pages
+from sqlalchemy import Engine, event
+
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from harvester.errors import CatalogError
+from harvester.sync import sync
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=1_000, seed=33) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def page_limit():
+    """Cap the pages of every SQLite connection opened from now on: a disk that fills up."""
+    limit: dict[str, int | None] = {"pages": None}
+
+    def cap(dbapi_connection, _record) -> None:
+        if limit["pages"] is not None:
+            dbapi_connection.execute(f"PRAGMA max_page_count={limit['pages']}")
+
+    event.listen(Engine, "connect", cap)
+    yield limit
+    event.remove(Engine, "connect", cap)
+
+
+def pages_in(db) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("PRAGMA page_count").fetchone()[0]
+
+
+def assert_checkpoint_matches_rows(db) -> None:
+    """The stored cursor is exactly the page after the last committed rows."""
+    with sqlite3.connect(db) as conn:
+        cursor, walk_pages = conn.execute("SELECT cursor, walk_pages FROM sync_state").fetchone()
+    assert cursor is not None, "the walk must be resumable"
+    assert len(catalog(db)) == walk_pages * PAGE
+
+
+def test_a_full_disk_fails_clearly_and_the_next_run_resumes(hub, db, page_limit):
+    sync(config(hub, db, max_pages=2))
+    page_limit["pages"] = pages_in(db) + 60  # room for a few more pages, not for the whole walk
+    with pytest.raises(CatalogError, match=r"cannot write to catalog .*full.*free some space"):
+        sync(config(hub, db))
+    assert_checkpoint_matches_rows(db)
+    assert 2 * PAGE < len(catalog(db)) < 1_000
+    page_limit["pages"] = None
+    run = sync(config(hub, db))
+    assert run["mode"] == "resume" and run["status"] == "ok"
+    assert_catalog_equals_corpus(hub, db)
+    assert [r["status"] for r in runs(db)][1] in ("failed", "abandoned")
+
+
+def test_a_full_disk_through_the_cli_is_one_line_and_exit_1(hub, db, page_limit):
+    sync(config(hub, db, max_pages=1))
+    page_limit["pages"] = pages_in(db) + 30
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--page-size", str(PAGE)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("harvester: error: cannot write to catalog") and "Traceback" not in result.stderr
+
+
+def test_a_catalog_locked_at_start_fails_clearly(hub, db):
+    sync(config(hub, db, max_pages=1))
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(CatalogError, match="database is locked: another process holds the catalog"):
+            sync(config(hub, db, busy_timeout=0.2))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert sync(config(hub, db))["status"] == "ok"
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_catalog_locked_mid_walk_keeps_every_committed_page(hub, db):
+    hub.faults.add("slow=0.05")
+    outcome: dict[str, BaseException | None] = {"error": None}
+
+    def run() -> None:
+        try:
+            sync(config(hub, db, busy_timeout=0.3))
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    wait_for_pages(db, 3)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    worker.join(timeout=30)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert isinstance(outcome["error"], CatalogError) and "locked" in str(outcome["error"])
+    assert_checkpoint_matches_rows(db)
+    hub.faults.clear()
+    run_record = sync(config(hub, db))
+    assert run_record["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
+    assert "running" not in [r["status"] for r in runs(db)]
