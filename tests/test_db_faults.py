@@ -7,13 +7,13 @@ import threading
 
 import pytest
 from click.testing import CliRunner
-from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, runs, wait_for_pages
 from sqlalchemy import Engine, event
 
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.errors import CatalogError
 from harvester.sync import sync
+from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, runs, wait_for_pages
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, expected_catalog, runs, wait_for_pages
 
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.errors import CatalogError, HubError, HubUnavailable, MalformedResponse
 from harvester.sync import sync
+from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, expected_catalog, runs, wait_for_pages
 
 
 @pytest.fixture

@@ -1,0 +1,103 @@
+"""Kill `harvester sync` at any instant, again and again: the catalog still ends equal to the Hub.
+
+Each sequence runs the real command in a subprocess against the emulator, SIGKILLs it at
+seeded points (while the catalog is being created and migrated, at a random instant, or just
+as a given page is being fetched or committed), then runs it again until it finishes. After
+every sequence the catalog equals the corpus row for row, no run is left "running", and the
+whole sequence fetched no more than one walk, plus one lost page and one catch-up page per
+kill, plus the final catch-up.
+
+CI runs 32 kill points; `pytest -m soak` runs 300.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harvester.emulator import HubEmulator
+from helpers import PAGE, assert_catalog_equals_corpus, runs
+
+MODELS = 600
+
+
+def start_sync(hub: HubEmulator, db: Path) -> subprocess.Popen:
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": str(db)}
+    return subprocess.Popen([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def committed_pages(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            row = conn.execute("SELECT pages FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else 0
+    except sqlite3.OperationalError:
+        return 0
+
+
+def wait_then_kill(process: subprocess.Popen, db: Path, rng: random.Random, *, first: bool) -> str | None:
+    """Pick a kill point, wait for it, kill; returns what was aimed at, or None if the run ended first."""
+    aim = rng.choice(["migration" if first else "instant", "instant", "page", "page"])
+    deadline = time.monotonic() + 30
+    if aim == "migration":
+        while not db.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+    elif aim == "instant":
+        time.sleep(rng.uniform(0.0, 1.0))
+    else:
+        target = rng.randint(1, math.ceil(MODELS / PAGE))
+        while committed_pages(db) < target and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.03))  # into the next fetch, or its commit
+    alive = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return aim if alive else None
+
+
+def crash_sequence(seed: int, kills: int, tmp_path: Path) -> None:
+    rng = random.Random(seed)
+    db = tmp_path / f"crash-{seed}.db"
+    with HubEmulator(models=MODELS, seed=seed) as hub:
+        hub.faults.add("slow=0.02")  # spread a run over about a second so kills land everywhere
+        aims: list[str] = []
+        for _ in range(3 * kills):
+            if len(aims) == kills:
+                break
+            aim = wait_then_kill(start_sync(hub, db), db, rng, first=not aims)
+            if aim is not None:
+                aims.append(aim)
+        assert len(aims) == kills, f"seed {seed}: only {len(aims)} kills landed"
+        final = start_sync(hub, db)
+        assert final.wait(timeout=120) == 0, f"seed {seed}: the run after kills {aims} failed"
+        assert_catalog_equals_corpus(hub, db)
+        history = runs(db)
+        statuses = [run["status"] for run in history]
+        assert statuses[-1] == "ok" and history[-1]["complete"]
+        assert set(statuses) <= {"ok", "abandoned"} and statuses.count("abandoned") <= kills, f"seed {seed}: {statuses}"
+        # one walk; per kill a lost page and a catch-up page; per finished run its catch-up page
+        walk = math.ceil(MODELS / PAGE)
+        fetched = len(hub.listing_requests())
+        bound = walk + 2 * kills + statuses.count("ok")
+        assert fetched <= bound, f"seed {seed}: {fetched} requests > {bound} for {walk} pages, kills {aims}"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_killed_again_and_again_the_catalog_ends_equal_to_the_hub(seed, tmp_path):
+    crash_sequence(seed, kills=4, tmp_path=tmp_path)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("seed", range(100, 160))
+def test_soak_kills(seed, tmp_path):
+    crash_sequence(seed, kills=5, tmp_path=tmp_path)
