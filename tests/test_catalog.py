@@ -145,3 +145,12 @@ def test_walk_state_takes_its_watermark_from_the_top_of_the_walk():
     assert (state.watermark, state.cursor, state.pages, state.page_size) == (top, None, 2, 50)
     incremental = state.begin("incremental", first_url="u0", page_size=100, now=NOW)
     assert incremental.stop_before == top - OVERLAP
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("nonsense://x", "not a database URL SQLAlchemy knows"),
+    ("postgresql+nosuchdriver://u@h/db", "not a database URL SQLAlchemy knows"),
+])
+def test_bad_database_urls_are_one_line_errors(url, message):
+    result = CliRunner().invoke(main, ["status", "--db", url])
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr

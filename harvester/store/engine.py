@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..errors import CatalogError, CatalogTooNew
 
@@ -48,7 +48,14 @@ def _sqlite_pragmas(busy_timeout: float):
 
 def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys."""
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+    except ArgumentError as exc:
+        shown = _safe_url(url)
+        raise CatalogError(f"cannot open catalog {shown!r}: not a database URL SQLAlchemy knows ({exc})") from None
+    except ImportError as exc:
+        raise CatalogError(f"cannot open catalog {_safe_url(url)!r}: its database driver is not installed "
+                           f"({exc.name or exc}); install it with pip") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
         database = make_url(url).database
@@ -56,6 +63,13 @@ def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> En
             raise CatalogError(f"cannot open catalog {database!r}: directory {str(Path(database).parent)!r} "
                                "does not exist")
     return engine
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
 
 
 def describe(engine: Engine) -> str:
