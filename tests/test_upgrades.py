@@ -1,0 +1,98 @@
+"""Catalogs written at every revision upgrade to head with their data intact, and back down."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, MetaData, String, Text, insert, select
+
+from harvester.store.engine import alembic_config, create_catalog_engine, schema_revision
+
+REVISIONS = [rev.revision for rev in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
+HEAD = REVISIONS[-1]
+
+
+def migrate(engine, direction: str, target: str) -> None:
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, direction)(config, target)
+
+
+def sample_value(column, n: int):
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return n % 2 == 0
+    if isinstance(kind, Integer):
+        return n
+    if isinstance(kind, Float):
+        return n + 0.5
+    if isinstance(kind, DateTime):
+        return datetime(2024, 1, 1 + n, tzinfo=UTC)
+    if isinstance(kind, JSON):
+        return {"n": n, "text": "é🤗"}
+    if isinstance(kind, String | Text):
+        return f"{column.name}-{n}"
+    raise AssertionError(f"no sample for {column.table.name}.{column.name} of type {kind!r}")
+
+
+def naive(value):
+    """SQLite hands datetimes back without their (UTC) zone."""
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+
+
+def fill(engine) -> dict[str, list[dict]]:
+    """Three rows in every table of the catalog as it stands, foreign keys respected."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    written: dict[str, list[dict]] = {}
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            rows = []
+            for n in range(3):
+                row = {c.name: sample_value(c, n) for c in table.columns}
+                for fk in table.foreign_keys:
+                    row[fk.parent.name] = written[fk.column.table.name][n][fk.column.name]
+                rows.append(row)
+            conn.execute(insert(table), rows)
+            written[table.name] = rows
+    return written
+
+
+@pytest.mark.parametrize("revision", REVISIONS)
+def test_a_catalog_from_each_revision_upgrades_to_head_with_its_data(tmp_path: Path, revision: str):
+    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate(engine, "upgrade", revision)
+    written = fill(engine)
+    assert written, "every revision has tables to fill"
+    migrate(engine, "upgrade", "head")
+    assert schema_revision(engine) == HEAD
+    metadata = MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as conn:
+        for name, rows in written.items():
+            table = metadata.tables[name]
+            stored = [dict(row) for row in conn.execute(select(table)).mappings()]
+            assert len(stored) == len(rows)
+            for row, back in zip(rows, stored, strict=True):
+                kept = {key: naive(value) for key, value in row.items() if key in table.c}
+                assert {key: naive(back[key]) for key in kept} == kept, f"{name} lost data"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("revision", REVISIONS)
+def test_each_revision_downgrades_and_upgrades_again(tmp_path: Path, revision: str):
+    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    migrate(engine, "upgrade", "head")
+    before = REVISIONS.index(revision) - 1
+    migrate(engine, "downgrade", REVISIONS[before] if before >= 0 else "base")
+    assert schema_revision(engine) == (REVISIONS[before] if before >= 0 else None)
+    migrate(engine, "upgrade", "head")
+    assert schema_revision(engine) == HEAD
+    engine.dispose()
