@@ -137,3 +137,15 @@ def test_nul_emoji_and_right_to_left_ids_are_stored_as_they_are(tmp_path: Path):
         upsert_models(conn, rows, now=NOW)
     with engine.connect() as conn:
         assert set(conn.execute(select(models.c.id)).scalars()) == set(ids) and rejected == 0
+
+
+def test_deeply_nested_card_data_is_stored_whole(tmp_path: Path):
+    deep: dict = {"leaf": "🤗"}
+    for level in range(400):
+        deep = {f"level{level}": deep}
+    engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
+    rows, rejected = map_page([{"_id": "a", "id": "deep/model", "cardData": deep}])
+    with engine.begin() as conn:
+        upsert_models(conn, rows, now=NOW)
+    with engine.connect() as conn:
+        assert conn.execute(select(models.c.card_data)).scalar_one() == deep and rejected == 0

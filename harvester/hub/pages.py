@@ -115,8 +115,8 @@ class HubClient:
         self._raise_for_status(response, url)
         try:
             items = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise TransientError(f"the response is not JSON ({exc})", malformed=True) from exc
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise TransientError(f"the response is not JSON ({type(exc).__name__}: {exc})", malformed=True) from exc
         if not isinstance(items, list):
             raise TransientError(f"the response is a JSON {type(items).__name__}, not a list", malformed=True)
         return Page(items, url, response.links.get("next", {}).get("url"), page_size)
