@@ -130,7 +130,8 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
                 state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())
             long_walk = mode == "resume" or state.mode == "full"
             state = walk(state)
-            if long_walk and not state.unfinished:
+            budget_left = config.max_pages is None or stats.pages < config.max_pages
+            if long_walk and not state.unfinished and budget_left:
                 # a page size a 504 shrank stays shrunk for the rest of the run
                 state = walk(state.begin("incremental", first_url=first_page_url(config),
                                          page_size=state.page_size or config.page_size, now=now()))

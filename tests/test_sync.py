@@ -87,6 +87,13 @@ def test_max_pages_stops_cleanly_and_the_next_run_resumes(hub, db):
     assert len(set(filter(None, cursors))) == len(list(filter(None, cursors))), "no page fetched twice"
 
 
+def test_max_pages_is_a_hard_budget_even_when_the_walk_ends_on_it(hub, db):
+    run = sync(config(hub, db, max_pages=full_walk_pages(hub)))
+    assert (run["pages"], run["requests"], run["complete"]) == (full_walk_pages(hub),) * 2 + (True,)
+    assert_catalog_equals_corpus(hub, db)
+    assert sync(config(hub, db))["mode"] == "incremental"
+
+
 def test_a_resumed_walk_catches_up_with_rows_modified_meanwhile(hub, db):
     sync(config(hub, db, max_pages=5))
     corpus = hub.corpora["models"]
