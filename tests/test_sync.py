@@ -289,3 +289,11 @@ def test_bad_token_fails_fast_and_is_never_printed(db):
 def test_bad_page_size_is_a_usage_error(db):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--page-size", "5000"])
     assert result.exit_code == 1 and "page size 5000 is out of range" in result.stderr
+
+
+def test_a_cursor_the_hub_no_longer_accepts_fails_with_a_way_out(hub, db):
+    sync(config(hub, db, max_pages=2))
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE sync_state SET cursor = cursor || 'garbage'")
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url])
+    assert result.exit_code == 1 and "HTTP 400" in result.stderr and "harvester state reset" in result.stderr

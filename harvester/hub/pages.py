@@ -27,6 +27,7 @@ from ..state import RunStats
 from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
 
 HINTS = {
+    400: "if the walk resumed from an old cursor, `harvester state reset` starts it over",
     401: "check the token (--token, HF_TOKEN or `hf auth login`)",
     403: "the token lacks access to this listing",
     404: "check --endpoint: it does not look like a Hub",
