@@ -41,6 +41,9 @@ def _sqlite_pragmas(busy_timeout: float):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
         cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # B-tree pages of the indexes stay in memory
+        # Index leaves touched by one page's commit are mostly touched by the next ones too;
+        # checkpointing every ~40 MB of WAL instead of 4 MB copies each of them once, not ten times.
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     return apply
