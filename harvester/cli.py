@@ -173,7 +173,7 @@ def state_reset(db: str | None, kind: str | None) -> None:
     from .store.runs import reset_state
 
     with _reported_errors():
-        count = reset_state(open_catalog(database_url(db)), kind)
+        count = reset_state(open_catalog(database_url(db), upgrade=False), kind)
     click.echo(f"reset {count} scope(s); the next sync is a full walk")
 
 

@@ -154,3 +154,24 @@ def test_walk_state_takes_its_watermark_from_the_top_of_the_walk():
 def test_bad_database_urls_are_one_line_errors(url, message):
     result = CliRunner().invoke(main, ["status", "--db", url])
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_status_of_a_missing_catalog_says_so_and_creates_nothing(tmp_path):
+    path = tmp_path / "nothere.db"
+    result = CliRunner().invoke(main, ["status", "--db", str(path)])
+    assert result.exit_code == 1 and "no catalog at" in result.stderr and "harvester sync" in result.stderr
+    assert not path.exists()
+
+
+def test_status_of_a_database_without_our_schema_says_so(tmp_path):
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("CREATE TABLE unrelated (x)").connection.close()
+    result = CliRunner().invoke(main, ["status", "--db", str(path)])
+    assert result.exit_code == 1 and "has no harvester schema" in result.stderr
+
+
+def test_status_of_a_fresh_catalog_says_no_syncs_yet(tmp_path):
+    path = tmp_path / "hub.db"
+    assert CliRunner().invoke(main, ["db", "upgrade", "--db", str(path)]).exit_code == 0
+    result = CliRunner().invoke(main, ["status", "--db", str(path)])
+    assert result.exit_code == 0 and "no syncs yet" in result.output

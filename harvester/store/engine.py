@@ -105,6 +105,9 @@ def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_T
         CatalogError: the database cannot be opened or migrated.
     """
     engine = create_catalog_engine(url, busy_timeout=busy_timeout)
+    database = engine.url.database
+    if not upgrade and engine.dialect.name == "sqlite" and database and not Path(database).exists():
+        raise CatalogError(f"no catalog at {database!r}: run `harvester sync` to create one")
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
@@ -115,6 +118,9 @@ def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_T
                 f"cannot open catalog {describe(engine)!r}: it was written by a newer harvester "
                 f"(schema revision {current}; this one knows up to {head}); upgrade harvester"
             )
+        if not upgrade and current != head:
+            found = "has no harvester schema" if current is None else f"is at schema revision {current}"
+            raise CatalogError(f"catalog {describe(engine)!r} {found}; run `harvester db upgrade` (or a sync) first")
         if upgrade and current != head:
             with engine.begin() as connection:
                 config.attributes["connection"] = connection
