@@ -237,8 +237,11 @@ def emulator(models: int, datasets: int, spaces: int, seed: int, host: str, port
     from .emulator import FaultPlan, HubEmulator
 
     plan = FaultPlan(faults=faults, max_page_size=max_page_size, quota=quota, seed=seed)
-    hub = HubEmulator(models=models, datasets=datasets, spaces=spaces, seed=seed, host=host, port=port,
-                      faults=plan, default_page_size=page_size)
+    try:
+        hub = HubEmulator(models=models, datasets=datasets, spaces=spaces, seed=seed, host=host, port=port,
+                          faults=plan, default_page_size=page_size)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     click.echo(hub.url)
     click.echo(f"serving {models} models, {datasets} datasets, {spaces} spaces (seed {seed}); Ctrl-C stops",
                err=True)

@@ -355,3 +355,11 @@ def test_emulator_command_rejects_a_bad_fault_spec():
     result = subprocess.run([sys.executable, "-m", "harvester", "emulator", "--fault", "explode"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "bad fault spec 'explode'" in result.stderr
+
+
+def test_emulator_command_on_a_busy_port_is_a_clear_error(hub):
+    port = hub.host_port.rsplit(":", 1)[1]
+    result = subprocess.run([sys.executable, "-m", "harvester", "emulator", "--port", port],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1 and f"cannot serve on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
