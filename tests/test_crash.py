@@ -45,15 +45,20 @@ def committed_pages(db: Path) -> int:
         return 0
 
 
-def wait_then_kill(process: subprocess.Popen, db: Path, rng: random.Random, *, first: bool) -> str | None:
-    """Pick a kill point, wait for it, kill; returns what was aimed at, or None if the run ended first."""
-    aim = rng.choice(["migration" if first else "instant", "instant", "page", "page"])
+def wait_then_kill(process: subprocess.Popen, db: Path, rng: random.Random, *, first: bool,
+                   missed: bool) -> str | None:
+    """Pick a kill point, wait for it, kill; returns what was aimed at, or None if the run ended first.
+
+    Once the walk is done, runs are short incremental ones that page targets cannot hit, so a
+    miss is followed by an instant within a short run's lifetime.
+    """
+    aim = "short" if missed else rng.choice(["migration" if first else "instant", "instant", "page", "page"])
     deadline = time.monotonic() + 30
     if aim == "migration":
         while not db.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.001)
-    elif aim == "instant":
-        time.sleep(rng.uniform(0.0, 1.0))
+    elif aim in ("instant", "short"):
+        time.sleep(rng.uniform(0.0, 1.0 if aim == "instant" else 0.6))
     else:
         target = rng.randint(1, math.ceil(MODELS / PAGE))
         while committed_pages(db) < target and process.poll() is None and time.monotonic() < deadline:
@@ -71,10 +76,12 @@ def crash_sequence(seed: int, kills: int, tmp_path: Path) -> None:
     with HubEmulator(models=MODELS, seed=seed) as hub:
         hub.faults.add("slow=0.02")  # spread a run over about a second so kills land everywhere
         aims: list[str] = []
-        for _ in range(3 * kills):
+        missed = False
+        for _ in range(6 * kills):
             if len(aims) == kills:
                 break
-            aim = wait_then_kill(start_sync(hub, db), db, rng, first=not aims)
+            aim = wait_then_kill(start_sync(hub, db), db, rng, first=not aims, missed=missed)
+            missed = aim is None
             if aim is not None:
                 aims.append(aim)
         assert len(aims) == kills, f"seed {seed}: only {len(aims)} kills landed"
