@@ -62,14 +62,14 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 def _summary(run: dict[str, Any]) -> str:
     walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
-    return (f"run {run['id']} {run['status']} ({run['mode']}, {walk}): {run['pages']} pages, "
+    return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {run['pages']} pages, "
             f"{run['requests']} requests, {run['retries']} retries; rows {run['rows_seen']} seen, "
             f"{run['rows_inserted']} inserted, {run['rows_updated']} updated, {run['rows_unchanged']} unchanged, "
             f"{run['rows_rejected']} rejected")
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable | None]:
+def _progress(enabled: bool, kind: str) -> Iterator[Callable | None]:
     """A live line of pages, rows, rows/s and retries on a terminal; nothing otherwise."""
     if not enabled:
         yield None
@@ -81,7 +81,7 @@ def _progress(enabled: bool) -> Iterator[Callable | None]:
     with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live:
         def show(stats) -> None:
             rate = stats.rows_seen / max(time.monotonic() - started, 1e-6)
-            live.update(f"[bold]sync[/] {stats.pages} pages  {stats.rows_seen:,} rows  {rate:,.0f} rows/s  "
+            live.update(f"[bold]sync {kind}[/] {stats.pages} pages  {stats.rows_seen:,} rows  {rate:,.0f} rows/s  "
                         f"{stats.requests} requests  {stats.retries} retries")
 
         yield show
@@ -93,34 +93,52 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 
 @main.command()
 @DB_OPTION
+@click.option("--kind", "kinds", multiple=True, default=("models",), show_default=True,
+              type=click.Choice(["models", "datasets", "spaces", "all"]), help="Repo kinds to sync; repeatable.")
 @click.option("--endpoint", metavar="URL", default=None, help="Hub endpoint. [default: $HF_ENDPOINT, else the Hub]")
 @click.option("--token", default=None, help="Hub token. [default: $HF_TOKEN, else the stored login]")
 @click.option("--full", is_flag=True, help="Walk the whole listing even if the catalog has a watermark.")
 @click.option("--page-size", default=1000, show_default=True, type=int, help="Rows per page (10..1000).")
 @click.option("--max-pages", type=click.IntRange(min=1), default=None,
-              help="Stop cleanly after this many pages; the next run resumes.")
+              help="Stop cleanly after this many pages per kind; the next run resumes.")
 @click.option("--retries", default=8, show_default=True, type=click.IntRange(min=1),
               help="Attempts per page before a transient failure ends the run.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run record as one JSON object on stdout.")
-def sync(db: str | None, endpoint: str | None, token: str | None, full: bool, page_size: int,
-         max_pages: int | None, retries: int, as_json: bool) -> None:
-    """Bring the catalog up to date with the Hub's models.
+@click.option("--json", "as_json", is_flag=True, help="Print each run record as one JSON object per line on stdout.")
+def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
+         page_size: int, max_pages: int | None, retries: int, as_json: bool) -> None:
+    """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
-    resumes where it stopped. Exit codes: 0 ok, 1 failed, 2 bad usage, 130 interrupted.
+    resumes where it stopped. A kind that fails does not stop the others.
+    Exit codes: 0 ok, 1 failed, 2 bad usage, 130 interrupted.
     """
     from .config import SyncConfig, database_url, endpoint_url
+    from .mapping import KINDS
     from .sync import sync as run_sync
 
+    failed = False
     with _reported_errors():
-        config = SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, full=full,
-                            page_size=page_size, max_pages=max_pages, attempts=retries)
-        with _stop_on_signals() as stop, _progress(sys.stderr.isatty() and not as_json) as show:
-            run = run_sync(config, stop=stop, on_page=show)
-    if as_json:
-        click.echo(json.dumps(run))
-    else:
-        click.echo(_summary(run), err=True)
+        configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
+                              full=full, page_size=page_size, max_pages=max_pages, attempts=retries)
+                   for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
+        with _stop_on_signals() as stop:
+            for config in configs:
+                try:
+                    with _progress(sys.stderr.isatty() and not as_json, config.kind) as show:
+                        run = run_sync(config, stop=stop, on_page=show)
+                except Interrupted:
+                    raise
+                except HarvesterError as exc:
+                    click.echo(f"harvester: error: {config.kind}: {exc}" if len(configs) > 1
+                               else f"harvester: error: {exc}", err=True)
+                    failed = True
+                    continue
+                if as_json:
+                    click.echo(json.dumps(run))
+                else:
+                    click.echo(_summary(run), err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()

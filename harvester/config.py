@@ -54,6 +54,8 @@ class SyncConfig:
     def __post_init__(self) -> None:
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page size {self.page_size} is out of range {MIN_PAGE_SIZE}..{MAX_PAGE_SIZE}")
+        if self.kind not in ("models", "datasets", "spaces"):
+            raise ConfigError(f"unknown repo kind {self.kind!r}: expected models, datasets or spaces")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
 

@@ -6,11 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-# The properties a models walk asks for with `expand`: exactly what the catalog stores.
-MODEL_EXPAND = (
-    "author", "sha", "lastModified", "createdAt", "private", "gated", "disabled", "downloads",
-    "downloadsAllTime", "likes", "trendingScore", "tags", "pipeline_tag", "library_name", "cardData",
-)
+KINDS = ("models", "datasets", "spaces")
+
+# The properties a walk asks for with `expand`: exactly what the catalog stores for that kind.
+_COMMON_EXPAND = ("author", "sha", "lastModified", "createdAt", "private", "disabled", "likes", "trendingScore",
+                  "tags", "cardData")
+EXPAND = {
+    "models": (*_COMMON_EXPAND, "gated", "downloads", "downloadsAllTime", "pipeline_tag", "library_name"),
+    "datasets": (*_COMMON_EXPAND, "gated", "downloads", "downloadsAllTime", "description", "paperswithcode_id"),
+    "spaces": (*_COMMON_EXPAND, "sdk", "runtime"),
+}
+MODEL_EXPAND = EXPAND["models"]
 
 
 class RejectedItem(ValueError):
@@ -19,7 +25,7 @@ class RejectedItem(ValueError):
 
 @dataclass(frozen=True)
 class MappedRow:
-    """One model's row and tags, ready to upsert."""
+    """One repo's row and tags, ready to upsert."""
 
     row: dict[str, Any]
     tags: list[str]
@@ -107,8 +113,41 @@ def _license(item: dict[str, Any], tags: list[str]) -> str | None:
     return next((tag.removeprefix("license:") for tag in tags if tag.startswith("license:")), None)
 
 
-def map_model(item: Any) -> MappedRow:
-    """Turn one `/api/models` item into a row of `models` and its tags.
+def _downloads(item: dict[str, Any], repo_id: str) -> dict[str, Any]:
+    return {
+        "gated": _gated(item, repo_id),
+        "downloads": _int64(item, "downloads", repo_id),
+        "downloads_all_time": _int64(item, "downloadsAllTime", repo_id),
+    }
+
+
+def _model_columns(item: dict[str, Any], repo_id: str) -> dict[str, Any]:
+    return {**_downloads(item, repo_id), "pipeline_tag": _text(item, "pipeline_tag", repo_id),
+            "library_name": _text(item, "library_name", repo_id)}
+
+
+def _dataset_columns(item: dict[str, Any], repo_id: str) -> dict[str, Any]:
+    return {**_downloads(item, repo_id), "description": _text(item, "description", repo_id),
+            "paperswithcode_id": _text(item, "paperswithcode_id", repo_id)}
+
+
+def _space_columns(item: dict[str, Any], repo_id: str) -> dict[str, Any]:
+    runtime = item.get("runtime")
+    if runtime is not None and not isinstance(runtime, dict):
+        raise RejectedItem(f"item {repo_id!r}: 'runtime' is {type(runtime).__name__}, not an object")
+    runtime = runtime or {}
+    hardware = runtime.get("hardware")
+    if hardware is not None and not isinstance(hardware, dict):
+        raise RejectedItem(f"item {repo_id!r}: 'runtime.hardware' is {type(hardware).__name__}, not an object")
+    return {"sdk": _text(item, "sdk", repo_id), "runtime_stage": _text(runtime, "stage", repo_id),
+            "hardware": _text(hardware or {}, "current", repo_id)}
+
+
+_KIND_COLUMNS = {"models": _model_columns, "datasets": _dataset_columns, "spaces": _space_columns}
+
+
+def map_item(kind: str, item: Any) -> MappedRow:
+    """Turn one listing item of ``kind`` into a catalog row and its tags.
 
     Every stored field is checked, so that one hostile item is rejected on its own instead of
     failing its page's transaction.
@@ -141,16 +180,17 @@ def map_model(item: Any) -> MappedRow:
         "created_at": parse_hub_time(item.get("createdAt")),
         "last_modified": parse_hub_time(item.get("lastModified")),
         "private": _flag(item, "private", repo_id),
-        "gated": _gated(item, repo_id),
         "disabled": _flag(item, "disabled", repo_id),
-        "downloads": _int64(item, "downloads", repo_id),
-        "downloads_all_time": _int64(item, "downloadsAllTime", repo_id),
         "likes": _int64(item, "likes", repo_id),
         "trending_score": _number(item, "trendingScore", repo_id),
-        "pipeline_tag": _text(item, "pipeline_tag", repo_id),
-        "library_name": _text(item, "library_name", repo_id),
         "license": _license(item, tags),
         "card_data": item.get("cardData"),
         "raw": item,
+        **_KIND_COLUMNS[kind](item, repo_id),
     }
     return MappedRow(row, list(dict.fromkeys(tags)))
+
+
+def map_model(item: Any) -> MappedRow:
+    """`map_item` for a model."""
+    return map_item("models", item)

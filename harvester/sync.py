@@ -27,7 +27,7 @@ from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
 from .hub.pages import HubClient, listing_url, walk_pages
 from .hub.retry import RetryPolicy
-from .mapping import MODEL_EXPAND, MappedRow, RejectedItem, map_model
+from .mapping import EXPAND, MappedRow, RejectedItem, map_item
 from .state import RunStats, WalkState
 from .store.engine import catalog_error, open_catalog
 from .store.runs import finish_run, load_state, run_record, start_run
@@ -40,13 +40,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def map_page(items: list[Any]) -> tuple[list[MappedRow], int]:
+def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], int]:
     """Map a page's items; a bad item, or an earlier duplicate of an id, is logged and counted."""
     rows: dict[str, MappedRow] = {}
     rejected = 0
     for item in items:
         try:
-            row = map_model(item)
+            row = map_item(kind, item)
         except RejectedItem as reason:
             rejected += 1
             log.warning("skipped an item: %s", reason)
@@ -59,7 +59,7 @@ def map_page(items: list[Any]) -> tuple[list[MappedRow], int]:
 
 
 def first_page_url(config: SyncConfig) -> str:
-    params = [("sort", "lastModified"), *(("expand", name) for name in MODEL_EXPAND)]
+    params = [("sort", "lastModified"), *(("expand", name) for name in EXPAND[config.kind])]
     return listing_url(config.endpoint, config.kind, params)
 
 
@@ -68,7 +68,7 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, *, run_id: int, s
           on_page: Callable[[RunStats], None] | None) -> WalkState:
     """Walk from ``state.cursor`` until the walk ends, the page budget is spent, or a stop is asked."""
     for page in walk_pages(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE):
-        rows, rejected = map_page(page.items)
+        rows, rejected = map_page(state.kind, page.items)
         modified = [row.row["last_modified"] for row in rows if row.row["last_modified"] is not None]
         next_url = page.next_url
         if state.stop_before is not None and any(value < state.stop_before for value in modified):

@@ -22,30 +22,59 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def expected_catalog(hub: HubEmulator) -> dict[str, tuple]:
-    """The corpus as catalog rows, computed from the emulator's columns, not from our mapping."""
-    c = hub.corpora["models"]
-    return {
-        c.ids[j]: (c.hub_id(j), c.author(j), c.sha(j), iso(c.created[j]), iso(c.modified[j]), c.gated_value(j) or None,
-                   bool(c.disabled[j]), c.downloads[j], c.downloads_all[j], c.likes[j], float(c.trending[j]),
-                   c.category_value(j), c.library_value(j), c.license_value(j), tuple(sorted(c.tags(j))))
-        for j in c.live()
-    }
+def _runtime(c, j: int) -> dict:
+    from harvester.emulator.items import PROPERTIES
+
+    return PROPERTIES["runtime"](c, j)
 
 
-def catalog(db: Path) -> dict[str, tuple]:
+# Per kind: catalog column -> its value computed from the emulator's corpus (not from our mapping).
+COMMON = {
+    "hub_id": lambda c, j: c.hub_id(j), "author": lambda c, j: c.author(j), "sha": lambda c, j: c.sha(j),
+    "created_at": lambda c, j: iso(c.created[j]), "last_modified": lambda c, j: iso(c.modified[j]),
+    "disabled": lambda c, j: bool(c.disabled[j]), "likes": lambda c, j: c.likes[j],
+    "trending_score": lambda c, j: float(c.trending[j]), "license": lambda c, j: c.license_value(j),
+}
+DOWNLOADS = {
+    "gated": lambda c, j: c.gated_value(j) or None, "downloads": lambda c, j: c.downloads[j],
+    "downloads_all_time": lambda c, j: c.downloads_all[j],
+}
+COLUMNS = {
+    "models": {**COMMON, **DOWNLOADS, "pipeline_tag": lambda c, j: c.category_value(j),
+               "library_name": lambda c, j: c.library_value(j)},
+    "datasets": {**COMMON, **DOWNLOADS,
+                 "description": lambda c, j: f"{c.ids[j].rsplit('/', 1)[-1]}: a synthetic dataset for offline trials."},
+    "spaces": {**COMMON, "sdk": lambda c, j: c.category_value(j),
+               "runtime_stage": lambda c, j: _runtime(c, j)["stage"],
+               "hardware": lambda c, j: _runtime(c, j)["hardware"]["current"]},
+}
+TAG_KEYS = {"models": "model_id", "datasets": "dataset_id", "spaces": "space_id"}
+
+
+def expected_catalog(hub: HubEmulator, kind: str = "models") -> dict[str, tuple]:
+    """The corpus of one kind as catalog rows: the columns of COLUMNS[kind], then sorted tags."""
+    c = hub.corpora[kind]
+    columns = COLUMNS[kind]
+    return {c.ids[j]: (*(value(c, j) for value in columns.values()), tuple(sorted(c.tags(j)))) for j in c.live()}
+
+
+def catalog(db: Path, kind: str = "models") -> dict[str, tuple]:
+    """The catalog's live rows of one kind, shaped like ``expected_catalog``."""
+    names = list(COLUMNS[kind])
     with sqlite3.connect(db) as conn:
         tags: dict[str, list[str]] = {}
-        for model_id, tag in conn.execute("SELECT model_id, tag FROM model_tags"):
-            tags.setdefault(model_id, []).append(tag)
-        rows = conn.execute(
-            "SELECT id, hub_id, author, sha, created_at, last_modified, gated, disabled, downloads, downloads_all_time,"
-            " likes, trending_score, pipeline_tag, library_name, license FROM models WHERE deleted_at IS NULL")
-        return {row[0]: (*row[1:7], bool(row[7]), *row[8:], tuple(sorted(tags.get(row[0], [])))) for row in rows}
+        for repo_id, tag in conn.execute(f"SELECT {TAG_KEYS[kind]}, tag FROM {kind[:-1]}_tags"):
+            tags.setdefault(repo_id, []).append(tag)
+        rows = conn.execute(f"SELECT id, {', '.join(names)} FROM {kind} WHERE deleted_at IS NULL")
+        return {
+            row[0]: (*(bool(v) if name == "disabled" else v for name, v in zip(names, row[1:], strict=True)),
+                     tuple(sorted(tags.get(row[0], []))))
+            for row in rows
+        }
 
 
-def assert_catalog_equals_corpus(hub: HubEmulator, db: Path) -> None:
-    expected, got = expected_catalog(hub), catalog(db)
+def assert_catalog_equals_corpus(hub: HubEmulator, db: Path, kind: str = "models") -> None:
+    expected, got = expected_catalog(hub, kind), catalog(db, kind)
     assert set(got) == set(expected)
     wrong = [key for key in expected if got[key] != expected[key]]
     assert not wrong, f"{len(wrong)} rows differ, e.g. {wrong[0]}: {got[wrong[0]]} != {expected[wrong[0]]}"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from harvester.mapping import RejectedItem, map_model
 from harvester.store.engine import open_catalog
 from harvester.store.schema import model_tags, models
-from harvester.store.upsert import upsert_models
+from harvester.store.upsert import upsert_repos
 from harvester.sync import map_page
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -84,7 +84,7 @@ def test_an_item_is_stored_faithfully_or_rejected_with_a_reason(engine, item):
         assert str(reason)
         return
     with engine.connect() as conn, conn.begin() as transaction:
-        assert upsert_models(conn, [mapped], now=NOW) == (1, 0, 0)
+        assert upsert_repos(conn, "models", [mapped], now=NOW) == (1, 0, 0)
         row = conn.execute(select(models).where(models.c.id == item["id"])).mappings().one()
         tags = set(conn.execute(select(model_tags.c.tag).where(model_tags.c.model_id == item["id"])).scalars())
         transaction.rollback()
@@ -101,9 +101,9 @@ def test_bad_items_never_lose_their_page(engine, bad):
     good = [{"_id": f"{i:024x}", "id": f"good/model-{i}", "downloads": i, "tags": ["ok"]} for i in range(20)]
     assume(not {b.get("id") for b in bad if isinstance(b.get("id"), str)} & {g["id"] for g in good})
     page = good[:10] + bad + good[10:]
-    rows, rejected = map_page(page)
+    rows, rejected = map_page("models", page)
     with engine.connect() as conn, conn.begin() as transaction:
-        upsert_models(conn, rows, now=NOW)
+        upsert_repos(conn, "models", rows, now=NOW)
         stored = set(conn.execute(select(models.c.id)).scalars())
         transaction.rollback()
     assert {item["id"] for item in good} <= stored
@@ -111,7 +111,7 @@ def test_bad_items_never_lose_their_page(engine, bad):
 
 
 def test_duplicate_ids_in_one_page_keep_the_later_and_are_counted():
-    rows, rejected = map_page([{"_id": "a", "id": "x/y", "likes": 1}, {"_id": "a", "id": "x/y", "likes": 9}])
+    rows, rejected = map_page("models", [{"_id": "a", "id": "x/y", "likes": 1}, {"_id": "a", "id": "x/y", "likes": 9}])
     assert rejected == 1 and [row.row["likes"] for row in rows] == [9]
 
 
@@ -132,9 +132,9 @@ def test_rejections_name_the_field_and_the_problem(item, reason):
 def test_nul_emoji_and_right_to_left_ids_are_stored_as_they_are(tmp_path: Path):
     engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
     ids = ["a\x00b/c", "🤗/模型-ü", "עברית/‮gnp.exe"]
-    rows, rejected = map_page([{"_id": str(i), "id": repo_id} for i, repo_id in enumerate(ids)])
+    rows, rejected = map_page("models", [{"_id": str(i), "id": repo_id} for i, repo_id in enumerate(ids)])
     with engine.begin() as conn:
-        upsert_models(conn, rows, now=NOW)
+        upsert_repos(conn, "models", rows, now=NOW)
     with engine.connect() as conn:
         assert set(conn.execute(select(models.c.id)).scalars()) == set(ids) and rejected == 0
 
@@ -144,8 +144,8 @@ def test_deeply_nested_card_data_is_stored_whole(tmp_path: Path):
     for level in range(400):
         deep = {f"level{level}": deep}
     engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
-    rows, rejected = map_page([{"_id": "a", "id": "deep/model", "cardData": deep}])
+    rows, rejected = map_page("models", [{"_id": "a", "id": "deep/model", "cardData": deep}])
     with engine.begin() as conn:
-        upsert_models(conn, rows, now=NOW)
+        upsert_repos(conn, "models", rows, now=NOW)
     with engine.connect() as conn:
         assert conn.execute(select(models.c.card_data)).scalar_one() == deep and rejected == 0

@@ -1,7 +1,7 @@
 """The catalog's tables: a public interface users write SQL against.
 
 Change it only through an Alembic revision in ``migrations/versions``.
-Timestamps are UTC. ``models.gated`` is NULL when a repo is not gated, else 'auto' or 'manual'.
+Timestamps are UTC. ``gated`` is NULL when a repo is not gated, else 'auto' or 'manual'.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 UtcDateTime = DateTime(timezone=True)
@@ -19,10 +19,8 @@ class Base(DeclarativeBase):
     pass
 
 
-class Model(Base):
-    """One model repo, as the Hub last listed it."""
-
-    __tablename__ = "models"
+class RepoColumns:
+    """What every repo kind shares, as the Hub last listed it."""
 
     id: Mapped[str] = mapped_column(String, primary_key=True)  # "author/name"
     hub_id: Mapped[str] = mapped_column(String, index=True)  # the Hub's stable _id
@@ -31,14 +29,9 @@ class Model(Base):
     created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_modified: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     private: Mapped[bool | None]
-    gated: Mapped[str | None] = mapped_column(String)
     disabled: Mapped[bool | None]
-    downloads: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
     likes: Mapped[int | None] = mapped_column(BigInteger, index=True)
     trending_score: Mapped[float | None] = mapped_column(Float)
-    pipeline_tag: Mapped[str | None] = mapped_column(String, index=True)
-    library_name: Mapped[str | None] = mapped_column(String, index=True)
     license: Mapped[str | None] = mapped_column(String)
     card_data: Mapped[Any | None] = mapped_column(JSON)
     raw: Mapped[Any] = mapped_column(JSON)  # the item exactly as received
@@ -47,17 +40,52 @@ class Model(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # NULL while the repo exists
 
 
-class ModelTag(Base):
-    """One tag of one model: 'models with tag X' is an indexed join."""
+class Model(RepoColumns, Base):
+    """One model repo."""
 
-    __tablename__ = "model_tags"
-    # Clustered on its primary key in SQLite: one B-tree fewer to fill for every tag.
-    __table_args__ = (Index("ix_model_tags_tag", "tag", "model_id"), {"sqlite_with_rowid": False})
+    __tablename__ = "models"
 
-    model_id: Mapped[str] = mapped_column(
-        String, ForeignKey("models.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    gated: Mapped[str | None] = mapped_column(String)
+    downloads: Mapped[int | None] = mapped_column(BigInteger, index=True)  # last 30 days
+    downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
+    pipeline_tag: Mapped[str | None] = mapped_column(String, index=True)
+    library_name: Mapped[str | None] = mapped_column(String, index=True)
+
+
+class Dataset(RepoColumns, Base):
+    """One dataset repo."""
+
+    __tablename__ = "datasets"
+
+    gated: Mapped[str | None] = mapped_column(String)
+    downloads: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+    paperswithcode_id: Mapped[str | None] = mapped_column(String)
+
+
+class Space(RepoColumns, Base):
+    """One space repo."""
+
+    __tablename__ = "spaces"
+
+    sdk: Mapped[str | None] = mapped_column(String, index=True)  # gradio, streamlit, docker, static
+    runtime_stage: Mapped[str | None] = mapped_column(String)  # RUNNING, SLEEPING, BUILD_ERROR, ...
+    hardware: Mapped[str | None] = mapped_column(String)  # cpu-basic, t4-small, ...
+
+
+def _tag_table(name: str, repos: str, key: str) -> Table:
+    """Tags of one repo kind: '<kind> with tag X' is an indexed join.
+
+    Clustered on its primary key in SQLite: one B-tree fewer to fill for every tag.
+    """
+    return Table(
+        name, Base.metadata,
+        Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
+        Column("tag", String, primary_key=True),
+        Index(f"ix_{name}_tag", "tag", key),
+        sqlite_with_rowid=False,
     )
-    tag: Mapped[str] = mapped_column(String, primary_key=True)
 
 
 class SyncState(Base):
@@ -102,6 +130,17 @@ class SyncRun(Base):
 
 
 models = Model.__table__
-model_tags = ModelTag.__table__
+datasets = Dataset.__table__
+spaces = Space.__table__
+model_tags = _tag_table("model_tags", "models", "model_id")
+dataset_tags = _tag_table("dataset_tags", "datasets", "dataset_id")
+space_tags = _tag_table("space_tags", "spaces", "space_id")
 sync_state = SyncState.__table__
 sync_runs = SyncRun.__table__
+
+# Per kind: its table, its tag table, and the tag table's key column.
+REPO_TABLES = {
+    "models": (models, model_tags, "model_id"),
+    "datasets": (datasets, dataset_tags, "dataset_id"),
+    "spaces": (spaces, space_tags, "space_id"),
+}

@@ -17,9 +17,7 @@ from sqlalchemy import Connection, Dialect, Engine, Insert, Table, delete, selec
 
 from ..mapping import MappedRow
 from ..state import RunStats, WalkState
-from .schema import model_tags, models, sync_runs, sync_state
-
-UPDATABLE = [c.name for c in models.columns if c.name not in ("id", "first_seen_at")]
+from .schema import REPO_TABLES, sync_runs, sync_state
 
 
 def dialect_insert(dialect: Dialect, table: Table) -> Insert:
@@ -64,42 +62,43 @@ class BulkInsert:
         return tuple(values) if self.positional else dict(zip(self.columns, values, strict=True))
 
 
-MODEL_COLUMNS = tuple(c.name for c in models.columns)
+@lru_cache(maxsize=32)
+def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
+    table = REPO_TABLES[kind][0]
+    insert = dialect_insert(dialect, table)
+    kept = ("id", "first_seen_at")  # a row's identity and when the catalog first saw it never change
+    updates = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in kept}
+    statement = insert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
+    return BulkInsert.compile(statement, table, tuple(c.name for c in table.columns), dialect)
 
 
-@lru_cache(maxsize=16)
-def _model_upsert(dialect: Dialect) -> BulkInsert:
-    insert = dialect_insert(dialect, models)
-    statement = insert.on_conflict_do_update(index_elements=[models.c.id],
-                                             set_={name: insert.excluded[name] for name in UPDATABLE})
-    return BulkInsert.compile(statement, models, MODEL_COLUMNS, dialect)
+@lru_cache(maxsize=32)
+def _tag_insert(dialect: Dialect, kind: str) -> BulkInsert:
+    _, tags, key = REPO_TABLES[kind]
+    return BulkInsert.compile(tags.insert(), tags, (key, "tag"), dialect)
 
 
-@lru_cache(maxsize=16)
-def _tag_insert(dialect: Dialect) -> BulkInsert:
-    return BulkInsert.compile(model_tags.insert(), model_tags, ("model_id", "tag"), dialect)
-
-
-def upsert_models(conn: Connection, rows: list[MappedRow], *, now: datetime) -> tuple[int, int, int]:
-    """Bulk upsert one page of rows and their tags: (inserted, updated, unchanged)."""
+def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: datetime) -> tuple[int, int, int]:
+    """Bulk upsert one page of rows of ``kind`` and their tags: (inserted, updated, unchanged)."""
+    table, tag_table, key = REPO_TABLES[kind]
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
-    stored = dict(conn.execute(select(models.c.id, models.c.raw).where(models.c.id.in_(by_id))).all())
-    fresh = [row for key, row in by_id.items() if key not in stored]
-    changed = [row for key, row in by_id.items() if key in stored and stored[key] != row.row["raw"]]
-    unchanged = [key for key, row in by_id.items() if key in stored and stored[key] == row.row["raw"]]
+    stored = dict(conn.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(by_id))).all())
+    fresh = [row for repo_id, row in by_id.items() if repo_id not in stored]
+    changed = [row for repo_id, row in by_id.items() if repo_id in stored and stored[repo_id] != row.row["raw"]]
+    unchanged = [repo_id for repo_id, row in by_id.items() if repo_id in stored and stored[repo_id] == row.row["raw"]]
 
     written = fresh + changed
     if written:
         seen = {"first_seen_at": now, "last_seen_at": now, "deleted_at": None}
-        _model_upsert(conn.dialect).run(conn, ({**row.row, **seen} for row in written))
+        _repo_upsert(conn.dialect, kind).run(conn, ({**row.row, **seen} for row in written))
         if changed:
-            conn.execute(delete(model_tags).where(model_tags.c.model_id.in_([row.id for row in changed])))
+            conn.execute(delete(tag_table).where(tag_table.c[key].in_([row.id for row in changed])))
         # sorted, so the tag B-trees are filled in order rather than at random
         tags = sorted((row.id, tag) for row in written for tag in row.tags)
         if tags:
-            _tag_insert(conn.dialect).run(conn, ({"model_id": model_id, "tag": tag} for model_id, tag in tags))
+            _tag_insert(conn.dialect, kind).run(conn, ({key: repo_id, "tag": tag} for repo_id, tag in tags))
     if unchanged:
-        conn.execute(update(models).where(models.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
+        conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     return len(fresh), len(changed), len(unchanged)
 
 
@@ -127,7 +126,7 @@ def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: W
     """
     after = replace(stats)
     with engine.begin() as conn:
-        inserted, updated, unchanged = upsert_models(conn, rows, now=now)
+        inserted, updated, unchanged = upsert_repos(conn, state.kind, rows, now=now)
         after.pages += 1
         after.rows_seen += len(rows) + rejected
         after.rows_rejected += rejected
