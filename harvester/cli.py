@@ -172,7 +172,8 @@ def status(db: str | None, as_json: bool) -> None:
             (scope["watermark"] or "-")[:19],
             f"yes ({scope['walk_pages']} pages done)" if scope["unfinished_walk"] else "no",
         )
-    Console().print(table)
+    # Piped into a log (cron), rich would squeeze the table into 80 columns and cut every cell.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @main.group()

@@ -242,7 +242,8 @@ def test_cli_sync_json_and_status(hub, db):
     record = __import__("json").loads(result.stdout)
     assert record["pages"] == 2 and record["complete"] is False
     status = runner.invoke(main, ["status", "--db", str(db)])
-    assert status.exit_code == 0 and "models" in status.output and "yes" in status.output
+    assert status.exit_code == 0 and "models" in status.output and "yes (2 pages done)" in status.output
+    assert "…" not in status.output, "cells are not cut when the output is not a terminal"
 
 
 def test_cli_prints_one_summary_line_when_not_a_terminal(hub, db):
