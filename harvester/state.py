@@ -26,6 +26,7 @@ class WalkState:
     pages: int = 0
     page_size: int | None = None
     watermark: datetime | None = None  # top of the last finished walk
+    sweep_since: datetime | None = None  # a full walk began then; unseen rows get deleted after its catch-up
 
     @property
     def unfinished(self) -> bool:
@@ -37,13 +38,23 @@ class WalkState:
         return replace(self, cursor=first_url, mode=mode, started_at=now, top=None, stop_before=stop_before,
                        pages=0, page_size=page_size)
 
+    def sweep_due(self, next_url: str | None) -> datetime | None:
+        """When the page about to be committed ends a catch-up after a full walk: the full walk's
+        start, before which every row still unseen is gone from the Hub."""
+        return self.sweep_since if next_url is None and self.mode == "incremental" else None
+
     def advance(self, *, next_url: str | None, page_size: int, newest: datetime | None) -> WalkState:
-        """The state after one more page; a walk without a next page is finished."""
+        """The state after one more page; a walk without a next page is finished.
+
+        A finished full walk leaves a sweep pending: rows it did not see are marked deleted only
+        once the catch-up after it has seen the rows that moved above its cursor meanwhile.
+        """
         top = self.top if self.top is not None else newest
         if next_url is None:
             watermark = max(filter(None, (self.watermark, top)), default=None)
+            sweep_since = self.started_at if self.mode == "full" else None
             return replace(self, cursor=None, mode=None, top=None, stop_before=None, pages=self.pages + 1,
-                           page_size=page_size, watermark=watermark)
+                           page_size=page_size, watermark=watermark, sweep_since=sweep_since)
         return replace(self, cursor=next_url, top=top, pages=self.pages + 1, page_size=page_size)
 
 
@@ -59,6 +70,8 @@ class RunStats:
     rows_updated: int = 0
     rows_unchanged: int = 0
     rows_rejected: int = 0
+    rows_renamed: int = 0
+    rows_deleted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -73,8 +73,10 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, *, run_id: int, s
         next_url = page.next_url
         if state.stop_before is not None and any(value < state.stop_before for value in modified):
             next_url = None  # reached rows the catalog already had: the incremental walk is done
+        sweep_since = state.sweep_due(next_url)
         state = state.advance(next_url=next_url, page_size=page.page_size, newest=max(modified, default=None))
-        store_page(engine, rows, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now())
+        store_page(engine, rows, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now(),
+                   sweep_since=sweep_since)
         if on_page is not None:
             on_page(stats)
         if not state.unfinished or (max_pages is not None and stats.pages >= max_pages):

@@ -84,12 +84,12 @@ def test_sqlite_is_opened_with_wal_busy_timeout_and_foreign_keys(engine):
 
 def test_upsert_merges_changes_keeps_first_seen_and_replaces_tags(engine):
     with engine.begin() as conn:
-        assert upsert_repos(conn, "models", [map_model(item())], now=NOW) == (1, 0, 0)
+        assert upsert_repos(conn, "models", [map_model(item())], now=NOW) == (1, 0, 0, 0)
     later = NOW + timedelta(hours=1)
     with engine.begin() as conn:
-        assert upsert_repos(conn, "models", [map_model(item())], now=later) == (0, 0, 1)
+        assert upsert_repos(conn, "models", [map_model(item())], now=later) == (0, 0, 1, 0)
         changed = map_model(item(sha="b" * 40, tags=["transformers", "fr"]))
-        assert upsert_repos(conn, "models", [changed], now=later) == (0, 1, 0)
+        assert upsert_repos(conn, "models", [changed], now=later) == (0, 1, 0, 0)
     with engine.connect() as conn:
         row = conn.execute(select(models)).mappings().one()
         tags = set(conn.execute(select(model_tags.c.tag)).scalars())
@@ -99,7 +99,8 @@ def test_upsert_merges_changes_keeps_first_seen_and_replaces_tags(engine):
 
 def test_duplicate_ids_in_a_page_keep_the_last(engine):
     with engine.begin() as conn:
-        assert upsert_repos(conn, "models", [map_model(item(likes=1)), map_model(item(likes=5))], now=NOW) == (1, 0, 0)
+        rows = [map_model(item(likes=1)), map_model(item(likes=5))]
+        assert upsert_repos(conn, "models", rows, now=NOW) == (1, 0, 0, 0)
     with engine.connect() as conn:
         assert conn.execute(select(models.c.likes)).scalar_one() == 5
 

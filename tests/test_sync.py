@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator
+from harvester.emulator import HubEmulator, Quota
 from harvester.errors import CatalogError, HubError, HubUnavailable, MalformedResponse
 from harvester.sync import sync
 from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, expected_catalog, runs, wait_for_pages
@@ -142,7 +143,7 @@ def test_a_504_halves_the_page_size_and_keeps_it(hub, db):
 
 def test_pacing_from_ratelimit_headers_avoids_429(db):
     with HubEmulator(models=300, seed=3) as hub:
-        hub.faults.quota = __import__("harvester.emulator", fromlist=["Quota"]).Quota(12, 1.0)
+        hub.faults.quota = Quota(12, 1.0)
         run = sync(config(hub, db, page_size=20))
         assert run["status"] == "ok" and run["requests"] > 12
         assert Counter(r.status for r in hub.listing_requests())[429] == 0
@@ -239,7 +240,7 @@ def test_cli_sync_json_and_status(hub, db):
     result = runner.invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--json", "--max-pages", "2",
                                   "--page-size", str(PAGE)])
     assert result.exit_code == 0, result.output
-    record = __import__("json").loads(result.stdout)
+    record = json.loads(result.stdout)
     assert record["pages"] == 2 and record["complete"] is False
     status = runner.invoke(main, ["status", "--db", str(db)])
     assert status.exit_code == 0 and "models" in status.output and "yes (2 pages done)" in status.output

@@ -212,6 +212,11 @@ class Corpus:
         else:
             name = rng.choice(vocab.AWKWARD_NAMES) if roll < 0.002 else self.profile.make_name(rng)
             base = f"{author}/{name}"
+        return self._fresh_id(base, rng)
+
+    def _fresh_id(self, base: str, rng: random.Random | None = None) -> str:
+        """``base``, or ``base`` with a numeric suffix, unused by any repo so far (ignoring case)."""
+        rng = rng or self._rng
         candidate = base
         while candidate.lower() in self._taken:
             candidate = f"{base}-{rng.randint(2, 99_999)}"
@@ -355,6 +360,21 @@ class Corpus:
             for j in rows:
                 self.deleted[j] = 1
             return [self.ids[j] for j in rows]
+
+    def rename(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """Rename some repos: a new repo id, the same ``_id``; a rename counts as a modification."""
+        with self.lock:
+            renamed = []
+            for j in self._pick(n, ids):
+                old = self.ids[j]
+                author, _, name = old.rpartition("/")
+                new = self._fresh_id(f"{author}/{name}-renamed" if author else f"{name}-renamed")
+                self.ids[j] = new
+                self.modified[j] = self._tick()
+                renamed.append((old, new))
+            self._positions = None
+            self._indexes.pop("lastModified", None)
+            return renamed
 
     def bump_counters(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
         """Move downloads, likes and trending score without a commit, as the Hub does."""

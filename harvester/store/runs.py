@@ -26,6 +26,7 @@ def load_state(engine: Engine, scope: str, kind: str) -> WalkState:
         scope=scope, kind=row["kind"], cursor=row["cursor"], mode=row["walk_mode"],
         started_at=utc(row["walk_started_at"]), top=utc(row["walk_top"]), stop_before=utc(row["walk_stop_before"]),
         pages=row["walk_pages"], page_size=row["page_size"], watermark=utc(row["watermark"]),
+        sweep_since=utc(row["sweep_since"]),
     )
 
 

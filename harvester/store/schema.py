@@ -74,6 +74,20 @@ class Space(RepoColumns, Base):
     hardware: Mapped[str | None] = mapped_column(String)  # cpu-basic, t4-small, ...
 
 
+class Rename(Base):
+    """A repo that reappeared under a new id with the same ``hub_id``: updated in place, recorded here."""
+
+    __tablename__ = "renames"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    hub_id: Mapped[str] = mapped_column(String, index=True)
+    old_id: Mapped[str] = mapped_column(String, index=True)
+    new_id: Mapped[str] = mapped_column(String, index=True)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    renamed_at: Mapped[datetime] = mapped_column(UtcDateTime)  # when the catalog noticed
+
+
 def _tag_table(name: str, repos: str, key: str) -> Table:
     """Tags of one repo kind: '<kind> with tag X' is an indexed join.
 
@@ -103,6 +117,8 @@ class SyncState(Base):
     walk_pages: Mapped[int] = mapped_column(Integer, default=0)
     page_size: Mapped[int | None] = mapped_column(Integer)
     watermark: Mapped[datetime | None] = mapped_column(UtcDateTime)  # Hub lastModified of the last finished walk
+    # Set when a full walk finishes: rows not seen since then are deleted once its catch-up is done.
+    sweep_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -126,6 +142,8 @@ class SyncRun(Base):
     rows_updated: Mapped[int] = mapped_column(Integer, default=0)
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_renamed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_deleted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -137,6 +155,7 @@ dataset_tags = _tag_table("dataset_tags", "datasets", "dataset_id")
 space_tags = _tag_table("space_tags", "spaces", "space_id")
 sync_state = SyncState.__table__
 sync_runs = SyncRun.__table__
+renames = Rename.__table__
 
 # Per kind: its table, its tag table, and the tag table's key column.
 REPO_TABLES = {

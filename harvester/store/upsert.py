@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect, Engine, Insert, Table, delete, select, update
+from sqlalchemy import Connection, Dialect, Engine, Insert, Table, delete, insert, select, update
 
 from ..mapping import MappedRow
 from ..state import RunStats, WalkState
-from .schema import REPO_TABLES, sync_runs, sync_state
+from .schema import REPO_TABLES, renames, sync_runs, sync_state
 
 
 def dialect_insert(dialect: Dialect, table: Table) -> Insert:
@@ -78,10 +78,23 @@ def _tag_insert(dialect: Dialect, kind: str) -> BulkInsert:
     return BulkInsert.compile(tags.insert(), tags, (key, "tag"), dialect)
 
 
-def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: datetime) -> tuple[int, int, int]:
-    """Bulk upsert one page of rows of ``kind`` and their tags: (inserted, updated, unchanged)."""
+class PageCounts(NamedTuple):
+    inserted: int
+    updated: int
+    unchanged: int
+    renamed: int = 0
+
+
+def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: datetime,
+                 run_id: int | None = None) -> PageCounts:
+    """Bulk upsert one page of rows of ``kind`` and their tags.
+
+    A row whose ``hub_id`` the catalog knows under another repo id is a rename: that row takes
+    the new id in place (its tags follow) and the rename is recorded.
+    """
     table, tag_table, key = REPO_TABLES[kind]
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
+    renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id)
     stored = dict(conn.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(by_id))).all())
     fresh = [row for repo_id, row in by_id.items() if repo_id not in stored]
     changed = [row for repo_id, row in by_id.items() if repo_id in stored and stored[repo_id] != row.row["raw"]]
@@ -99,7 +112,37 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
             _tag_insert(conn.dialect, kind).run(conn, ({key: repo_id, "tag": tag} for repo_id, tag in tags))
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
-    return len(fresh), len(changed), len(unchanged)
+    return PageCounts(len(fresh), len(changed), len(unchanged), renamed)
+
+
+def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
+                   run_id: int | None) -> int:
+    """Move rows whose ``hub_id`` arrives under a new repo id to that id; returns how many."""
+    table = REPO_TABLES[kind][0]
+    new_ids = {row.row["hub_id"]: repo_id for repo_id, row in by_id.items()}
+    known = conn.execute(select(table.c.id, table.c.hub_id).where(table.c.hub_id.in_(new_ids))).all()
+    moves = [(old_id, new_ids[hub_id], hub_id) for old_id, hub_id in known if old_id != new_ids[hub_id]]
+    taken = set(conn.execute(select(table.c.id).where(table.c.id.in_([new for _, new, _ in moves]))).scalars())
+    done = []
+    for old_id, new_id, hub_id in moves:
+        if new_id in taken:  # another row has the new id (or two rows share the hub_id): leave them be
+            continue
+        taken.add(new_id)
+        conn.execute(update(table).where(table.c.id == old_id).values(id=new_id))  # tags follow by ON UPDATE
+        done.append((old_id, new_id, hub_id))
+    moves = done
+    if moves:
+        conn.execute(insert(renames), [{"kind": kind, "hub_id": hub_id, "old_id": old_id, "new_id": new_id,
+                                        "run_id": run_id, "renamed_at": now} for old_id, new_id, hub_id in moves])
+    return len(moves)
+
+
+def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime) -> int:
+    """Mark rows not seen since ``since`` as deleted; returns how many."""
+    table = REPO_TABLES[kind][0]
+    result = conn.execute(update(table).where(table.c.deleted_at.is_(None), table.c.last_seen_at < since)
+                          .values(deleted_at=now))
+    return result.rowcount
 
 
 def save_state(conn: Connection, state: WalkState, *, now: datetime) -> None:
@@ -107,7 +150,8 @@ def save_state(conn: Connection, state: WalkState, *, now: datetime) -> None:
     values: dict[str, Any] = {
         "scope": state.scope, "kind": state.kind, "cursor": state.cursor, "walk_mode": state.mode,
         "walk_started_at": state.started_at, "walk_top": state.top, "walk_stop_before": state.stop_before,
-        "walk_pages": state.pages, "page_size": state.page_size, "watermark": state.watermark, "updated_at": now,
+        "walk_pages": state.pages, "page_size": state.page_size, "watermark": state.watermark,
+        "sweep_since": state.sweep_since, "updated_at": now,
     }
     insert = dialect_insert(conn.dialect, sync_state)
     conn.execute(insert.values(values).on_conflict_do_update(
@@ -119,20 +163,24 @@ def save_run_stats(conn: Connection, run_id: int, stats: RunStats) -> None:
 
 
 def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: WalkState, run_id: int,
-               stats: RunStats, now: datetime) -> None:
-    """Commit one page: its rows, the walk's checkpoint and the run's counters, all or nothing.
+               stats: RunStats, now: datetime, sweep_since: datetime | None = None) -> None:
+    """Commit one page: its rows, the walk's checkpoint, a due deletion sweep and the run's
+    counters, all or nothing.
 
     ``stats`` is advanced only once the transaction has committed.
     """
     after = replace(stats)
     with engine.begin() as conn:
-        inserted, updated, unchanged = upsert_repos(conn, state.kind, rows, now=now)
+        counts = upsert_repos(conn, state.kind, rows, now=now, run_id=run_id)
+        if sweep_since is not None:
+            after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now)
         after.pages += 1
         after.rows_seen += len(rows) + rejected
         after.rows_rejected += rejected
-        after.rows_inserted += inserted
-        after.rows_updated += updated
-        after.rows_unchanged += unchanged
+        after.rows_inserted += counts.inserted
+        after.rows_updated += counts.updated
+        after.rows_unchanged += counts.unchanged
+        after.rows_renamed += counts.renamed
         save_state(conn, state, now=now)
         save_run_stats(conn, run_id, after)
     vars(stats).update(vars(after))

@@ -1,0 +1,129 @@
+"""Deleted repos are marked (never by an incomplete walk); renamed repos move in place and are logged."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from harvester.mapping import map_model
+from harvester.store.engine import open_catalog
+from harvester.store.schema import models
+from harvester.store.upsert import upsert_repos
+from harvester.sync import sync
+from helpers import assert_catalog_equals_corpus, config, runs
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=800, spaces=300, seed=29) as emulator:
+        yield emulator
+
+
+def deleted(db, kind: str = "models") -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {row[0] for row in conn.execute(f"SELECT id FROM {kind} WHERE deleted_at IS NOT NULL")}
+
+
+def test_a_full_walk_marks_unseen_rows_deleted_and_keeps_them(hub, db):
+    sync(config(hub, db))
+    gone = set(hub.corpora["models"].delete(25))
+    assert sync(config(hub, db))["rows_deleted"] == 0, "an incremental walk cannot see deletions"
+    run = sync(config(hub, db, full=True))
+    assert run["rows_deleted"] == 25 and deleted(db) == gone
+    assert_catalog_equals_corpus(hub, db)  # live rows equal the corpus; deleted rows are kept, marked
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM models").fetchone()[0] == 800
+
+
+def test_an_unfinished_or_failed_walk_never_marks_anything(hub, db):
+    sync(config(hub, db))
+    gone = set(hub.corpora["models"].delete(10))
+    assert sync(config(hub, db, full=True, max_pages=4))["rows_deleted"] == 0
+    hub.faults.add("truncate,after=3")
+    with pytest.raises(Exception, match="not JSON"):
+        sync(config(hub, db, attempts=1))
+    hub.faults.clear()
+    assert deleted(db) == set()
+    run = sync(config(hub, db))  # resumes the full walk, catches up, then sweeps
+    assert run["mode"] == "resume" and run["rows_deleted"] == 10 and deleted(db) == gone
+
+
+def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    moved: list[str] = []
+
+    def modify_ahead(stats) -> None:
+        if stats.pages in (2, 6, 10):
+            unseen = sorted(corpus.ids[j] for j in corpus.live())[-5:]
+            moved.extend(corpus.modify(ids=unseen))  # they jump above the cursor
+
+    run = sync(config(hub, db, full=True), on_page=modify_ahead)
+    assert moved and run["rows_deleted"] == 0 and deleted(db) == set()
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_reappearing_repo_is_no_longer_deleted(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    [repo] = corpus.delete(1)
+    sync(config(hub, db, full=True))
+    assert deleted(db) == {repo}
+    corpus.deleted[corpus.position(repo)] = 0  # made public again
+    corpus.modify(ids=[repo])
+    sync(config(hub, db))
+    assert deleted(db) == set()
+
+
+def test_a_rename_updates_the_row_in_place_and_is_logged(hub, db):
+    sync(config(hub, db))
+    with sqlite3.connect(db) as conn:
+        before = dict(conn.execute("SELECT hub_id, first_seen_at FROM models"))
+    renamed = hub.corpora["models"].rename(6)
+    run = sync(config(hub, db))
+    assert run["rows_renamed"] == 6 and run["rows_inserted"] == 0 and run["rows_deleted"] == 0
+    assert_catalog_equals_corpus(hub, db)
+    with sqlite3.connect(db) as conn:
+        log = {(old, new) for old, new in conn.execute("SELECT old_id, new_id FROM renames WHERE kind = 'models'")}
+        after = dict(conn.execute("SELECT hub_id, first_seen_at FROM models"))
+        orphans = conn.execute("SELECT count(*) FROM model_tags WHERE model_id NOT IN (SELECT id FROM models)")
+        assert orphans.fetchone()[0] == 0
+    assert log == set(renamed)
+    assert after == before, "same rows, same first_seen_at: a rename, not a delete plus a create"
+    assert sync(config(hub, db, full=True))["rows_deleted"] == 0
+
+
+def test_renames_work_for_spaces_too(hub, db):
+    sync(config(hub, db, kind="spaces"))
+    renamed = hub.corpora["spaces"].rename(3)
+    assert sync(config(hub, db, kind="spaces"))["rows_renamed"] == 3
+    assert_catalog_equals_corpus(hub, db, "spaces")
+    assert len(renamed) == 3
+
+
+def test_two_rows_sharing_a_hub_id_cannot_fail_a_page(tmp_path):
+    engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    twins = [map_model({"_id": "same", "id": "a/one"}), map_model({"_id": "same", "id": "a/two"})]
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", twins, now=now)
+        counts = upsert_repos(conn, "models", [map_model({"_id": "same", "id": "a/three"})], now=now)
+    assert counts.renamed == 1
+    with engine.connect() as conn:
+        assert sorted(conn.execute(models.select().with_only_columns(models.c.id)).scalars()) == ["a/three", "a/two"]
+
+
+def test_status_json_shows_deleted_and_renamed_counts(hub, db):
+    sync(config(hub, db))
+    hub.corpora["models"].rename(2)
+    sync(config(hub, db))
+    result = CliRunner().invoke(main, ["status", "--db", str(db), "--json"])
+    last = json.loads(result.stdout)[0]["last_run"]
+    assert last["rows_renamed"] == 2 and "rows_deleted" in last
+    assert [r["status"] for r in runs(db)] == ["ok", "ok"]
