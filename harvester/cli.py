@@ -98,6 +98,8 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--endpoint", metavar="URL", default=None, help="Hub endpoint. [default: $HF_ENDPOINT, else the Hub]")
 @click.option("--token", default=None, help="Hub token. [default: $HF_TOKEN, else the stored login]")
 @click.option("--full", is_flag=True, help="Walk the whole listing even if the catalog has a watermark.")
+@click.option("--reconcile", is_flag=True,
+              help="Walk ids only (cheap) and mark repos the Hub no longer lists as deleted.")
 @click.option("--page-size", default=1000, show_default=True, type=int, help="Rows per page (10..1000).")
 @click.option("--max-pages", type=click.IntRange(min=1), default=None,
               help="Stop cleanly after this many pages per kind; the next run resumes.")
@@ -105,7 +107,7 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="Attempts per page before a transient failure ends the run.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run record as one JSON object per line on stdout.")
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
-         page_size: int, max_pages: int | None, retries: int, as_json: bool) -> None:
+         reconcile: bool, page_size: int, max_pages: int | None, retries: int, as_json: bool) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
@@ -119,7 +121,8 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     failed = False
     with _reported_errors():
         configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
-                              full=full, page_size=page_size, max_pages=max_pages, attempts=retries)
+                              full=full, reconcile=reconcile, page_size=page_size, max_pages=max_pages,
+                              attempts=retries)
                    for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
         with _stop_on_signals() as stop:
             for config in configs:

@@ -44,6 +44,7 @@ class SyncConfig:
     token: str | None = None  # None: the client's own (HF_TOKEN or stored login)
     kind: str = "models"
     full: bool = False
+    reconcile: bool = False  # walk ids only to find deletions; its own cursor, scope "<kind>:reconcile"
     page_size: int = MAX_PAGE_SIZE
     max_pages: int | None = None
     timeout: float = 60.0
@@ -56,6 +57,8 @@ class SyncConfig:
             raise ConfigError(f"page size {self.page_size} is out of range {MIN_PAGE_SIZE}..{MAX_PAGE_SIZE}")
         if self.kind not in ("models", "datasets", "spaces"):
             raise ConfigError(f"unknown repo kind {self.kind!r}: expected models, datasets or spaces")
+        if self.full and self.reconcile:
+            raise ConfigError("--full and --reconcile are different walks: choose one")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
 

@@ -19,7 +19,7 @@ class WalkState:
     scope: str
     kind: str
     cursor: str | None = None  # next-page URL of an unfinished walk
-    mode: str | None = None  # "full" or "incremental" while a walk is under way
+    mode: str | None = None  # "full", "incremental" or "reconcile" while a walk is under way
     started_at: datetime | None = None
     top: datetime | None = None  # newest lastModified seen when the walk began
     stop_before: datetime | None = None  # incremental walks end at the first row older than this
@@ -39,9 +39,18 @@ class WalkState:
                        pages=0, page_size=page_size)
 
     def sweep_due(self, next_url: str | None) -> datetime | None:
-        """When the page about to be committed ends a catch-up after a full walk: the full walk's
-        start, before which every row still unseen is gone from the Hub."""
-        return self.sweep_since if next_url is None and self.mode == "incremental" else None
+        """When the page about to be committed ends a walk that proves deletions, the time before
+        which every row still unseen is gone from the Hub.
+
+        That is the end of a catch-up after a full walk (rows modified during the full walk had
+        moved above its cursor; the catch-up has seen them), or the end of a reconcile walk
+        (sorted by creation time, which never changes, so no row can move past its cursor).
+        """
+        if next_url is not None:
+            return None
+        if self.mode == "reconcile":
+            return self.started_at
+        return self.sweep_since if self.mode == "incremental" else None
 
     def advance(self, *, next_url: str | None, page_size: int, newest: datetime | None) -> WalkState:
         """The state after one more page; a walk without a next page is finished.

@@ -5,6 +5,7 @@ Modes:
     incremental  walk from the top and stop at the first row older than the watermark (minus an
                  overlap, see ``state.OVERLAP``).
     resume       an unfinished walk exists: continue it from its cursor.
+    reconcile    --reconcile: walk ids only, in creation order, to find deleted repos cheaply.
 
 A full or resumed walk takes long, and rows modified meanwhile move above its cursor, so once
 it finishes the same run catches up with an incremental walk down to where it began. Either
@@ -25,13 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
-from .hub.pages import HubClient, listing_url, walk_pages
+from .hub.pages import HubClient, Page, listing_url, walk_pages
 from .hub.retry import RetryPolicy
 from .mapping import EXPAND, MappedRow, RejectedItem, map_item
 from .state import RunStats, WalkState
 from .store.engine import catalog_error, open_catalog
 from .store.runs import finish_run, load_state, run_record, start_run
-from .store.upsert import store_page
+from .store.upsert import store_page, store_seen_page
 
 log = logging.getLogger("harvester")
 
@@ -59,24 +60,43 @@ def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], int]:
 
 
 def first_page_url(config: SyncConfig) -> str:
+    if config.reconcile:  # ids only, in creation order: no row can move past the cursor
+        return listing_url(config.endpoint, config.kind, [("sort", "createdAt"), ("expand", "createdAt")])
     params = [("sort", "lastModified"), *(("expand", name) for name in EXPAND[config.kind])]
     return listing_url(config.endpoint, config.kind, params)
+
+
+def _store_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats) -> WalkState:
+    """Map and upsert a page of full items; an incremental walk ends at the first row it already had."""
+    rows, rejected = map_page(state.kind, page.items)
+    modified = [row.row["last_modified"] for row in rows if row.row["last_modified"] is not None]
+    next_url = page.next_url
+    if state.stop_before is not None and any(value < state.stop_before for value in modified):
+        next_url = None
+    sweep_since = state.sweep_due(next_url)
+    state = state.advance(next_url=next_url, page_size=page.page_size, newest=max(modified, default=None))
+    store_page(engine, rows, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now(),
+               sweep_since=sweep_since)
+    return state
+
+
+def _store_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_id: int,
+                          stats: RunStats) -> WalkState:
+    """Mark the repos of a page of ids as seen (by hub_id, so renamed repos count as seen)."""
+    hub_ids = [item["_id"] for item in page.items if isinstance(item, dict) and isinstance(item.get("_id"), str)]
+    sweep_since = state.sweep_due(page.next_url)
+    state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None)
+    store_seen_page(engine, hub_ids, state=state, run_id=run_id, stats=stats, now=now(), sweep_since=sweep_since)
+    return state
 
 
 def _walk(engine: Engine, client: HubClient, state: WalkState, *, run_id: int, stats: RunStats,
           max_pages: int | None, stop: threading.Event | None,
           on_page: Callable[[RunStats], None] | None) -> WalkState:
     """Walk from ``state.cursor`` until the walk ends, the page budget is spent, or a stop is asked."""
+    store = _store_reconcile_page if state.mode == "reconcile" else _store_listing_page
     for page in walk_pages(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE):
-        rows, rejected = map_page(state.kind, page.items)
-        modified = [row.row["last_modified"] for row in rows if row.row["last_modified"] is not None]
-        next_url = page.next_url
-        if state.stop_before is not None and any(value < state.stop_before for value in modified):
-            next_url = None  # reached rows the catalog already had: the incremental walk is done
-        sweep_since = state.sweep_due(next_url)
-        state = state.advance(next_url=next_url, page_size=page.page_size, newest=max(modified, default=None))
-        store_page(engine, rows, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now(),
-                   sweep_since=sweep_since)
+        state = store(engine, page, state, run_id=run_id, stats=stats)
         if on_page is not None:
             on_page(stats)
         if not state.unfinished or (max_pages is not None and stats.pages >= max_pages):
@@ -93,6 +113,8 @@ def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tupl
         state = replace(state, cursor=None, mode=None)
     if state.unfinished and not config.full:
         return "resume", state
+    if config.reconcile:
+        return "reconcile", state
     return ("full" if config.full or state.watermark is None else "incremental"), state
 
 
@@ -123,17 +145,20 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
         stats = RunStats()
         policy = RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop)
         client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
-        mode, state = choose_mode(load_state(engine, config.kind, config.kind), config, client)
+        scope = f"{config.kind}:reconcile" if config.reconcile else config.kind
+        mode, state = choose_mode(load_state(engine, scope, config.kind), config, client)
         run_id = start_run(engine, state.scope, mode, now=now())
         walk = lambda s: _walk(engine, client, s, run_id=run_id, stats=stats,  # noqa: E731
                                max_pages=config.max_pages, stop=stop, on_page=on_page)
         try:
             if mode != "resume":
                 state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())
-            long_walk = mode == "resume" or state.mode == "full"
+            # Rows modified during a full walk (or while a walk was interrupted) moved above its
+            # cursor: catch up with them. A reconcile walk, in creation order, needs no catch-up.
+            catch_up = state.mode == "full" or (mode == "resume" and state.mode == "incremental")
             state = walk(state)
             budget_left = config.max_pages is None or stats.pages < config.max_pages
-            if long_walk and not state.unfinished and budget_left:
+            if catch_up and not state.unfinished and budget_left:
                 # a page size a 504 shrank stays shrunk for the rest of the run
                 state = walk(state.begin("incremental", first_url=first_page_url(config),
                                          page_size=state.page_size or config.page_size, now=now()))

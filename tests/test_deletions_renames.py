@@ -127,3 +127,34 @@ def test_status_json_shows_deleted_and_renamed_counts(hub, db):
     last = json.loads(result.stdout)[0]["last_run"]
     assert last["rows_renamed"] == 2 and "rows_deleted" in last
     assert [r["status"] for r in runs(db)] == ["ok", "ok"]
+
+
+def test_reconcile_finds_deletions_with_ids_only(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    gone = set(corpus.delete(15))
+    renamed = corpus.rename(3)
+    first = len(hub.requests)
+    run = sync(config(hub, db, reconcile=True))
+    assert (run["mode"], run["scope"], run["rows_deleted"]) == ("reconcile", "models:reconcile", 15)
+    assert deleted(db) == gone, "a renamed repo is seen by its hub_id, so it is not deleted"
+    walked = list(hub.requests)[first:]
+    assert all(r.param("sort") == "createdAt" and [v for k, v in r.params if k == "expand"] == ["createdAt"]
+               for r in walked)
+    assert len(walked) == -(-(800 - 15) // 50), "one walk of ids, no catch-up"
+    assert sync(config(hub, db))["rows_renamed"] == len(renamed)  # the main lane still does the rename
+
+
+def test_an_interrupted_reconcile_marks_nothing_and_resumes(hub, db):
+    sync(config(hub, db))
+    gone = set(hub.corpora["models"].delete(5))
+    assert sync(config(hub, db, reconcile=True, max_pages=3))["rows_deleted"] == 0
+    assert deleted(db) == set()
+    assert sync(config(hub, db))["mode"] == "incremental", "the main walk has its own state"
+    run = sync(config(hub, db, reconcile=True))
+    assert run["mode"] == "resume" and run["rows_deleted"] == 5 and deleted(db) == gone
+
+
+def test_full_and_reconcile_together_is_a_usage_error(db):
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--full", "--reconcile"])
+    assert result.exit_code == 1 and "choose one" in result.stderr

@@ -162,25 +162,50 @@ def save_run_stats(conn: Connection, run_id: int, stats: RunStats) -> None:
     conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**stats.as_dict()))
 
 
+def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime) -> int:
+    """A reconcile page: mark the rows with these ``hub_id``s as seen now; returns how many."""
+    table = REPO_TABLES[kind][0]
+    result = conn.execute(update(table).where(table.c.hub_id.in_(hub_ids)).values(last_seen_at=now, deleted_at=None))
+    return result.rowcount
+
+
 def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: WalkState, run_id: int,
                stats: RunStats, now: datetime, sweep_since: datetime | None = None) -> None:
     """Commit one page: its rows, the walk's checkpoint, a due deletion sweep and the run's
-    counters, all or nothing.
+    counters, all or nothing."""
 
-    ``stats`` is advanced only once the transaction has committed.
-    """
-    after = replace(stats)
-    with engine.begin() as conn:
+    def write(conn: Connection, after: RunStats) -> None:
         counts = upsert_repos(conn, state.kind, rows, now=now, run_id=run_id)
-        if sweep_since is not None:
-            after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now)
-        after.pages += 1
         after.rows_seen += len(rows) + rejected
         after.rows_rejected += rejected
         after.rows_inserted += counts.inserted
         after.rows_updated += counts.updated
         after.rows_unchanged += counts.unchanged
         after.rows_renamed += counts.renamed
+
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since)
+
+
+def store_seen_page(engine: Engine, hub_ids: list[str], *, state: WalkState, run_id: int, stats: RunStats,
+                    now: datetime, sweep_since: datetime | None = None) -> None:
+    """Commit one reconcile page: rows seen, the checkpoint, a due sweep and the counters."""
+
+    def write(conn: Connection, after: RunStats) -> None:
+        after.rows_seen += len(hub_ids)
+        after.rows_unchanged += touch_seen(conn, state.kind, hub_ids, now=now)
+
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since)
+
+
+def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], *, state: WalkState, run_id: int,
+                 stats: RunStats, now: datetime, sweep_since: datetime | None) -> None:
+    """One page's transaction; ``stats`` is advanced only once it has committed."""
+    after = replace(stats)
+    with engine.begin() as conn:
+        write(conn, after)
+        if sweep_since is not None:
+            after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now)
+        after.pages += 1
         save_state(conn, state, now=now)
         save_run_stats(conn, run_id, after)
     vars(stats).update(vars(after))
