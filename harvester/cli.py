@@ -100,6 +100,10 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--full", is_flag=True, help="Walk the whole listing even if the catalog has a watermark.")
 @click.option("--reconcile", is_flag=True,
               help="Walk ids only (cheap) and mark repos the Hub no longer lists as deleted.")
+@click.option("--author", default=None, help="Scope: only this author's or organisation's repos.")
+@click.option("--search", default=None, help="Scope: only repos whose id contains this text.")
+@click.option("--filter", "filters", multiple=True, metavar="TAG", help="Scope: only repos with this tag (repeatable).")
+@click.option("--pipeline-tag", default=None, help="Scope: only models of this task, e.g. text-generation.")
 @click.option("--page-size", default=1000, show_default=True, type=int, help="Rows per page (10..1000).")
 @click.option("--max-pages", type=click.IntRange(min=1), default=None,
               help="Stop cleanly after this many pages per kind; the next run resumes.")
@@ -107,11 +111,13 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="Attempts per page before a transient failure ends the run.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run record as one JSON object per line on stdout.")
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
-         reconcile: bool, page_size: int, max_pages: int | None, retries: int, as_json: bool) -> None:
+         reconcile: bool, author: str | None, search: str | None, filters: tuple[str, ...],
+         pipeline_tag: str | None, page_size: int, max_pages: int | None, retries: int, as_json: bool) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
-    resumes where it stopped. A kind that fails does not stop the others.
+    resumes where it stopped. A kind that fails does not stop the others. Scope filters
+    (--author, --search, --filter, --pipeline-tag) sync a slice of the Hub with its own state.
     Exit codes: 0 ok, 1 failed, 2 bad usage, 130 interrupted.
     """
     from .config import SyncConfig, database_url, endpoint_url
@@ -121,7 +127,8 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     failed = False
     with _reported_errors():
         configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
-                              full=full, reconcile=reconcile, page_size=page_size, max_pages=max_pages,
+                              full=full, reconcile=reconcile, author=author, search=search, filters=filters,
+                              pipeline_tag=pipeline_tag, page_size=page_size, max_pages=max_pages,
                               attempts=retries)
                    for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
         with _stop_on_signals() as stop:

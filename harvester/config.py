@@ -35,6 +35,11 @@ def endpoint_url(endpoint: str | None) -> str:
     return value
 
 
+def _escape(value: str) -> str:
+    """A scope value kept readable, with only the characters that could make two scopes collide escaped."""
+    return value.replace("%", "%25").replace("&", "%26").replace("=", "%3D")
+
+
 @dataclass(frozen=True)
 class SyncConfig:
     """Everything one `harvester sync` needs to know."""
@@ -45,6 +50,10 @@ class SyncConfig:
     kind: str = "models"
     full: bool = False
     reconcile: bool = False  # walk ids only to find deletions; its own cursor, scope "<kind>:reconcile"
+    author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
+    search: str | None = None
+    filters: tuple[str, ...] = ()
+    pipeline_tag: str | None = None
     page_size: int = MAX_PAGE_SIZE
     max_pages: int | None = None
     timeout: float = 60.0
@@ -57,10 +66,27 @@ class SyncConfig:
             raise ConfigError(f"page size {self.page_size} is out of range {MIN_PAGE_SIZE}..{MAX_PAGE_SIZE}")
         if self.kind not in ("models", "datasets", "spaces"):
             raise ConfigError(f"unknown repo kind {self.kind!r}: expected models, datasets or spaces")
+        if self.pipeline_tag is not None and self.kind != "models":
+            raise ConfigError(f"--pipeline-tag applies to models only, not to {self.kind}")
+        if self.reconcile and self.scope_params:
+            raise ConfigError("--reconcile walks a whole kind; it cannot be combined with scope filters")
         if self.full and self.reconcile:
             raise ConfigError("--full and --reconcile are different walks: choose one")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
+
+    @property
+    def scope_params(self) -> list[tuple[str, str]]:
+        """The listing filters of this scope, in a canonical order."""
+        params = [("author", self.author), ("search", self.search), ("pipeline_tag", self.pipeline_tag)]
+        return sorted([(k, v) for k, v in params if v is not None] + [("filter", f) for f in sorted(set(self.filters))])
+
+    @property
+    def scope(self) -> str:
+        """The key of this walk's state: the kind, its filters, and whether it is a reconcile."""
+        readable = "&".join(f"{name}={_escape(value)}" for name, value in self.scope_params)
+        key = f"{self.kind}?{readable}" if readable else self.kind
+        return f"{key}:reconcile" if self.reconcile else key
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncConfig(db_url={self.db_url!r}, endpoint={self.endpoint!r}, kind={self.kind!r})"

@@ -32,6 +32,11 @@ class WalkState:
     def unfinished(self) -> bool:
         return self.cursor is not None
 
+    @property
+    def scoped(self) -> bool:
+        """Whether this walk covers a slice of its kind (filters in the scope key), not all of it."""
+        return "?" in self.scope
+
     def begin(self, mode: str, *, first_url: str, page_size: int, now: datetime) -> WalkState:
         """Start a walk from the top of the listing; incremental walks stop near the watermark."""
         stop_before = self.watermark - OVERLAP if mode == "incremental" and self.watermark else None
@@ -61,7 +66,9 @@ class WalkState:
         top = self.top if self.top is not None else newest
         if next_url is None:
             watermark = max(filter(None, (self.watermark, top)), default=None)
-            sweep_since = self.started_at if self.mode == "full" else None
+            # Only a walk of a whole kind proves deletions: a repo can leave a scoped listing (drop
+            # the tag, move to another author) and still exist.
+            sweep_since = self.started_at if self.mode == "full" and not self.scoped else None
             return replace(self, cursor=None, mode=None, top=None, stop_before=None, pages=self.pages + 1,
                            page_size=page_size, watermark=watermark, sweep_since=sweep_since)
         return replace(self, cursor=next_url, top=top, pages=self.pages + 1, page_size=page_size)

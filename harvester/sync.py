@@ -62,7 +62,7 @@ def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], int]:
 def first_page_url(config: SyncConfig) -> str:
     if config.reconcile:  # ids only, in creation order: no row can move past the cursor
         return listing_url(config.endpoint, config.kind, [("sort", "createdAt"), ("expand", "createdAt")])
-    params = [("sort", "lastModified"), *(("expand", name) for name in EXPAND[config.kind])]
+    params = [("sort", "lastModified"), *config.scope_params, *(("expand", name) for name in EXPAND[config.kind])]
     return listing_url(config.endpoint, config.kind, params)
 
 
@@ -145,8 +145,7 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
         stats = RunStats()
         policy = RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop)
         client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
-        scope = f"{config.kind}:reconcile" if config.reconcile else config.kind
-        mode, state = choose_mode(load_state(engine, scope, config.kind), config, client)
+        mode, state = choose_mode(load_state(engine, config.scope, config.kind), config, client)
         run_id = start_run(engine, state.scope, mode, now=now())
         walk = lambda s: _walk(engine, client, s, run_id=run_id, stats=stats,  # noqa: E731
                                max_pages=config.max_pages, stop=stop, on_page=on_page)
