@@ -50,6 +50,8 @@ class SyncConfig:
     kind: str = "models"
     full: bool = False
     reconcile: bool = False  # walk ids only to find deletions; its own cursor, scope "<kind>:reconcile"
+    stats: bool = False  # the counter lane: refresh downloads/likes/trending of the top repos, sample history
+    top: int = 10_000  # how many repos the counter lane covers
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
     filters: tuple[str, ...] = ()
@@ -70,8 +72,10 @@ class SyncConfig:
             raise ConfigError(f"--pipeline-tag applies to models only, not to {self.kind}")
         if self.reconcile and self.scope_params:
             raise ConfigError("--reconcile walks a whole kind; it cannot be combined with scope filters")
-        if self.full and self.reconcile:
-            raise ConfigError("--full and --reconcile are different walks: choose one")
+        if sum((self.full, self.reconcile, self.stats)) > 1:
+            raise ConfigError("--full, --reconcile and --stats are different walks: choose one")
+        if self.top < 1:
+            raise ConfigError(f"--top must be at least 1, got {self.top}")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
 
@@ -86,7 +90,7 @@ class SyncConfig:
         """The key of this walk's state: the kind, its filters, and whether it is a reconcile."""
         readable = "&".join(f"{name}={_escape(value)}" for name, value in self.scope_params)
         key = f"{self.kind}?{readable}" if readable else self.kind
-        return f"{key}:reconcile" if self.reconcile else key
+        return f"{key}:reconcile" if self.reconcile else f"{key}:stats" if self.stats else key
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncConfig(db_url={self.db_url!r}, endpoint={self.endpoint!r}, kind={self.kind!r})"

@@ -18,6 +18,11 @@ EXPAND = {
 }
 MODEL_EXPAND = EXPAND["models"]
 
+# The counter lane: which counters a kind has, and the listing order that puts the busiest first.
+COUNTERS = {"models": ("downloads", "likes", "trendingScore"), "datasets": ("downloads", "likes", "trendingScore"),
+            "spaces": ("likes", "trendingScore")}
+STATS_SORT = {"models": "downloads", "datasets": "downloads", "spaces": "likes"}
+
 
 class RejectedItem(ValueError):
     """An item that cannot become a row; the reason is counted and logged, the page goes on."""
@@ -194,3 +199,21 @@ def map_item(kind: str, item: Any) -> MappedRow:
 def map_model(item: Any) -> MappedRow:
     """`map_item` for a model."""
     return map_item("models", item)
+
+
+def map_counters(kind: str, item: Any) -> tuple[str, dict[str, int | float | None]]:
+    """A counter-lane item as (repo id, {column: value}) for the counters ``kind`` has.
+
+    Raises:
+        RejectedItem: no ``id``, or a counter of the wrong type or out of range.
+    """
+    if not isinstance(item, dict):
+        raise RejectedItem(f"item is not an object: {type(item).__name__}")
+    repo_id = _text(item, "id", "?")
+    if not repo_id:
+        raise RejectedItem("item has no 'id'")
+    values: dict[str, int | float | None] = {"likes": _int64(item, "likes", repo_id),
+                                             "trending_score": _number(item, "trendingScore", repo_id)}
+    if "downloads" in COUNTERS[kind]:
+        values["downloads"] = _int64(item, "downloads", repo_id)
+    return repo_id, values

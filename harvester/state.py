@@ -19,7 +19,7 @@ class WalkState:
     scope: str
     kind: str
     cursor: str | None = None  # next-page URL of an unfinished walk
-    mode: str | None = None  # "full", "incremental" or "reconcile" while a walk is under way
+    mode: str | None = None  # "full", "incremental", "reconcile" or "stats" while a walk is under way
     started_at: datetime | None = None
     top: datetime | None = None  # newest lastModified seen when the walk began
     stop_before: datetime | None = None  # incremental walks end at the first row older than this
@@ -88,6 +88,7 @@ class RunStats:
     rows_rejected: int = 0
     rows_renamed: int = 0
     rows_deleted: int = 0
+    samples_taken: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

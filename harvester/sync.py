@@ -6,6 +6,7 @@ Modes:
                  overlap, see ``state.OVERLAP``).
     resume       an unfinished walk exists: continue it from its cursor.
     reconcile    --reconcile: walk ids only, in creation order, to find deleted repos cheaply.
+    stats        --stats: walk the busiest repos' counters, refresh them and sample their history.
 
 A full or resumed walk takes long, and rows modified meanwhile move above its cursor, so once
 it finishes the same run catches up with an incremental walk down to where it began. Either
@@ -19,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -28,11 +30,11 @@ from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
 from .hub.pages import HubClient, Page, listing_url, walk_pages
 from .hub.retry import RetryPolicy
-from .mapping import EXPAND, MappedRow, RejectedItem, map_item
+from .mapping import COUNTERS, EXPAND, STATS_SORT, MappedRow, RejectedItem, map_counters, map_item
 from .state import RunStats, WalkState
 from .store.engine import catalog_error, open_catalog
 from .store.runs import finish_run, load_state, run_record, start_run
-from .store.upsert import store_page, store_seen_page
+from .store.upsert import store_page, store_seen_page, store_stats_page
 
 log = logging.getLogger("harvester")
 
@@ -62,6 +64,10 @@ def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], int]:
 def first_page_url(config: SyncConfig) -> str:
     if config.reconcile:  # ids only, in creation order: no row can move past the cursor
         return listing_url(config.endpoint, config.kind, [("sort", "createdAt"), ("expand", "createdAt")])
+    if config.stats:  # the busiest first, counters only
+        params = [("sort", STATS_SORT[config.kind]), *config.scope_params,
+                  *(("expand", name) for name in COUNTERS[config.kind])]
+        return listing_url(config.endpoint, config.kind, params)
     params = [("sort", "lastModified"), *config.scope_params, *(("expand", name) for name in EXPAND[config.kind])]
     return listing_url(config.endpoint, config.kind, params)
 
@@ -90,11 +96,42 @@ def _store_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_i
     return state
 
 
-def _walk(engine: Engine, client: HubClient, state: WalkState, *, run_id: int, stats: RunStats,
+def _store_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats,
+                      top: int) -> WalkState:
+    """Refresh the counters of a page of the busiest repos; the walk ends after ``top`` repos."""
+    counters: dict[str, dict[str, Any]] = {}
+    rejected = 0
+    items = page.items[: max(0, top - stats.rows_seen)]  # exactly the top repos, not the rest of a page
+    for item in items:
+        try:
+            repo_id, values = map_counters(state.kind, item)
+        except RejectedItem as reason:
+            rejected += 1
+            log.warning("skipped an item: %s", reason)
+            continue
+        counters[repo_id] = values
+    done = stats.rows_seen + len(items) >= top
+    state = state.advance(next_url=None if done else page.next_url, page_size=page.page_size, newest=None)
+    store_stats_page(engine, counters, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now())
+    return state
+
+
+PageStore = Callable[..., WalkState]
+
+
+def page_store(config: SyncConfig, state: WalkState) -> PageStore:
+    """What a walk does with each page: upsert full items, mark ids seen, or refresh counters."""
+    if state.mode == "reconcile":
+        return _store_reconcile_page
+    if state.mode == "stats":
+        return partial(_store_stats_page, top=config.top)
+    return _store_listing_page
+
+
+def _walk(engine: Engine, client: HubClient, state: WalkState, store: PageStore, *, run_id: int, stats: RunStats,
           max_pages: int | None, stop: threading.Event | None,
           on_page: Callable[[RunStats], None] | None) -> WalkState:
     """Walk from ``state.cursor`` until the walk ends, the page budget is spent, or a stop is asked."""
-    store = _store_reconcile_page if state.mode == "reconcile" else _store_listing_page
     for page in walk_pages(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE):
         state = store(engine, page, state, run_id=run_id, stats=stats)
         if on_page is not None:
@@ -115,6 +152,8 @@ def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tupl
         return "resume", state
     if config.reconcile:
         return "reconcile", state
+    if config.stats:
+        return "stats", state
     return ("full" if config.full or state.watermark is None else "incremental"), state
 
 
@@ -147,8 +186,8 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
         client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
         mode, state = choose_mode(load_state(engine, config.scope, config.kind), config, client)
         run_id = start_run(engine, state.scope, mode, now=now())
-        walk = lambda s: _walk(engine, client, s, run_id=run_id, stats=stats,  # noqa: E731
-                               max_pages=config.max_pages, stop=stop, on_page=on_page)
+        walk = lambda s: _walk(engine, client, s, page_store(config, s), run_id=run_id,  # noqa: E731
+                               stats=stats, max_pages=config.max_pages, stop=stop, on_page=on_page)
         try:
             if mode != "resume":
                 state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())

@@ -144,7 +144,25 @@ class SyncRun(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     rows_renamed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rows_deleted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    samples_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # --stats history rows
     error: Mapped[str | None] = mapped_column(Text)
+
+
+def _stats_table(name: str, repos: str, key: str) -> Table:
+    """Counter history of one repo kind: a sample per repo and `--stats` run, only when a value changed.
+
+    Clustered on (repo, run) in SQLite, so one repo's history is one contiguous range.
+    """
+    return Table(
+        name, Base.metadata,
+        Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
+        Column("run_id", Integer, primary_key=True),
+        Column("taken_at", UtcDateTime, nullable=False),
+        Column("downloads", BigInteger),
+        Column("likes", BigInteger),
+        Column("trending_score", Float),
+        sqlite_with_rowid=False,
+    )
 
 
 models = Model.__table__
@@ -153,9 +171,14 @@ spaces = Space.__table__
 model_tags = _tag_table("model_tags", "models", "model_id")
 dataset_tags = _tag_table("dataset_tags", "datasets", "dataset_id")
 space_tags = _tag_table("space_tags", "spaces", "space_id")
+model_stats = _stats_table("model_stats", "models", "model_id")
+dataset_stats = _stats_table("dataset_stats", "datasets", "dataset_id")
+space_stats = _stats_table("space_stats", "spaces", "space_id")
 sync_state = SyncState.__table__
 sync_runs = SyncRun.__table__
 renames = Rename.__table__
+
+STATS_TABLES = {"models": model_stats, "datasets": dataset_stats, "spaces": space_stats}
 
 # Per kind: its table, its tag table, and the tag table's key column.
 REPO_TABLES = {

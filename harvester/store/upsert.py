@@ -13,11 +13,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect, Engine, Insert, Table, delete, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, Insert, Table, bindparam, delete, func, insert, select, update
 
 from ..mapping import MappedRow
 from ..state import RunStats, WalkState
-from .schema import REPO_TABLES, renames, sync_runs, sync_state
+from .schema import REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
 
 
 def dialect_insert(dialect: Dialect, table: Table) -> Insert:
@@ -162,6 +162,36 @@ def save_run_stats(conn: Connection, run_id: int, stats: RunStats) -> None:
     conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**stats.as_dict()))
 
 
+def record_counters(conn: Connection, kind: str, counters: dict[str, dict[str, Any]], *, run_id: int,
+                    now: datetime) -> tuple[int, int, int]:
+    """Refresh counters of known repos, and sample the history where they differ from the last sample.
+
+    Returns (updated, unchanged, sampled). The history is compared with its own last sample, not
+    with the live columns, which the main lane also refreshes. Repos the catalog does not know
+    yet are left to the main lane.
+    """
+    table, stats_table, key = REPO_TABLES[kind][0], STATS_TABLES[kind], REPO_TABLES[kind][2]
+    names = [name for name in ("downloads", "likes", "trending_score") if name in table.c]
+    rows = conn.execute(select(table.c.id, *(table.c[n] for n in names)).where(table.c.id.in_(counters))).all()
+    current = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
+    previous = stats_table.alias("previous")
+    newest_run = select(func.max(previous.c.run_id)).where(previous.c[key] == stats_table.c[key]).scalar_subquery()
+    last = select(stats_table.c[key], *(stats_table.c[n] for n in names)).where(
+        stats_table.c[key].in_(current), stats_table.c.run_id == newest_run)
+    last_sample = {row[0]: dict(zip(names, row[1:], strict=True)) for row in conn.execute(last)}
+    changed = [repo_id for repo_id, values in current.items() if values != counters[repo_id]]
+    if changed:
+        statement = update(table).where(table.c.id == bindparam("repo_id")).values(
+            {name: bindparam(f"new_{name}") for name in names})
+        conn.execute(statement, [{"repo_id": repo_id, **{f"new_{n}": counters[repo_id][n] for n in names}}
+                                 for repo_id in changed])
+    samples = [repo_id for repo_id in current if last_sample.get(repo_id) != counters[repo_id]]
+    if samples:
+        conn.execute(insert(stats_table), [{key: repo_id, "run_id": run_id, "taken_at": now, **counters[repo_id]}
+                                           for repo_id in samples])
+    return len(changed), len(current) - len(changed), len(samples)
+
+
 def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime) -> int:
     """A reconcile page: mark the rows with these ``hub_id``s as seen now; returns how many."""
     table = REPO_TABLES[kind][0]
@@ -195,6 +225,21 @@ def store_seen_page(engine: Engine, hub_ids: list[str], *, state: WalkState, run
         after.rows_unchanged += touch_seen(conn, state.kind, hub_ids, now=now)
 
     _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since)
+
+
+def store_stats_page(engine: Engine, counters: dict[str, dict[str, Any]], *, rejected: int, state: WalkState,
+                     run_id: int, stats: RunStats, now: datetime) -> None:
+    """Commit one counter-lane page: counters, history samples, the checkpoint and the counts."""
+
+    def write(conn: Connection, after: RunStats) -> None:
+        updated, unchanged, sampled = record_counters(conn, state.kind, counters, run_id=run_id, now=now)
+        after.rows_seen += len(counters) + rejected
+        after.rows_rejected += rejected
+        after.rows_updated += updated
+        after.rows_unchanged += unchanged
+        after.samples_taken += sampled
+
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=None)
 
 
 def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], *, state: WalkState, run_id: int,

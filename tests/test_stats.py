@@ -1,0 +1,95 @@
+"""The counter lane: counters move without a commit; --stats refreshes them and keeps a bounded history."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import pytest
+
+from harvester.emulator import HubEmulator
+from harvester.errors import ConfigError
+from harvester.sync import sync
+from helpers import PAGE, config
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=600, spaces=200, seed=53) as emulator:
+        yield emulator
+
+
+def top_ids(hub: HubEmulator, n: int, kind: str = "models", column: str = "downloads") -> list[str]:
+    corpus = hub.corpora[kind]
+    values = getattr(corpus, column)
+    return [corpus.ids[j] for j in sorted(corpus.live(), key=lambda j: (values[j], j), reverse=True)[:n]]
+
+
+def counters(db, ids, kind: str = "models") -> dict[str, tuple]:
+    with sqlite3.connect(db) as conn:
+        marks = ",".join("?" * len(ids))
+        return {row[0]: row[1:] for row in conn.execute(
+            f"SELECT id, likes, trending_score FROM {kind} WHERE id IN ({marks})", list(ids))}
+
+
+def history(db, table: str = "model_stats", key: str = "model_id") -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT {key}, run_id FROM {table} ORDER BY run_id, {key}").fetchall()
+
+
+def test_stats_refresh_the_top_repos_and_sample_only_what_changed(hub, db):
+    sync(config(hub, db))
+    first = sync(config(hub, db, stats=True, top=120))
+    assert (first["mode"], first["scope"], first["samples_taken"]) == ("stats", "models:stats", 120)
+    assert first["requests"] == math.ceil(120 / PAGE)
+    corpus = hub.corpora["models"]
+    top = top_ids(hub, 120)
+    bumped = corpus.bump_counters(ids=top[:7])  # counters move, lastModified does not
+    sync(config(hub, db))  # the main lane may re-read a few of them; the history must still see all 7
+    second = sync(config(hub, db, stats=True, top=120))
+    assert second["samples_taken"] == 7
+    got = counters(db, bumped)
+    assert got == {i: (corpus.likes[corpus.position(i)], float(corpus.trending[corpus.position(i)])) for i in bumped}
+    with sqlite3.connect(db) as conn:
+        downloads = dict(conn.execute("SELECT model_id, downloads FROM model_stats WHERE run_id = ?", (second["id"],)))
+    assert downloads == {i: corpus.downloads[corpus.position(i)] for i in bumped}
+    assert len(history(db)) == 127, "120 first samples, then only the 7 that changed"
+
+
+def test_downloads_of_a_repo_over_time_is_one_query(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    [repo] = top_ids(hub, 1)
+    for _ in range(3):
+        corpus.bump_counters(ids=[repo])
+        sync(config(hub, db, stats=True, top=10))
+    with sqlite3.connect(db) as conn:
+        series = [row[0] for row in conn.execute(
+            "SELECT downloads FROM model_stats WHERE model_id = ? ORDER BY taken_at", (repo,))]
+    assert len(series) == 3 and series == sorted(series) and series[-1] == corpus.downloads[corpus.position(repo)]
+
+
+def test_history_follows_a_rename(hub, db):
+    sync(config(hub, db))
+    sync(config(hub, db, stats=True, top=5))
+    [(old, new)] = hub.corpora["models"].rename(ids=top_ids(hub, 1))
+    sync(config(hub, db))
+    keys = {key for key, _ in history(db)}
+    assert new in keys and old not in keys
+
+
+def test_spaces_have_likes_and_trending_but_no_downloads(hub, db):
+    sync(config(hub, db, kind="spaces"))
+    run = sync(config(hub, db, kind="spaces", stats=True, top=50))
+    assert run["samples_taken"] == 50
+    assert all(r.param("sort") == "likes" for r in hub.listing_requests("spaces")[-1:])
+
+
+def test_stats_of_repos_the_catalog_does_not_know_yet_are_left_to_the_main_lane(hub, db):
+    run = sync(config(hub, db, stats=True, top=60))
+    assert run["samples_taken"] == 0 and run["rows_seen"] == 60
+
+
+def test_stats_with_full_is_refused(hub, db):
+    with pytest.raises(ConfigError, match="choose one"):
+        config(hub, db, stats=True, full=True)
