@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import HarvesterError, Interrupted
+from .errors import CatalogError, HarvesterError, Interrupted
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -140,8 +140,8 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                 try:
                     with _progress(sys.stderr.isatty() and not as_json, config.kind) as show:
                         run = run_sync(config, stop=stop, on_page=show)
-                except Interrupted:
-                    raise
+                except (Interrupted, CatalogError):
+                    raise  # not about one kind: stop here
                 except HarvesterError as exc:
                     click.echo(f"harvester: error: {config.kind}: {exc}" if len(configs) > 1
                                else f"harvester: error: {exc}", err=True)

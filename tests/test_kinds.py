@@ -67,3 +67,11 @@ def test_a_failing_kind_does_not_stop_the_others(hub, db):
                                        "--kind", "spaces", "--retries", "1"])
     assert result.exit_code == 1
     assert "error: datasets:" in result.stderr and "error: spaces:" in result.stderr
+
+
+def test_a_catalog_error_is_reported_once_not_per_kind(hub, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(main, ["sync", "--db", str(blocker / "hub.db"), "--endpoint", hub.url,
+                                       "--kind", "all"])
+    assert result.exit_code == 1 and result.stderr.count("cannot open catalog") == 1
