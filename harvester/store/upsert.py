@@ -1,8 +1,11 @@
-"""Writing one page: rows, tags, checkpoint and run counters, in one transaction.
+"""Writing one page in one transaction: its rows or counters, the walk's checkpoint, a due
+deletion sweep, and the run's counters.
 
 Rows are partitioned against what the catalog holds: new rows are inserted, rows whose item
 changed are rewritten (tags too), and unchanged rows only get ``last_seen_at``, so the
-inserted/updated/unchanged counts are true and a change feed can rely on them.
+inserted/updated/unchanged counts are true and a change feed can rely on them. A known
+``hub_id`` under a new repo id is a rename, applied in place. Reconcile pages only mark rows
+seen; counter-lane pages refresh counters and sample their history.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from .schema import REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
 def dialect_insert(dialect: Dialect, table: Table) -> Insert:
     """``INSERT`` with the dialect's ``ON CONFLICT`` support (the one place dialects differ)."""
     if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as upsert_capable_insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.sqlite import insert as upsert_capable_insert
+    return upsert_capable_insert(table)
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,10 @@ class BulkInsert:
 @lru_cache(maxsize=32)
 def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     table = REPO_TABLES[kind][0]
-    insert = dialect_insert(dialect, table)
+    upsert = dialect_insert(dialect, table)
     kept = ("id", "first_seen_at")  # a row's identity and when the catalog first saw it never change
-    updates = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in kept}
-    statement = insert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
+    updates = {c.name: upsert.excluded[c.name] for c in table.columns if c.name not in kept}
+    statement = upsert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
     return BulkInsert.compile(statement, table, tuple(c.name for c in table.columns), dialect)
 
 
@@ -153,8 +156,8 @@ def save_state(conn: Connection, state: WalkState, *, now: datetime) -> None:
         "walk_pages": state.pages, "page_size": state.page_size, "watermark": state.watermark,
         "sweep_since": state.sweep_since, "updated_at": now,
     }
-    insert = dialect_insert(conn.dialect, sync_state)
-    conn.execute(insert.values(values).on_conflict_do_update(
+    upsert = dialect_insert(conn.dialect, sync_state)
+    conn.execute(upsert.values(values).on_conflict_do_update(
         index_elements=[sync_state.c.scope], set_={k: v for k, v in values.items() if k != "scope"}))
 
 
