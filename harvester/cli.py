@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .errors import CatalogError, HarvesterError, Interrupted
+from .mapping import KINDS
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -94,7 +95,7 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @main.command()
 @DB_OPTION
 @click.option("--kind", "kinds", multiple=True, default=("models",), show_default=True,
-              type=click.Choice(["models", "datasets", "spaces", "all"]), help="Repo kinds to sync; repeatable.")
+              type=click.Choice([*KINDS, "all"]), help="Repo kinds to sync; repeatable.")
 @click.option("--endpoint", metavar="URL", default=None, help="Hub endpoint. [default: $HF_ENDPOINT, else the Hub]")
 @click.option("--token", default=None, help="Hub token. [default: $HF_TOKEN, else the stored login]")
 @click.option("--full", is_flag=True, help="Walk the whole listing even if the catalog has a watermark.")
@@ -125,7 +126,6 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     Exit codes: 0 ok, 1 failed, 2 bad usage, 130 interrupted.
     """
     from .config import SyncConfig, database_url, endpoint_url
-    from .mapping import KINDS
     from .sync import sync as run_sync
 
     failed = False
@@ -197,7 +197,7 @@ def state() -> None:
 
 @state.command("reset")
 @DB_OPTION
-@click.option("--kind", type=click.Choice(["models", "datasets", "spaces"]), default=None,
+@click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Only this kind. [default: every scope]")
 def state_reset(db: str | None, kind: str | None) -> None:
     """Forget cursors and watermarks: the next run walks everything. Rows are kept."""

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from huggingface_hub import constants
 
 from .errors import ConfigError
+from .mapping import KINDS
 
 DEFAULT_DB = "hub.db"
 MAX_PAGE_SIZE = 1000  # the Hub's cap for listings
@@ -66,7 +67,7 @@ class SyncConfig:
     def __post_init__(self) -> None:
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page size {self.page_size} is out of range {MIN_PAGE_SIZE}..{MAX_PAGE_SIZE}")
-        if self.kind not in ("models", "datasets", "spaces"):
+        if self.kind not in KINDS:
             raise ConfigError(f"unknown repo kind {self.kind!r}: expected models, datasets or spaces")
         if self.pipeline_tag is not None and self.kind != "models":
             raise ConfigError(f"--pipeline-tag applies to models only, not to {self.kind}")

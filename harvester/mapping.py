@@ -148,6 +148,16 @@ def _space_columns(item: dict[str, Any], repo_id: str) -> dict[str, Any]:
             "hardware": _text(hardware or {}, "current", repo_id)}
 
 
+def _repo_id(item: Any) -> str:
+    """The repo id of an item that is an object with a non-empty string ``id``."""
+    if not isinstance(item, dict):
+        raise RejectedItem(f"item is not an object: {type(item).__name__}")
+    repo_id = _text(item, "id", "?")
+    if not repo_id:
+        raise RejectedItem("item has no 'id'")
+    return repo_id
+
+
 _KIND_COLUMNS = {"models": _model_columns, "datasets": _dataset_columns, "spaces": _space_columns}
 
 
@@ -161,11 +171,7 @@ def map_item(kind: str, item: Any) -> MappedRow:
         RejectedItem: no ``id`` or ``_id``, or a field of the wrong type, out of range, or not
             valid Unicode.
     """
-    if not isinstance(item, dict):
-        raise RejectedItem(f"item is not an object: {type(item).__name__}")
-    repo_id = _text(item, "id", "?")
-    if not repo_id:
-        raise RejectedItem("item has no 'id'")
+    repo_id = _repo_id(item)
     hub_id = _text(item, "_id", repo_id)
     if not hub_id:
         raise RejectedItem(f"item {repo_id!r} has no '_id'")
@@ -207,11 +213,7 @@ def map_counters(kind: str, item: Any) -> tuple[str, dict[str, int | float | Non
     Raises:
         RejectedItem: no ``id``, or a counter of the wrong type or out of range.
     """
-    if not isinstance(item, dict):
-        raise RejectedItem(f"item is not an object: {type(item).__name__}")
-    repo_id = _text(item, "id", "?")
-    if not repo_id:
-        raise RejectedItem("item has no 'id'")
+    repo_id = _repo_id(item)
     values: dict[str, int | float | None] = {"likes": _int64(item, "likes", repo_id),
                                              "trending_score": _number(item, "trendingScore", repo_id)}
     if "downloads" in COUNTERS[kind]:

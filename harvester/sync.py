@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,28 +37,39 @@ from .store.runs import finish_run, load_state, run_record, start_run
 from .store.upsert import store_page, store_seen_page, store_stats_page
 
 log = logging.getLogger("harvester")
+T = TypeVar("T")
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], int]:
-    """Map a page's items; a bad item, or an earlier duplicate of an id, is logged and counted."""
-    rows: dict[str, MappedRow] = {}
+def _map_each(items: list[Any], mapper: Callable[[Any], tuple[str, T]]) -> tuple[dict[str, T], int]:
+    """Map a page's items by repo id; a bad item, or an earlier duplicate of an id, is logged and counted."""
+    mapped: dict[str, T] = {}
     rejected = 0
     for item in items:
         try:
-            row = map_item(kind, item)
+            repo_id, value = mapper(item)
         except RejectedItem as reason:
             rejected += 1
             log.warning("skipped an item: %s", reason)
             continue
-        if row.id in rows:
+        if repo_id in mapped:
             rejected += 1
-            log.warning("item %r appears twice in one page; keeping the later one", row.id)
-        rows[row.id] = row
+            log.warning("item %r appears twice in one page; keeping the later one", repo_id)
+        mapped[repo_id] = value
+    return mapped, rejected
+
+
+def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], int]:
+    """Map a page of full items to rows; see ``_map_each`` for what is rejected."""
+    rows, rejected = _map_each(items, lambda item: _keyed(map_item(kind, item)))
     return list(rows.values()), rejected
+
+
+def _keyed(row: MappedRow) -> tuple[str, MappedRow]:
+    return row.id, row
 
 
 def first_page_url(config: SyncConfig) -> str:
@@ -99,17 +110,8 @@ def _store_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_i
 def _store_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats,
                       top: int) -> WalkState:
     """Refresh the counters of a page of the busiest repos; the walk ends after ``top`` repos."""
-    counters: dict[str, dict[str, Any]] = {}
-    rejected = 0
     items = page.items[: max(0, top - stats.rows_seen)]  # exactly the top repos, not the rest of a page
-    for item in items:
-        try:
-            repo_id, values = map_counters(state.kind, item)
-        except RejectedItem as reason:
-            rejected += 1
-            log.warning("skipped an item: %s", reason)
-            continue
-        counters[repo_id] = values
+    counters, rejected = _map_each(items, partial(map_counters, state.kind))
     done = stats.rows_seen + len(items) >= top
     state = state.advance(next_url=None if done else page.next_url, page_size=page.page_size, newest=None)
     store_stats_page(engine, counters, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now())

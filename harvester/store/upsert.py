@@ -99,9 +99,16 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
     renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id)
     stored = dict(conn.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(by_id))).all())
-    fresh = [row for repo_id, row in by_id.items() if repo_id not in stored]
-    changed = [row for repo_id, row in by_id.items() if repo_id in stored and stored[repo_id] != row.row["raw"]]
-    unchanged = [repo_id for repo_id, row in by_id.items() if repo_id in stored and stored[repo_id] == row.row["raw"]]
+    fresh: list[MappedRow] = []
+    changed: list[MappedRow] = []
+    unchanged: list[str] = []
+    for repo_id, row in by_id.items():
+        if repo_id not in stored:
+            fresh.append(row)
+        elif stored[repo_id] != row.row["raw"]:
+            changed.append(row)
+        else:
+            unchanged.append(repo_id)
 
     written = fresh + changed
     if written:
@@ -133,11 +140,10 @@ def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, 
         taken.add(new_id)
         conn.execute(update(table).where(table.c.id == old_id).values(id=new_id))  # tags follow by ON UPDATE
         done.append((old_id, new_id, hub_id))
-    moves = done
-    if moves:
+    if done:
         conn.execute(insert(renames), [{"kind": kind, "hub_id": hub_id, "old_id": old_id, "new_id": new_id,
-                                        "run_id": run_id, "renamed_at": now} for old_id, new_id, hub_id in moves])
-    return len(moves)
+                                        "run_id": run_id, "renamed_at": now} for old_id, new_id, hub_id in done])
+    return len(done)
 
 
 def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime) -> int:
@@ -209,14 +215,14 @@ def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: W
 
     def write(conn: Connection, after: RunStats) -> None:
         counts = upsert_repos(conn, state.kind, rows, now=now, run_id=run_id)
-        after.rows_seen += len(rows) + rejected
-        after.rows_rejected += rejected
+        after.rows_seen += len(rows)
         after.rows_inserted += counts.inserted
         after.rows_updated += counts.updated
         after.rows_unchanged += counts.unchanged
         after.rows_renamed += counts.renamed
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since)
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since,
+                 rejected=rejected)
 
 
 def store_seen_page(engine: Engine, hub_ids: list[str], *, state: WalkState, run_id: int, stats: RunStats,
@@ -236,21 +242,26 @@ def store_stats_page(engine: Engine, counters: dict[str, dict[str, Any]], *, rej
 
     def write(conn: Connection, after: RunStats) -> None:
         updated, unchanged, sampled = record_counters(conn, state.kind, counters, run_id=run_id, now=now)
-        after.rows_seen += len(counters) + rejected
-        after.rows_rejected += rejected
+        after.rows_seen += len(counters)
         after.rows_updated += updated
         after.rows_unchanged += unchanged
         after.samples_taken += sampled
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=None)
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=None,
+                 rejected=rejected)
 
 
 def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], *, state: WalkState, run_id: int,
-                 stats: RunStats, now: datetime, sweep_since: datetime | None) -> None:
-    """One page's transaction; ``stats`` is advanced only once it has committed."""
+                 stats: RunStats, now: datetime, sweep_since: datetime | None, rejected: int = 0) -> None:
+    """One page's transaction; ``stats`` is advanced only once it has committed.
+
+    ``rejected`` items were seen but not stored: they count as seen and as rejected.
+    """
     after = replace(stats)
     with engine.begin() as conn:
         write(conn, after)
+        after.rows_seen += rejected
+        after.rows_rejected += rejected
         if sweep_since is not None:
             after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now)
         after.pages += 1
