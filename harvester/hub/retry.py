@@ -67,7 +67,9 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._backoff = wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait)
+        # jitter in proportion to the first wait (tenacity's default is a flat second)
+        self._backoff = wait_exponential_jitter(multiplier=self.initial_wait, jitter=self.initial_wait,
+                                                max=self.max_wait)
         self.sleep = interruptible_sleep(self.stop_event)
 
     def _wait(self, state: RetryCallState) -> float:
