@@ -238,6 +238,14 @@ class Corpus:
             self._positions = {repo_id: j for j, repo_id in enumerate(self.ids)}
         return self._positions[repo_id]
 
+    def find(self, repo_id: str) -> int | None:
+        """The row position of a repo that exists now, else None."""
+        try:
+            j = self.position(repo_id)
+        except KeyError:
+            return None
+        return None if self.deleted[j] else j
+
     def author(self, j: int) -> str | None:
         repo_id = self.ids[j]
         return repo_id.split("/", 1)[0] if "/" in repo_id else None

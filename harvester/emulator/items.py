@@ -41,10 +41,30 @@ def _card_data(c: Corpus, j: int) -> dict[str, Any]:
     return card
 
 
+_FILES = {"models": vocab.MODEL_FILES, "datasets": vocab.DATASET_FILES, "spaces": vocab.SPACE_FILES}
+
+
 def _siblings(c: Corpus, j: int) -> list[dict[str, str]]:
     rng = c.rng_for(j, "files")
-    names = rng.sample(vocab.MODEL_FILES, rng.randint(2, len(vocab.MODEL_FILES)))
-    return [{"rfilename": name} for name in sorted(names)]
+    files = _FILES[c.kind]
+    return [{"rfilename": name} for name in sorted(rng.sample(files, rng.randint(2, len(files))))]
+
+
+def siblings_with_blobs(c: Corpus, j: int) -> list[dict[str, Any]]:
+    """The file list with sizes, blob ids and LFS pointers, as ``?blobs=true`` returns it."""
+    siblings = []
+    for sibling in _siblings(c, j):
+        name = sibling["rfilename"]
+        rng = c.rng_for(j, f"blob/{name}")
+        blob = {**sibling, "blobId": f"{rng.getrandbits(160):040x}"}
+        if name.endswith(vocab.LFS_SUFFIXES):
+            size = rng.randrange(1_000_000, 20_000_000_000)
+            blob |= {"size": size, "lfs": {"sha256": f"{rng.getrandbits(256):064x}", "size": size,
+                                           "pointerSize": 135}}
+        else:
+            blob["size"] = rng.randrange(50, 2_000_000)
+        siblings.append(blob)
+    return siblings
 
 
 def _safetensors(c: Corpus, j: int) -> dict[str, Any] | None:
@@ -52,6 +72,13 @@ def _safetensors(c: Corpus, j: int) -> dict[str, Any] | None:
         return None
     total = c.rng_for(j, "params").choice([22, 110, 135, 335, 1_500, 7_240, 8_030]) * 1_000_000
     return {"parameters": {"BF16": total}, "total": total}
+
+
+def _config(c: Corpus, j: int) -> dict[str, Any] | None:
+    if c.library_value(j) != "transformers":
+        return None
+    family = c.rng_for(j, "config").choice(["llama", "mistral", "bert", "qwen2", "gemma", "t5"])
+    return {"architectures": [f"{family.title()}ForCausalLM"], "model_type": family}
 
 
 def _runtime(c: Corpus, j: int) -> dict[str, Any]:
@@ -97,6 +124,7 @@ PROPERTIES: dict[str, Render] = {
     "datasets": lambda c, j: _references(c, j, "datasets"),
     "siblings": _siblings,
     "safetensors": _safetensors,
+    "config": _config,
     "usedStorage": lambda c, j: c.rng_for(j, "storage").randrange(10_000, 50_000_000_000),
     "cardData": _card_data,
 }
@@ -136,7 +164,7 @@ FULL = {
     "spaces": DEFAULT["spaces"] + ("author", "sha", "lastModified", "siblings", "runtime", "subdomain",
                                    "models", "datasets", "disabled"),
 }
-KIND_ONLY = {"models": {"modelId", "pipeline_tag", "library_name", "safetensors"},
+KIND_ONLY = {"models": {"modelId", "pipeline_tag", "library_name", "safetensors", "config"},
              "datasets": {"description", "citation", "paperswithcode_id"},
              "spaces": {"sdk", "runtime", "subdomain", "models", "datasets"}}
 
@@ -151,6 +179,14 @@ def field_set(kind: str, *, expand: tuple[str, ...], full: bool, card_data: bool
             wanted.add("cardData")
     foreign = set().union(*(KIND_ONLY[k] for k in KIND_ONLY if k != kind)) - KIND_ONLY[kind]
     return tuple(name for name in PROPERTIES if name in wanted and name not in foreign)
+
+
+def repo_fields(kind: str, *, expand: tuple[str, ...]) -> tuple[str, ...]:
+    """The properties one repo's page (``/api/models/{id}``) returns: everything, card and config included."""
+    if expand:
+        return field_set(kind, expand=expand, full=False, card_data=False)
+    every = {*FULL[kind], "cardData", "config"}
+    return field_set(kind, expand=tuple(every), full=False, card_data=False)
 
 
 def render(corpus: Corpus, j: int, fields: tuple[str, ...]) -> dict[str, Any]:

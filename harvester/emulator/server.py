@@ -1,9 +1,11 @@
-"""The emulator's HTTP side: the Hub's listing endpoints on 127.0.0.1.
+"""The emulator's HTTP side: the Hub's listing and repo endpoints on 127.0.0.1.
 
 ``GET /api/{models,datasets,spaces}`` validate their query parameters as the Hub does (400 with
 a JSON error), serve one page through a keyset cursor, and put the next page's absolute URL in a
-``Link: <...>; rel="next"`` header while rows remain. Every request is logged (path, params,
-status, fault) for tests to read; the token itself is never logged, only whether one was sent.
+``Link: <...>; rel="next"`` header while rows remain. ``GET /api/{kind}/{repo_id}`` serves one
+repo with every property (``blobs=true`` adds file sizes), or 404 once it is gone. Every
+request is logged (path, params, status, fault) for tests to read; the token itself is never
+logged, only whether one was sent.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from . import items
 from .corpus import KINDS, SORT_COLUMNS, Corpus, Query
@@ -31,7 +34,11 @@ SORTS = {"models": tuple(SORT_COLUMNS), "datasets": tuple(SORT_COLUMNS),
 
 
 class BadRequest(ValueError):
-    """A listing request the Hub would answer with 400."""
+    """A request the Hub would answer with 400."""
+
+
+class NotFound(LookupError):
+    """A repo the Hub would answer with 404: never existed, deleted, or private."""
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,30 @@ def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int
     return query, items.field_set(kind, expand=expand, full=full, card_data=card_data)
 
 
+def parse_repo(kind: str, pairs: list[tuple[str, str]]) -> tuple[tuple[str, ...], bool]:
+    """Validate one repo's query string into the fields to render and whether to add file sizes."""
+    params: dict[str, list[str]] = {}
+    for key, value in pairs:
+        params.setdefault(key, []).append(value)
+    expand = tuple(params.get("expand", []))
+    unknown = sorted(set(expand) - items.EXPAND[kind])
+    if unknown:
+        raise BadRequest(f"Invalid expand value(s) {', '.join(unknown)} for {kind}")
+    blobs = _flag(params, "blobs")
+    if expand and blobs:
+        raise BadRequest("'expand' cannot be combined with 'blobs'")
+    return items.repo_fields(kind, expand=expand), blobs
+
+
+# Renders a validated request (with the fault drawn for it) as (JSON payload, extra headers, rows).
+Produce = Callable[[Any, Fault | None], tuple[Any, dict[str, str], int]]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, a small body waits for the client's
+    # delayed ACK (40 ms on Linux), which would make every repo page cost 40 ms.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep stderr quiet
@@ -126,15 +155,17 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         pairs = parse_qsl(url.query, keep_blank_values=True)
         emulator = self.server.emulator
-        kind = url.path.removeprefix("/api/")
+        kind, _, repo_id = unquote(url.path).removeprefix("/api/").partition("/")
         status, fault, rows = 200, None, 0
         try:
             if url.path.rstrip("/") == "/api/whoami-v2":
                 status = self._whoami()
-            elif kind not in emulator.corpora:
+            elif not url.path.startswith("/api/") or kind not in emulator.corpora:
                 status = self._error(404, f"Not found: {url.path}")
             elif not emulator.token_ok(self.headers.get("Authorization")):
                 status = self._error(401, "Invalid credentials in Authorization header")
+            elif repo_id:
+                status, fault, rows = self._repo(kind, repo_id, pairs)
             else:
                 status, fault, rows = self._listing(kind, url.path, pairs)
         finally:
@@ -150,41 +181,71 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _listing(self, kind: str, path: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None, int]:
         emulator = self.server.emulator
-        plan = emulator.faults
+        corpus = emulator.corpora[kind]
+
+        def page(request: tuple[Query, tuple[str, ...]], fault: Fault | None) -> tuple[Any, dict[str, str], int]:
+            query, fields = request
+            with corpus.lock:
+                rows, more = corpus.page(query)
+                listed = [items.render(corpus, j, fields) for j in rows]
+                next_cursor = encode_cursor(query, corpus.sort_value(query.sort, rows[-1]), rows[-1]) if more else None
+            headers = {}
+            if next_cursor is not None or (fault is not None and fault.action == "repeat-cursor"):
+                headers["Link"] = f'<{self._next_url(path, pairs, next_cursor, fault)}>; rel="next"'
+            if fault is not None and fault.action == "missing-field" and listed:
+                del listed[0]["id"]
+            return listed, headers, len(listed)
+
+        return self._serve(lambda: parse_listing(kind, pairs, default_limit=emulator.default_page_size), page,
+                           page_size=lambda request: request[0].limit)
+
+    def _repo(self, kind: str, repo_id: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None, int]:
+        """One repo's page, as ``model_info`` asks for it; ``blobs=true`` adds file sizes."""
+        corpus = self.server.emulator.corpora[kind]
+
+        def info(request: tuple[tuple[str, ...], bool], fault: Fault | None) -> tuple[Any, dict[str, str], int]:
+            fields, blobs = request
+            with corpus.lock:
+                j = corpus.find(repo_id)
+                if j is None:
+                    raise NotFound(f"Repository {repo_id!r} not found")
+                item = items.render(corpus, j, fields)
+                if blobs and "siblings" in item:
+                    item["siblings"] = items.siblings_with_blobs(corpus, j)
+            return item, {}, 1
+
+        return self._serve(lambda: parse_repo(kind, pairs), info)
+
+    def _serve(self, parse: Callable[[], Any], produce: Produce, *,
+               page_size: Callable[[Any], int] | None = None) -> tuple[int, str | None, int]:
+        """Quota, validation, fault injection and the JSON body: what every API answer goes through."""
+        plan = self.server.emulator.faults
         allowed, limit_headers, retry_after = plan.admit()
         if not allowed:
             refusal = {"Retry-After": str(retry_after), **limit_headers}
             return self._error(429, "Rate limit reached", refusal), "quota", 0
         try:
-            query, fields = parse_listing(kind, pairs, default_limit=emulator.default_page_size)
+            request = parse()
         except BadRequest as exc:
             return self._error(400, str(exc), limit_headers), None, 0
-        asked = int(dict(pairs).get("limit") or emulator.default_page_size)
-        if plan.max_page_size is not None and asked > plan.max_page_size:
+        if page_size is not None and plan.max_page_size is not None and page_size(request) > plan.max_page_size:
             return self._error(504, "Gateway Timeout", limit_headers), "page-size", 0
         fault = plan.next_fault()
         if fault is not None and fault.action in ("status", "drop"):
             return self._fail(fault, limit_headers), fault.name, 0
         if fault is not None and fault.action == "slow":
             time.sleep(fault.seconds)
-
-        corpus = emulator.corpora[kind]
-        with corpus.lock:
-            rows, more = corpus.page(query)
-            page = [items.render(corpus, j, fields) for j in rows]
-            next_cursor = encode_cursor(query, corpus.sort_value(query.sort, rows[-1]), rows[-1]) if more else None
-        headers = dict(limit_headers)
-        if next_cursor is not None or (fault is not None and fault.action == "repeat-cursor"):
-            headers["Link"] = f'<{self._next_url(path, pairs, next_cursor, fault)}>; rel="next"'
-        if fault is not None and fault.action == "missing-field" and page:
-            del page[0]["id"]
-        body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            payload, headers, rows = produce(request, fault)
+        except NotFound as exc:  # the Hub names the reason in a header that hf_raise_for_status reads
+            return self._error(404, str(exc), {**limit_headers, "X-Error-Code": "RepoNotFound"}), None, 0
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         if fault is not None and fault.action == "truncate":
             body = body[: max(1, len(body) // 2)]
         elif fault is not None and fault.action == "malformed":
             body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-        self._send(200, body, headers)
-        return 200, fault.name if fault else None, len(page)
+        self._send(200, body, {**limit_headers, **headers})
+        return 200, fault.name if fault else None, rows
 
     def _next_url(self, path: str, pairs: list[tuple[str, str]], cursor: str | None, fault: Fault | None) -> str:
         host = self.headers.get("Host") or self.server.emulator.host_port
@@ -285,6 +346,10 @@ class HubEmulator:
     def listing_requests(self, kind: str = "models") -> list[LoggedRequest]:
         """The logged requests to one listing endpoint, oldest first."""
         return [r for r in self.requests if r.path == f"/api/{kind}"]
+
+    def repo_requests(self, kind: str = "models") -> list[LoggedRequest]:
+        """The logged requests for single repos of one kind (``/api/models/{id}``), oldest first."""
+        return [r for r in self.requests if r.path.startswith(f"/api/{kind}/")]
 
     def start(self) -> HubEmulator:
         """Serve in a background thread."""

@@ -123,3 +123,10 @@ MODEL_FILES = (
     "generation_config.json", "special_tokens_map.json", "pytorch_model.bin", "README.md",
     ".gitattributes", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
 )
+DATASET_FILES = (
+    "README.md", ".gitattributes", "data/train-00000-of-00001.parquet", "data/test-00000-of-00001.parquet",
+    "data/validation.jsonl", "dataset_info.json",
+)
+SPACE_FILES = ("README.md", ".gitattributes", "app.py", "requirements.txt", "Dockerfile", "assets/logo.png")
+# Files stored in LFS on the Hub (big and binary): their siblings carry an ``lfs`` object.
+LFS_SUFFIXES = (".safetensors", ".bin", ".parquet", ".png")
