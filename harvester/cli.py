@@ -105,6 +105,10 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="Counter lane: refresh downloads, likes and trending of the top repos and sample their history.")
 @click.option("--top", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="How many of the busiest repos --stats covers.")
+@click.option("--details", is_flag=True,
+              help="Details lane: fetch files, safetensors and config of repos whose commit moved since last time.")
+@click.option("--max-repos", type=click.IntRange(min=1), default=None,
+              help="How many repos --details fetches at most per kind (one request each); the rest wait.")
 @click.option("--author", default=None, help="Scope: only this author's or organisation's repos.")
 @click.option("--search", default=None, help="Scope: only repos whose id contains this text.")
 @click.option("--filter", "filters", multiple=True, metavar="TAG", help="Scope: only repos with this tag (repeatable).")
@@ -116,8 +120,9 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="Attempts per page before a transient failure ends the run.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run record as one JSON object per line on stdout.")
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
-         reconcile: bool, stats: bool, top: int, author: str | None, search: str | None, filters: tuple[str, ...],
-         pipeline_tag: str | None, page_size: int, max_pages: int | None, retries: int, as_json: bool) -> None:
+         reconcile: bool, stats: bool, top: int, details: bool, max_repos: int | None, author: str | None,
+         search: str | None, filters: tuple[str, ...], pipeline_tag: str | None, page_size: int,
+         max_pages: int | None, retries: int, as_json: bool) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
@@ -131,7 +136,8 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     failed = False
     with _reported_errors():
         configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
-                              full=full, reconcile=reconcile, stats=stats, top=top, author=author, search=search,
+                              full=full, reconcile=reconcile, stats=stats, top=top, details=details,
+                              max_repos=max_repos, author=author, search=search,
                               filters=filters, pipeline_tag=pipeline_tag, page_size=page_size,
                               max_pages=max_pages, attempts=retries)
                    for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]

@@ -53,6 +53,8 @@ class SyncConfig:
     reconcile: bool = False  # walk ids only to find deletions; its own cursor, scope "<kind>:reconcile"
     stats: bool = False  # the counter lane: refresh downloads/likes/trending of the top repos, sample history
     top: int = 10_000  # how many repos the counter lane covers
+    details: bool = False  # the details lane: files and heavy fields of repos whose sha moved; scope "<kind>:details"
+    max_repos: int | None = None  # how many repos one details run fetches at most
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
     filters: tuple[str, ...] = ()
@@ -73,8 +75,13 @@ class SyncConfig:
             raise ConfigError(f"--pipeline-tag applies to models only, not to {self.kind}")
         if self.reconcile and self.scope_params:
             raise ConfigError("--reconcile walks a whole kind; it cannot be combined with scope filters")
-        if sum((self.full, self.reconcile, self.stats)) > 1:
-            raise ConfigError("--full, --reconcile and --stats are different walks: choose one")
+        if self.details and self.scope_params:
+            raise ConfigError("--details works through the catalog's own rows; it cannot be combined with "
+                              "scope filters")
+        if sum((self.full, self.reconcile, self.stats, self.details)) > 1:
+            raise ConfigError("--full, --reconcile, --stats and --details are different lanes: choose one")
+        if self.max_repos is not None and self.max_repos < 1:
+            raise ConfigError(f"--max-repos must be at least 1, got {self.max_repos}")
         if self.top < 1:
             raise ConfigError(f"--top must be at least 1, got {self.top}")
         if self.attempts < 1:
@@ -88,10 +95,11 @@ class SyncConfig:
 
     @property
     def scope(self) -> str:
-        """The key of this walk's state: the kind, its filters, and whether it is a reconcile."""
+        """The key of this walk's state: the kind, its filters, and its lane unless it is the listing."""
         readable = "&".join(f"{name}={_escape(value)}" for name, value in self.scope_params)
         key = f"{self.kind}?{readable}" if readable else self.kind
-        return f"{key}:reconcile" if self.reconcile else f"{key}:stats" if self.stats else key
+        lane = next((name for name in ("reconcile", "stats", "details") if getattr(self, name)), None)
+        return f"{key}:{lane}" if lane else key
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncConfig(db_url={self.db_url!r}, endpoint={self.endpoint!r}, kind={self.kind!r})"

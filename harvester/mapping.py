@@ -207,6 +207,54 @@ def map_model(item: Any) -> MappedRow:
     return map_item("models", item)
 
 
+@dataclass(frozen=True)
+class RepoDetails:
+    """One repo's heavy fields at one commit: its files and, for models, parameters, safetensors, config."""
+
+    sha: str
+    files: list[dict[str, Any]]  # {"path", "size", "lfs_sha256"}
+    columns: dict[str, Any]
+
+
+def _object(item: dict[str, Any], key: str, repo_id: str) -> dict[str, Any] | None:
+    value = item.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise RejectedItem(f"item {repo_id!r}: {key!r} is {type(value).__name__}, not an object")
+    return value
+
+
+def _file(sibling: Any, repo_id: str) -> dict[str, Any]:
+    if not isinstance(sibling, dict):
+        raise RejectedItem(f"item {repo_id!r}: a sibling is {type(sibling).__name__}, not an object")
+    path = _text(sibling, "rfilename", repo_id)
+    if not path:
+        raise RejectedItem(f"item {repo_id!r}: a sibling has no 'rfilename'")
+    lfs = _object(sibling, "lfs", repo_id) or {}
+    return {"path": path, "size": _int64(sibling, "size", repo_id), "lfs_sha256": _text(lfs, "sha256", repo_id)}
+
+
+def map_details(kind: str, item: Any) -> RepoDetails:
+    """One repo's page (``/api/models/{id}?blobs=true``) as the heavy fields the catalog stores.
+
+    Raises:
+        RejectedItem: no ``sha``, malformed siblings, or a field of the wrong type or range.
+    """
+    repo_id = _repo_id(item)
+    sha = _text(item, "sha", repo_id)
+    if not sha:
+        raise RejectedItem(f"item {repo_id!r} has no 'sha'")
+    siblings = item.get("siblings") or []
+    if not isinstance(siblings, list):
+        raise RejectedItem(f"item {repo_id!r}: 'siblings' is {type(siblings).__name__}, not a list")
+    files = {file["path"]: file for file in (_file(sibling, repo_id) for sibling in siblings)}
+    columns: dict[str, Any] = {}
+    if kind == "models":
+        safetensors = _object(item, "safetensors", repo_id)
+        columns = {"parameters": _int64(safetensors or {}, "total", repo_id), "safetensors": safetensors,
+                   "config": _object(item, "config", repo_id)}
+    return RepoDetails(sha, list(files.values()), columns)
+
+
 def map_counters(kind: str, item: Any) -> tuple[str, dict[str, int | float | None]]:
     """A counter-lane item as (repo id, {column: value}) for the counters ``kind`` has.
 

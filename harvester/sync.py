@@ -7,6 +7,8 @@ Modes:
     resume       an unfinished walk exists: continue it from its cursor.
     reconcile    --reconcile: walk ids only, in creation order, to find deleted repos cheaply.
     stats        --stats: walk the busiest repos' counters, refresh them and sample their history.
+    details      --details: no walk; fetch files and heavy fields of each repo whose sha moved
+                 since they were last fetched (``files_sha``), newest first.
 
 A full or resumed walk takes long, and rows modified meanwhile move above its cursor, so once
 it finishes the same run catches up with an incremental walk down to where it began. Either
@@ -28,13 +30,23 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
-from .hub.pages import HubClient, Page, listing_url, walk_pages
+from .hub.pages import HubClient, Page, listing_url, repo_url, walk_pages
 from .hub.retry import RetryPolicy
-from .mapping import COUNTERS, EXPAND, STATS_SORT, MappedRow, RejectedItem, map_counters, map_item
+from .mapping import (
+    COUNTERS,
+    EXPAND,
+    STATS_SORT,
+    MappedRow,
+    RejectedItem,
+    RepoDetails,
+    map_counters,
+    map_details,
+    map_item,
+)
 from .state import RunStats, WalkState
 from .store.engine import catalog_error, open_catalog
 from .store.runs import finish_run, load_state, run_record, start_run
-from .store.upsert import store_page, store_seen_page, store_stats_page
+from .store.upsert import pending_details, store_details_page, store_page, store_seen_page, store_stats_page
 
 log = logging.getLogger("harvester")
 T = TypeVar("T")
@@ -145,8 +157,50 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, store: PageStore,
     return state
 
 
+DETAILS_BATCH = 100  # repos per transaction in the details lane
+
+
+def fetch_details(engine: Engine, client: HubClient, config: SyncConfig, *, run_id: int, stats: RunStats,
+                  stop: threading.Event | None, on_page: Callable[[RunStats], None] | None) -> bool:
+    """Fetch and store the heavy fields of due repos, a batch per transaction, up to ``max_repos``.
+
+    The work list is the catalog itself (rows whose ``files_sha`` is not their ``sha``), so an
+    interrupted run loses at most one batch and the next run picks up the rest. Returns whether
+    no due repo is left.
+    """
+    kind, budget, after = config.kind, config.max_repos, None
+    while budget is None or budget > 0:
+        due = pending_details(engine, kind, after=after, limit=min(DETAILS_BATCH, budget or DETAILS_BATCH))
+        if not due:
+            return True
+        fetched = []
+        for modified, repo_id in due:
+            if stop is not None and stop.is_set():
+                break
+            fetched.append((repo_id, client.fetch_repo(repo_url(config.endpoint, kind, repo_id))))
+            after = (modified, repo_id)
+        details, rejected = _map_each(fetched, partial(_map_repo_page, kind))
+        store_details_page(engine, kind, details, rejected=rejected, run_id=run_id, stats=stats, now=now())
+        if on_page is not None:
+            on_page(stats)
+        if stop is not None and stop.is_set():
+            raise Interrupted("stopped after the last committed batch")
+        budget = None if budget is None else budget - len(fetched)
+    return not pending_details(engine, kind, after=after, limit=1)
+
+
+def _map_repo_page(kind: str, fetched: tuple[str, Any]) -> tuple[str, RepoDetails]:
+    """A fetched repo page under the catalog's id for it (a renamed repo's page carries its new id)."""
+    repo_id, item = fetched
+    if item is None:
+        raise RejectedItem(f"{repo_id!r} is no longer on the Hub; a full or reconcile walk will mark it deleted")
+    return repo_id, map_details(kind, item)
+
+
 def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tuple[str, WalkState]:
     """The run's mode, and the state to start from (a cursor for another host is dropped)."""
+    if config.details:
+        return "details", state
     if state.unfinished and not client.same_origin(state.cursor):
         log.warning("the unfinished walk was against another endpoint; starting over")
         state = replace(state, cursor=None, mode=None)
@@ -157,6 +211,26 @@ def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tupl
     if config.stats:
         return "stats", state
     return ("full" if config.full or state.watermark is None else "incremental"), state
+
+
+def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: str, state: WalkState, *,
+                  run_id: int, stats: RunStats, stop: threading.Event | None,
+                  on_page: Callable[[RunStats], None] | None) -> WalkState:
+    """The run's walk in ``mode``, then the catch-up walk a full or resumed walk needs."""
+    walk = lambda s: _walk(engine, client, s, page_store(config, s), run_id=run_id,  # noqa: E731
+                           stats=stats, max_pages=config.max_pages, stop=stop, on_page=on_page)
+    if mode != "resume":
+        state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())
+    # Rows modified during a full walk (or while a walk was interrupted) moved above its
+    # cursor: catch up with them. A reconcile walk, in creation order, needs no catch-up.
+    catch_up = state.mode == "full" or (mode == "resume" and state.mode == "incremental")
+    state = walk(state)
+    budget_left = config.max_pages is None or stats.pages < config.max_pages
+    if catch_up and not state.unfinished and budget_left:
+        # a page size a 504 shrank stays shrunk for the rest of the run
+        state = walk(state.begin("incremental", first_url=first_page_url(config),
+                                 page_size=state.page_size or config.page_size, now=now()))
+    return state
 
 
 def _record_failure(engine: Engine, run_id: int, exc: BaseException, stats: RunStats) -> None:
@@ -188,24 +262,17 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
         client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
         mode, state = choose_mode(load_state(engine, config.scope, config.kind), config, client)
         run_id = start_run(engine, state.scope, mode, now=now())
-        walk = lambda s: _walk(engine, client, s, page_store(config, s), run_id=run_id,  # noqa: E731
-                               stats=stats, max_pages=config.max_pages, stop=stop, on_page=on_page)
         try:
-            if mode != "resume":
-                state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())
-            # Rows modified during a full walk (or while a walk was interrupted) moved above its
-            # cursor: catch up with them. A reconcile walk, in creation order, needs no catch-up.
-            catch_up = state.mode == "full" or (mode == "resume" and state.mode == "incremental")
-            state = walk(state)
-            budget_left = config.max_pages is None or stats.pages < config.max_pages
-            if catch_up and not state.unfinished and budget_left:
-                # a page size a 504 shrank stays shrunk for the rest of the run
-                state = walk(state.begin("incremental", first_url=first_page_url(config),
-                                         page_size=state.page_size or config.page_size, now=now()))
+            if mode == "details":
+                complete = fetch_details(engine, client, config, run_id=run_id, stats=stats, stop=stop,
+                                         on_page=on_page)
+            else:
+                complete = not _walk_listing(engine, client, config, mode, state, run_id=run_id, stats=stats,
+                                             stop=stop, on_page=on_page).unfinished
         except BaseException as exc:
             _record_failure(engine, run_id, exc, stats)
             raise
-        finish_run(engine, run_id, status="ok", stats=stats, complete=not state.unfinished, now=now())
+        finish_run(engine, run_id, status="ok", stats=stats, complete=complete, now=now())
         return run_record(engine, run_id)
     except SQLAlchemyError as exc:
         raise catalog_error(engine, exc) from exc

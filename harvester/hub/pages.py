@@ -11,13 +11,13 @@ leave the endpoint it was meant for.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx2
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from .. import __version__
@@ -25,6 +25,8 @@ from ..config import MIN_PAGE_SIZE
 from ..errors import HubError, HubUnavailable, MalformedResponse
 from ..state import RunStats
 from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
+
+T = TypeVar("T")
 
 HINTS = {
     400: "if the walk resumed from an old cursor, `harvester state reset` starts it over",
@@ -56,13 +58,19 @@ def listing_url(endpoint: str, kind: str, params: list[tuple[str, str]]) -> str:
     return f"{endpoint}/api/{kind}?{urlencode(params)}"
 
 
+def repo_url(endpoint: str, kind: str, repo_id: str) -> str:
+    """One repo's page with every property and file sizes, as ``model_info(files_metadata=True)`` asks."""
+    return f"{endpoint}/api/{kind}/{quote(repo_id, safe='/')}?blobs=true"
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
 
 
 class HubClient:
-    """Fetches listing pages from one endpoint, retrying transient failures and counting requests."""
+    """Fetches listing pages and repo pages from one endpoint, retrying transient failures and
+    counting requests."""
 
     def __init__(self, endpoint: str, *, token: str | None, policy: RetryPolicy, stats: RunStats,
                  timeout: float = 60.0) -> None:
@@ -91,18 +99,54 @@ class HubClient:
             return self._get(with_limit(url, size[0]), size[0])
 
         def on_retry(error: TransientError) -> None:
-            self.stats.retries += 1
             if error.status == 504:
                 size[0] = max(MIN_PAGE_SIZE, size[0] // 2)
 
+        return self._with_retries(attempt, url, on_retry=on_retry)
+
+    def fetch_repo(self, url: str) -> Any | None:
+        """One repo's JSON object at ``url``, with retries; None when the Hub says it does not exist.
+
+        Raises:
+            HubError: a 4xx other than 429 and "repository not found" (not retried).
+            HubUnavailable: transient failures outlasted the retry budget.
+            MalformedResponse: the body kept failing to be a JSON object.
+        """
+
+        def attempt() -> Any | None:
+            try:
+                body, _ = self._get_json(url)
+            except HubError as exc:
+                # The Hub's own "no such repo" (deleted, private, or never there), not a wrong endpoint's 404.
+                if isinstance(exc.__cause__, RepositoryNotFoundError):
+                    return None
+                raise
+            if not isinstance(body, dict):
+                raise TransientError(f"the response is a JSON {type(body).__name__}, not an object", malformed=True)
+            return body
+
+        return self._with_retries(attempt, url, on_retry=lambda error: None)
+
+    def _with_retries(self, attempt: Callable[[], T], url: str, *, on_retry: Callable[[TransientError], None]) -> T:
+        def count_and(error: TransientError) -> None:
+            self.stats.retries += 1
+            on_retry(error)
+
         try:
-            return self.policy.call(attempt, on_retry=on_retry)
+            return self.policy.call(attempt, on_retry=count_and)
         except TransientError as error:
             kind = MalformedResponse if error.malformed else HubUnavailable
             raise kind(f"the Hub kept failing at {_redact(url)}: {error} "
                        f"(gave up after {self.policy.attempts} attempts)", status=error.status, url=url) from None
 
     def _get(self, url: str, page_size: int) -> Page:
+        items, response = self._get_json(url)
+        if not isinstance(items, list):
+            raise TransientError(f"the response is a JSON {type(items).__name__}, not a list", malformed=True)
+        return Page(items, url, response.links.get("next", {}).get("url"), page_size)
+
+    def _get_json(self, url: str) -> tuple[Any, httpx2.Response]:
+        """One paced GET and its decoded JSON; transient failures raise ``TransientError``."""
         self.pacer.wait()
         self.stats.requests += 1
         try:
@@ -115,12 +159,9 @@ class HubClient:
                                  retry_after=retry_after_seconds(response.headers.get("Retry-After")))
         self._raise_for_status(response, url)
         try:
-            items = response.json()
+            return response.json(), response
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise TransientError(f"the response is not JSON ({type(exc).__name__}: {exc})", malformed=True) from exc
-        if not isinstance(items, list):
-            raise TransientError(f"the response is a JSON {type(items).__name__}, not a list", malformed=True)
-        return Page(items, url, response.links.get("next", {}).get("url"), page_size)
 
     def _raise_for_status(self, response: httpx2.Response, url: str) -> None:
         try:

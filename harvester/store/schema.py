@@ -38,6 +38,8 @@ class RepoColumns:
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # NULL while the repo exists
+    # The commit whose files (and heavy fields) are stored; `sync --details` refetches when it is not `sha`.
+    files_sha: Mapped[str | None] = mapped_column(String)
 
 
 class Model(RepoColumns, Base):
@@ -50,6 +52,10 @@ class Model(RepoColumns, Base):
     downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
     pipeline_tag: Mapped[str | None] = mapped_column(String, index=True)
     library_name: Mapped[str | None] = mapped_column(String, index=True)
+    # Heavy fields, from `sync --details` at `files_sha`:
+    parameters: Mapped[int | None] = mapped_column(BigInteger)  # safetensors total parameter count
+    safetensors: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))  # {"parameters": {dtype: count}, "total": n}
+    config: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))  # config.json highlights: architectures, model_type
 
 
 class Dataset(RepoColumns, Base):
@@ -165,6 +171,21 @@ def _stats_table(name: str, repos: str, key: str) -> Table:
     )
 
 
+def _files_table(name: str, repos: str, key: str) -> Table:
+    """Files of one repo kind at its ``files_sha``, from `sync --details`; sizes where the Hub gives them."""
+    return Table(
+        name, Base.metadata,
+        Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
+        Column("path", String, primary_key=True),
+        Column("size", BigInteger),  # bytes
+        Column("lfs_sha256", String),  # for files stored in LFS: the content hash (same weights, same hash)
+        sqlite_with_rowid=False,
+    )
+
+
+# Columns only `sync --details` writes; listing upserts leave them as they are.
+DETAIL_COLUMNS = frozenset({"files_sha", "parameters", "safetensors", "config"})
+
 models = Model.__table__
 datasets = Dataset.__table__
 spaces = Space.__table__
@@ -174,11 +195,15 @@ space_tags = _tag_table("space_tags", "spaces", "space_id")
 model_stats = _stats_table("model_stats", "models", "model_id")
 dataset_stats = _stats_table("dataset_stats", "datasets", "dataset_id")
 space_stats = _stats_table("space_stats", "spaces", "space_id")
+model_files = _files_table("model_files", "models", "model_id")
+dataset_files = _files_table("dataset_files", "datasets", "dataset_id")
+space_files = _files_table("space_files", "spaces", "space_id")
 sync_state = SyncState.__table__
 sync_runs = SyncRun.__table__
 renames = Rename.__table__
 
 STATS_TABLES = {"models": model_stats, "datasets": dataset_stats, "spaces": space_stats}
+FILES_TABLES = {"models": model_files, "datasets": dataset_files, "spaces": space_files}
 
 # Per kind: its table, its tag table, and the tag table's key column.
 REPO_TABLES = {

@@ -5,7 +5,8 @@ Rows are partitioned against what the catalog holds: new rows are inserted, rows
 changed are rewritten (tags too), and unchanged rows only get ``last_seen_at``, so the
 inserted/updated/unchanged counts are true and a change feed can rely on them. A known
 ``hub_id`` under a new repo id is a rename, applied in place. Reconcile pages only mark rows
-seen; counter-lane pages refresh counters and sample their history.
+seen; counter-lane pages refresh counters and sample their history; details-lane batches
+replace the heavy fields and files of repos whose commit moved.
 """
 
 from __future__ import annotations
@@ -16,11 +17,26 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect, Engine, Insert, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Insert,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
-from ..mapping import MappedRow
+from ..mapping import MappedRow, RepoDetails
 from ..state import RunStats, WalkState
-from .schema import REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
+from .runs import utc
+from .schema import DETAIL_COLUMNS, FILES_TABLES, REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
 
 
 def dialect_insert(dialect: Dialect, table: Table) -> Insert:
@@ -69,16 +85,23 @@ class BulkInsert:
 def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     table = REPO_TABLES[kind][0]
     upsert = dialect_insert(dialect, table)
+    listed = tuple(c.name for c in table.columns if c.name not in DETAIL_COLUMNS)
     kept = ("id", "first_seen_at")  # a row's identity and when the catalog first saw it never change
-    updates = {c.name: upsert.excluded[c.name] for c in table.columns if c.name not in kept}
+    updates = {name: upsert.excluded[name] for name in listed if name not in kept}
     statement = upsert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
-    return BulkInsert.compile(statement, table, tuple(c.name for c in table.columns), dialect)
+    return BulkInsert.compile(statement, table, listed, dialect)
 
 
 @lru_cache(maxsize=32)
 def _tag_insert(dialect: Dialect, kind: str) -> BulkInsert:
     _, tags, key = REPO_TABLES[kind]
     return BulkInsert.compile(tags.insert(), tags, (key, "tag"), dialect)
+
+
+@lru_cache(maxsize=32)
+def _file_insert(dialect: Dialect, kind: str) -> BulkInsert:
+    files, key = FILES_TABLES[kind], REPO_TABLES[kind][2]
+    return BulkInsert.compile(files.insert(), files, (key, "path", "size", "lfs_sha256"), dialect)
 
 
 class PageCounts(NamedTuple):
@@ -201,6 +224,44 @@ def record_counters(conn: Connection, kind: str, counters: dict[str, dict[str, A
     return len(changed), len(current) - len(changed), len(samples)
 
 
+def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | None,
+                    limit: int) -> list[tuple[datetime, str]]:
+    """Repos whose heavy fields are missing or older than their ``sha``: (last_modified, id), newest
+    first, after the keyset position ``after``, so a run passes each repo once even if it fails."""
+    table = REPO_TABLES[kind][0]
+    due = select(table.c.last_modified, table.c.id).where(
+        table.c.deleted_at.is_(None), table.c.sha.is_not(None), table.c.last_modified.is_not(None),
+        or_(table.c.files_sha.is_(None), table.c.files_sha != table.c.sha))
+    if after is not None:
+        due = due.where(tuple_(table.c.last_modified, table.c.id) < tuple_(*after))
+    with engine.connect() as conn:
+        return [(utc(modified), repo_id) for modified, repo_id in
+                conn.execute(due.order_by(table.c.last_modified.desc(), table.c.id.desc()).limit(limit))]
+
+
+def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]) -> int:
+    """Store heavy fields and files of repos (by catalog id) in place of the old ones; returns how many.
+
+    A repo renamed or gone from the catalog since it was fetched is skipped.
+    """
+    table, _, key = REPO_TABLES[kind]
+    files = FILES_TABLES[kind]
+    present = set(conn.execute(select(table.c.id).where(table.c.id.in_(details))).scalars())
+    if not present:
+        return 0
+    conn.execute(delete(files).where(files.c[key].in_(present)))
+    rows = sorted(({key: repo_id, **file} for repo_id in present for file in details[repo_id].files),
+                  key=lambda row: (row[key], row["path"]))  # in key order: the B-tree fills in sequence
+    if rows:
+        _file_insert(conn.dialect, kind).run(conn, rows)
+    names = ["files_sha", *next(iter(details.values())).columns]
+    statement = update(table).where(table.c.id == bindparam("repo_id")).values(
+        {name: bindparam(f"new_{name}") for name in names})
+    conn.execute(statement, [{"repo_id": repo_id, "new_files_sha": details[repo_id].sha,
+                              **{f"new_{n}": v for n, v in details[repo_id].columns.items()}} for repo_id in present])
+    return len(present)
+
+
 def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime) -> int:
     """A reconcile page: mark the rows with these ``hub_id``s as seen now; returns how many."""
     table = REPO_TABLES[kind][0]
@@ -251,20 +312,36 @@ def store_stats_page(engine: Engine, counters: dict[str, dict[str, Any]], *, rej
                  rejected=rejected)
 
 
-def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], *, state: WalkState, run_id: int,
-                 stats: RunStats, now: datetime, sweep_since: datetime | None, rejected: int = 0) -> None:
+def store_details_page(engine: Engine, kind: str, details: dict[str, RepoDetails], *, rejected: int,
+                       run_id: int, stats: RunStats, now: datetime) -> None:
+    """Commit one batch of the details lane: heavy fields, files and the run's counts."""
+
+    def write(conn: Connection, after: RunStats) -> None:
+        stored = replace_details(conn, kind, details) if details else 0
+        after.rows_seen += len(details)
+        after.rows_updated += stored
+        after.rows_unchanged += len(details) - stored
+
+    _commit_page(engine, write, state=None, run_id=run_id, stats=stats, now=now, sweep_since=None,
+                 rejected=rejected)
+
+
+def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], *, state: WalkState | None,
+                 run_id: int, stats: RunStats, now: datetime, sweep_since: datetime | None, rejected: int = 0) -> None:
     """One page's transaction; ``stats`` is advanced only once it has committed.
 
-    ``rejected`` items were seen but not stored: they count as seen and as rejected.
+    ``rejected`` items were seen but not stored: they count as seen and as rejected. ``state``
+    is the walk's checkpoint (the details lane has none: its work list is the catalog itself).
     """
     after = replace(stats)
     with engine.begin() as conn:
         write(conn, after)
         after.rows_seen += rejected
         after.rows_rejected += rejected
-        if sweep_since is not None:
+        if state is not None and sweep_since is not None:
             after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now)
         after.pages += 1
-        save_state(conn, state, now=now)
+        if state is not None:
+            save_state(conn, state, now=now)
         save_run_stats(conn, run_id, after)
     vars(stats).update(vars(after))

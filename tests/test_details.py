@@ -1,0 +1,185 @@
+"""The details lane: files, safetensors and config, fetched per repo only when its commit moved."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from urllib.parse import unquote
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from harvester.emulator.items import PROPERTIES, siblings_with_blobs
+from harvester.errors import ConfigError, Interrupted
+from harvester.mapping import RejectedItem, map_details
+from harvester.sync import DETAILS_BATCH, sync
+from helpers import config
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=260, datasets=40, seed=71) as emulator:
+        yield emulator
+
+
+def expected_files(hub: HubEmulator, kind: str = "models") -> dict[str, set[tuple]]:
+    """Every live repo's files as the emulator serves them: (path, size, lfs sha256)."""
+    corpus = hub.corpora[kind]
+    return {corpus.ids[j]: {(s["rfilename"], s["size"], s.get("lfs", {}).get("sha256"))
+                            for s in siblings_with_blobs(corpus, j)} for j in corpus.live()}
+
+
+def stored_files(db, kind: str = "models") -> dict[str, set[tuple]]:
+    key = f"{kind[:-1]}_id"
+    with sqlite3.connect(db) as conn:
+        files: dict[str, set[tuple]] = {}
+        for repo_id, *file in conn.execute(f"SELECT {key}, path, size, lfs_sha256 FROM {kind[:-1]}_files"):
+            files.setdefault(repo_id, set()).add(tuple(file))
+        return files
+
+
+def repo_paths(hub: HubEmulator, kind: str = "models") -> list[str]:
+    return [unquote(r.path).removeprefix(f"/api/{kind}/") for r in hub.repo_requests(kind)]
+
+
+def test_first_details_run_fetches_every_repo_once_and_stores_its_files(hub, db):
+    sync(config(hub, db))
+    run = sync(config(hub, db, details=True))
+    assert (run["scope"], run["mode"], run["complete"], run["status"]) == ("models:details", "details", True, "ok")
+    assert sorted(repo_paths(hub)) == sorted(hub.corpora["models"].ids)
+    assert run["requests"] == 260 and run["rows_updated"] == 260
+    assert run["pages"] == -(-260 // DETAILS_BATCH)
+    assert stored_files(db) == expected_files(hub)
+    with sqlite3.connect(db) as conn:
+        rows = {r[0]: r[1:] for r in conn.execute("SELECT id, files_sha = sha, parameters, safetensors IS NOT NULL, "
+                                                 "json_extract(config, '$.model_type') FROM models")}
+    corpus = hub.corpora["models"]
+    for j in corpus.live():
+        safetensors, config_ = PROPERTIES["safetensors"](corpus, j), PROPERTIES["config"](corpus, j)
+        assert rows[corpus.ids[j]] == (1, safetensors and safetensors["total"], safetensors is not None,
+                                       config_ and config_["model_type"])
+
+
+def test_details_fetch_only_repos_whose_sha_moved(hub, db):
+    sync(config(hub, db))
+    sync(config(hub, db, details=True))
+    hub.requests.clear()
+    assert sync(config(hub, db, details=True))["requests"] == 0, "nothing moved: not one request"
+
+    corpus = hub.corpora["models"]
+    moved = corpus.modify(6)
+    corpus.bump_counters(30)  # counters move without a commit: no refetch
+    sync(config(hub, db))
+    hub.requests.clear()
+    run = sync(config(hub, db, details=True))
+    assert sorted(repo_paths(hub)) == sorted(moved)
+    assert run["rows_updated"] == 6
+    assert stored_files(db) == expected_files(hub), "the six repos' files follow their new commit"
+
+
+def test_a_listing_sync_keeps_the_heavy_fields_until_the_details_lane_replaces_them(hub, db):
+    sync(config(hub, db))
+    sync(config(hub, db, details=True))
+    corpus = hub.corpora["models"]
+    [repo] = corpus.modify(ids=[next(corpus.ids[j] for j in corpus.live() if PROPERTIES["safetensors"](corpus, j))])
+    sync(config(hub, db))
+    with sqlite3.connect(db) as conn:
+        sha, files_sha, parameters, files = conn.execute(
+            "SELECT sha, files_sha, parameters, (SELECT count(*) FROM model_files WHERE model_id = id) "
+            "FROM models WHERE id = ?", (repo,)).fetchone()
+    assert sha == corpus.sha(corpus.position(repo)) != files_sha, "due for the details lane"
+    assert parameters is not None and files > 0, "the old commit's details stay until replaced"
+
+
+def test_max_repos_bounds_a_run_newest_first_and_the_next_run_goes_on(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    newest = sorted(corpus.live(), key=lambda j: (corpus.modified[j], corpus.ids[j]), reverse=True)
+    first = sync(config(hub, db, details=True, max_repos=7))
+    assert (first["requests"], first["complete"]) == (7, False)
+    assert repo_paths(hub) == [corpus.ids[j] for j in newest[:7]]
+    hub.requests.clear()
+    second = sync(config(hub, db, details=True, max_repos=1000))
+    assert (second["requests"], second["complete"]) == (253, True)
+    assert stored_files(db) == expected_files(hub)
+
+
+def test_a_repo_gone_since_the_listing_is_skipped_and_left_to_the_deletion_walks(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    [gone] = corpus.delete(1)
+    run = sync(config(hub, db, details=True))
+    assert (run["status"], run["rows_rejected"], run["rows_updated"]) == ("ok", 1, 259)
+    assert gone not in stored_files(db)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT deleted_at FROM models WHERE id = ?", (gone,)).fetchone() == (None,)
+    sync(config(hub, db, reconcile=True))
+    hub.requests.clear()
+    assert sync(config(hub, db, details=True))["requests"] == 0, "a deleted repo is no longer due"
+
+
+def test_transient_failures_on_repo_pages_are_retried(hub, db):
+    sync(config(hub, db))
+    hub.faults.add("503,every=9")
+    hub.faults.add("drop,every=13")
+    run = sync(config(hub, db, details=True))
+    assert run["status"] == "ok" and run["retries"] > 0
+    assert stored_files(db) == expected_files(hub)
+
+
+def test_a_bad_token_fails_fast_instead_of_skipping_repos(db):
+    with HubEmulator(models=30, seed=3) as hub:
+        sync(config(hub, db, token="good"))
+        hub.tokens = {"good"}
+        with pytest.raises(Exception, match="401"):
+            sync(config(hub, db, details=True, token="bad"))
+        assert len(hub.repo_requests()) == 1
+
+
+def test_a_stop_commits_the_batch_in_hand_and_the_next_run_finishes(hub, db):
+    sync(config(hub, db))
+    stop = threading.Event()
+    with pytest.raises(Interrupted):
+        sync(config(hub, db, details=True), stop=stop, on_page=lambda stats: stop.set())
+    assert len(stored_files(db)) == DETAILS_BATCH
+    hub.requests.clear()
+    sync(config(hub, db, details=True))
+    assert len(hub.repo_requests()) == 260 - DETAILS_BATCH
+    assert stored_files(db) == expected_files(hub)
+
+
+def test_datasets_have_files_too(hub, db):
+    sync(config(hub, db, kind="datasets"))
+    run = sync(config(hub, db, kind="datasets", details=True))
+    assert run["scope"] == "datasets:details" and run["rows_updated"] == 40
+    assert stored_files(db, "datasets") == expected_files(hub, "datasets")
+
+
+def test_details_refuse_scope_filters_and_other_lanes(hub, db):
+    with pytest.raises(ConfigError, match="scope filters"):
+        config(hub, db, details=True, author="x")
+    with pytest.raises(ConfigError, match="choose one"):
+        config(hub, db, details=True, stats=True)
+
+
+@pytest.mark.parametrize("item", [
+    {"id": "a/b", "sha": "1", "siblings": "nope"},
+    {"id": "a/b", "sha": "1", "siblings": [{"size": 3}]},
+    {"id": "a/b", "sha": "1", "siblings": [{"rfilename": "x", "size": 2**70}]},
+    {"id": "a/b", "sha": "1", "siblings": [{"rfilename": "x", "lfs": []}]},
+    {"id": "a/b", "sha": "1", "safetensors": [1]},
+    {"id": "a/b", "siblings": []},
+])
+def test_malformed_repo_pages_are_rejected_with_a_reason(item):
+    with pytest.raises(RejectedItem):
+        map_details("models", item)
+
+
+def test_cli_details_with_a_budget(hub, db):
+    sync(config(hub, db))
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--details",
+                                       "--max-repos", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"mode": "details"' in result.stdout and len(hub.repo_requests()) == 3
