@@ -62,7 +62,10 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 def _summary(run: dict[str, Any]) -> str:
-    walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
+    if run["mode"] == "details":
+        walk = "no repo left due" if run["complete"] else "more repos due: the next run goes on"
+    else:
+        walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
     return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {run['pages']} pages, "
             f"{run['requests']} requests, {run['retries']} retries; rows {run['rows_seen']} seen, "
             f"{run['rows_inserted']} inserted, {run['rows_updated']} updated, {run['rows_unchanged']} unchanged, "

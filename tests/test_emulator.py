@@ -331,6 +331,53 @@ def test_unknown_paths_are_404(hub):
     assert get(hub, "/api/nothing").status_code == 404
 
 
+# -- single repos -----------------------------------------------------------------------------------
+
+
+def test_a_repo_page_serves_what_model_info_reads(fresh_hub):
+    corpus = fresh_hub.corpora["models"]
+    j = next(j for j in corpus.live() if corpus.library_value(j) == "transformers")
+    info = HfApi(endpoint=fresh_hub.url).model_info(corpus.ids[j], files_metadata=True)
+    assert (info.id, info.sha, info.last_modified is not None) == (corpus.ids[j], corpus.sha(j), True)
+    assert info.safetensors is not None and info.config["model_type"]
+    assert info.card_data is not None
+    assert all(s.size is not None for s in info.siblings), "blobs=true gives every file's size"
+    assert {s.rfilename for s in info.siblings if s.lfs} == {
+        s.rfilename for s in info.siblings if s.rfilename.endswith((".safetensors", ".bin"))}
+
+
+def test_a_repos_files_change_with_its_commit_only(fresh_hub):
+    corpus = fresh_hub.corpora["models"]
+    repo_id = corpus.ids[3]
+    files = lambda: get(fresh_hub, f"/api/models/{repo_id}", {"blobs": "true"}).json()["siblings"]  # noqa: E731
+    before = files()
+    corpus.bump_counters(ids=[repo_id])
+    assert files() == before
+    corpus.modify(ids=[repo_id])
+    assert files() != before
+
+
+def test_a_gone_repo_is_the_hubs_repository_not_found(fresh_hub):
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    corpus = fresh_hub.corpora["models"]
+    [gone] = corpus.delete(ids=[next(i for i in corpus.ids if i.isascii() and ".." not in i and "--" not in i)])
+    api = HfApi(endpoint=fresh_hub.url)
+    for repo_id in (gone, "nobody/nothing"):
+        with pytest.raises(RepositoryNotFoundError):
+            api.model_info(repo_id)
+
+
+def test_repo_pages_validate_parameters_and_suffer_faults(fresh_hub):
+    repo_id = fresh_hub.corpora["models"].ids[0]
+    assert get(fresh_hub, f"/api/models/{repo_id}", [("expand", "sha"), ("blobs", "true")]).status_code == 400
+    assert set(get(fresh_hub, f"/api/models/{repo_id}", [("expand", "sha")]).json()) == {"_id", "id", "sha"}
+    fresh_hub.faults.add("503,every=2")
+    statuses = [get(fresh_hub, f"/api/models/{repo_id}").status_code for _ in range(4)]
+    assert sorted(statuses) == [200, 200, 503, 503]
+    assert [r.status for r in fresh_hub.repo_requests()][-4:] == statuses
+
+
 # -- the command ----------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, ForeignKey, In
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 UtcDateTime = DateTime(timezone=True)
+NullableJSON = JSON(none_as_null=True)
 
 
 class Base(DeclarativeBase):
@@ -52,10 +53,10 @@ class Model(RepoColumns, Base):
     downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
     pipeline_tag: Mapped[str | None] = mapped_column(String, index=True)
     library_name: Mapped[str | None] = mapped_column(String, index=True)
-    # Heavy fields, from `sync --details` at `files_sha`:
+    # Heavy fields, from `sync --details` at `files_sha` (SQL NULL when the Hub has none):
     parameters: Mapped[int | None] = mapped_column(BigInteger)  # safetensors total parameter count
-    safetensors: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))  # {"parameters": {dtype: count}, "total": n}
-    config: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))  # config.json highlights: architectures, model_type
+    safetensors: Mapped[Any | None] = mapped_column(NullableJSON)  # {"parameters": {dtype: count}, "total": n}
+    config: Mapped[Any | None] = mapped_column(NullableJSON)  # config.json highlights: architectures, model_type
 
 
 class Dataset(RepoColumns, Base):
