@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -148,6 +150,25 @@ def _space_columns(item: dict[str, Any], repo_id: str) -> dict[str, Any]:
             "hardware": _text(hardware or {}, "current", repo_id)}
 
 
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # JSON's escape of NUL, not an escaped backslash + "u0000"
+
+
+def _storable(item: dict[str, Any], repo_id: str) -> None:
+    """Refuse JSON that some catalog backend cannot store: NaN or infinity, NUL, unpaired surrogates.
+
+    PostgreSQL's jsonb and text reject all three, so one rule for every backend keeps catalogs equal.
+    """
+    try:
+        text = json.dumps(item, allow_nan=False, ensure_ascii=False)
+    except ValueError:
+        raise RejectedItem(f"item {repo_id!r} holds NaN or infinity, which JSON does not allow") from None
+    except RecursionError:
+        raise RejectedItem(f"item {repo_id!r} is nested too deeply") from None
+    if _NUL_ESCAPE.search(text):
+        raise RejectedItem(f"item {repo_id!r} holds a NUL character")
+    _utf8(text, f"item {repo_id!r}")
+
+
 def _repo_id(item: Any) -> str:
     """The repo id of an item that is an object with a non-empty string ``id``."""
     if not isinstance(item, dict):
@@ -175,6 +196,7 @@ def map_item(kind: str, item: Any) -> MappedRow:
     hub_id = _text(item, "_id", repo_id)
     if not hub_id:
         raise RejectedItem(f"item {repo_id!r} has no '_id'")
+    _storable(item, repo_id)
     tags = item.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise RejectedItem(f"item {repo_id!r} has malformed 'tags'")
@@ -243,6 +265,7 @@ def map_details(kind: str, item: Any) -> RepoDetails:
     sha = _text(item, "sha", repo_id)
     if not sha:
         raise RejectedItem(f"item {repo_id!r} has no 'sha'")
+    _storable(item, repo_id)
     siblings = item.get("siblings") or []
     if not isinstance(siblings, list):
         raise RejectedItem(f"item {repo_id!r}: 'siblings' is {type(siblings).__name__}, not a list")

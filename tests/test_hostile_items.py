@@ -129,14 +129,16 @@ def test_rejections_name_the_field_and_the_problem(item, reason):
         map_model(item)
 
 
-def test_nul_emoji_and_right_to_left_ids_are_stored_as_they_are(tmp_path: Path):
+def test_emoji_and_right_to_left_ids_are_stored_as_they_are_and_nul_is_refused(tmp_path: Path):
     engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
-    ids = ["a\x00b/c", "🤗/模型-ü", "עברית/‮gnp.exe"]
-    rows, rejected = map_page("models", [{"_id": str(i), "id": repo_id} for i, repo_id in enumerate(ids)])
+    ids = ["🤗/模型-ü", "עברית/‮gnp.exe", "a\x00b/c", "nul/in-card"]
+    items = [{"_id": str(i), "id": repo_id} for i, repo_id in enumerate(ids)]
+    items[3]["cardData"] = {"x": "\x00"}  # PostgreSQL cannot store NUL in text or jsonb: no backend does
+    rows, rejected = map_page("models", items)
     with engine.begin() as conn:
         upsert_repos(conn, "models", rows, now=NOW)
     with engine.connect() as conn:
-        assert set(conn.execute(select(models.c.id)).scalars()) == set(ids) and rejected == 0
+        assert set(conn.execute(select(models.c.id)).scalars()) == set(ids[:2]) and rejected == 2
 
 
 def test_deeply_nested_card_data_is_stored_whole(tmp_path: Path):

@@ -10,10 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 UtcDateTime = DateTime(timezone=True)
-NullableJSON = JSON(none_as_null=True)
+# jsonb on PostgreSQL (indexable, compact); "none" is SQL NULL where NullableJSON says so
+Json = JSON().with_variant(JSONB(), "postgresql")
+NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -34,8 +37,8 @@ class RepoColumns:
     likes: Mapped[int | None] = mapped_column(BigInteger, index=True)
     trending_score: Mapped[float | None] = mapped_column(Float)
     license: Mapped[str | None] = mapped_column(String)
-    card_data: Mapped[Any | None] = mapped_column(JSON)
-    raw: Mapped[Any] = mapped_column(JSON)  # the item exactly as received
+    card_data: Mapped[Any | None] = mapped_column(Json)
+    raw: Mapped[Any] = mapped_column(Json)  # the item exactly as received
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # NULL while the repo exists

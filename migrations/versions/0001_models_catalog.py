@@ -11,11 +11,14 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")  # jsonb: indexable, compact
 
 
 def upgrade() -> None:
@@ -37,8 +40,8 @@ def upgrade() -> None:
         sa.Column("pipeline_tag", sa.String(), nullable=True),
         sa.Column("library_name", sa.String(), nullable=True),
         sa.Column("license", sa.String(), nullable=True),
-        sa.Column("card_data", sa.JSON(), nullable=True),
-        sa.Column("raw", sa.JSON(), nullable=False),
+        sa.Column("card_data", JSON, nullable=True),
+        sa.Column("raw", JSON, nullable=False),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),

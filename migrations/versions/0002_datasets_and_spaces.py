@@ -11,11 +11,14 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")  # jsonb: indexable, compact
 
 
 def upgrade() -> None:
@@ -32,8 +35,8 @@ def upgrade() -> None:
         sa.Column("likes", sa.BigInteger(), nullable=True),
         sa.Column("trending_score", sa.Float(), nullable=True),
         sa.Column("license", sa.String(), nullable=True),
-        sa.Column("card_data", sa.JSON(), nullable=True),
-        sa.Column("raw", sa.JSON(), nullable=False),
+        sa.Column("card_data", JSON, nullable=True),
+        sa.Column("raw", JSON, nullable=False),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
@@ -64,8 +67,8 @@ def upgrade() -> None:
         sa.Column("likes", sa.BigInteger(), nullable=True),
         sa.Column("trending_score", sa.Float(), nullable=True),
         sa.Column("license", sa.String(), nullable=True),
-        sa.Column("card_data", sa.JSON(), nullable=True),
-        sa.Column("raw", sa.JSON(), nullable=False),
+        sa.Column("card_data", JSON, nullable=True),
+        sa.Column("raw", JSON, nullable=False),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),

@@ -11,11 +11,14 @@ Create Date: 2026-11-25
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")  # jsonb: indexable, compact
 
 KEYS = {"models": "model_id", "datasets": "dataset_id", "spaces": "space_id"}
 
@@ -41,8 +44,8 @@ def upgrade() -> None:
         _files_table(kind)
     with op.batch_alter_table("models", schema=None) as batch_op:
         batch_op.add_column(sa.Column("parameters", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("safetensors", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("config", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("safetensors", JSON, nullable=True))
+        batch_op.add_column(sa.Column("config", JSON, nullable=True))
 
 
 def downgrade() -> None:
