@@ -1,13 +1,65 @@
-"""Shared fixtures: a Hub emulator on a free port, spoken to over real HTTP."""
+"""Shared fixtures: a Hub emulator on a free port, spoken to over real HTTP, and a catalog on
+the backend(s) chosen with ``--backend`` (sqlite, postgresql or all)."""
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from catalog import Catalog
 from harvester.emulator import HubEmulator
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend", choices=[*BACKENDS, "all"], default=os.environ.get("HARVESTER_TEST_BACKEND", "sqlite"),
+        help="catalog backend for tests that use `db`: sqlite (default), postgresql (a throwaway cluster is "
+             "started; it must start) or all (both)")
+
+
+def selected_backends(config: pytest.Config) -> tuple[str, ...]:
+    chosen = config.getoption("--backend")
+    return BACKENDS if chosen == "all" else (chosen,)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses `db` once per selected backend; `sqlite_only` tests on SQLite alone."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    backends = selected_backends(metafunc.config)
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = tuple(b for b in backends if b == "sqlite")
+    metafunc.parametrize("backend", backends)
+
+
+@pytest.fixture(scope="session")
+def postgres(request: pytest.FixtureRequest):
+    """A throwaway PostgreSQL cluster for the session. Failing to start it is an error, never a skip."""
+    from postgres_cluster import ThrowawayCluster
+
+    with ThrowawayCluster() as cluster:
+        yield cluster
+
+
+_database_numbers = itertools.count()
+
+
+@pytest.fixture
+def db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Catalog]:
+    """An empty catalog on ``backend``: a SQLite file in a fresh directory, or a fresh database."""
+    if backend == "sqlite":
+        catalog = Catalog.sqlite(tmp_path / "hub.db")
+    else:
+        cluster = request.getfixturevalue("postgres")
+        catalog = Catalog(cluster.create_database(f"test_{os.getpid()}_{next(_database_numbers)}"))
+    yield catalog
+    catalog.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +74,3 @@ def fresh_hub() -> Iterator[HubEmulator]:
     """An emulator of one's own, free to mutate and to fault."""
     with HubEmulator(models=600, seed=11, default_page_size=50) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    """A catalog path in a fresh directory."""
-    return tmp_path / "hub.db"

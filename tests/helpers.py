@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalog import Catalog
 from harvester.config import SyncConfig
 from harvester.emulator import HubEmulator
 
 PAGE = 50
 
 
-def config(hub: HubEmulator, db: Path, **overrides) -> SyncConfig:
-    values = {"db_url": f"sqlite:///{db}", "endpoint": hub.url, "page_size": PAGE, "retry_wait": 0.01}
+def config(hub: HubEmulator, db: Catalog, **overrides) -> SyncConfig:
+    values = {"db_url": db.url, "endpoint": hub.url, "page_size": PAGE, "retry_wait": 0.01}
     return SyncConfig(**(values | overrides))
 
 
@@ -58,41 +59,37 @@ def expected_catalog(hub: HubEmulator, kind: str = "models") -> dict[str, tuple]
     return {c.ids[j]: (*(value(c, j) for value in columns.values()), tuple(sorted(c.tags(j)))) for j in c.live()}
 
 
-def catalog(db: Path, kind: str = "models") -> dict[str, tuple]:
+def catalog(db: Catalog, kind: str = "models") -> dict[str, tuple]:
     """The catalog's live rows of one kind, shaped like ``expected_catalog``."""
     names = list(COLUMNS[kind])
-    with sqlite3.connect(db) as conn:
-        tags: dict[str, list[str]] = {}
-        for repo_id, tag in conn.execute(f"SELECT {TAG_KEYS[kind]}, tag FROM {kind[:-1]}_tags"):
-            tags.setdefault(repo_id, []).append(tag)
-        rows = conn.execute(f"SELECT id, {', '.join(names)} FROM {kind} WHERE deleted_at IS NULL")
-        return {
-            row[0]: (*(bool(v) if name == "disabled" else v for name, v in zip(names, row[1:], strict=True)),
-                     tuple(sorted(tags.get(row[0], []))))
-            for row in rows
-        }
+    tags: dict[str, list[str]] = {}
+    for repo_id, tag in db.rows(f"SELECT {TAG_KEYS[kind]}, tag FROM {kind[:-1]}_tags"):
+        tags.setdefault(repo_id, []).append(tag)
+    return {
+        row[0]: (*(bool(v) if name == "disabled" else v for name, v in zip(names, row[1:], strict=True)),
+                 tuple(sorted(tags.get(row[0], []))))
+        for row in db.rows(f"SELECT id, {', '.join(names)} FROM {kind} WHERE deleted_at IS NULL")
+    }
 
 
-def assert_catalog_equals_corpus(hub: HubEmulator, db: Path, kind: str = "models") -> None:
+def assert_catalog_equals_corpus(hub: HubEmulator, db: Catalog, kind: str = "models") -> None:
     expected, got = expected_catalog(hub, kind), catalog(db, kind)
     assert set(got) == set(expected)
     wrong = [key for key in expected if got[key] != expected[key]]
     assert not wrong, f"{len(wrong)} rows differ, e.g. {wrong[0]}: {got[wrong[0]]} != {expected[wrong[0]]}"
 
 
-def runs(db: Path) -> list[dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(row) for row in conn.execute("SELECT * FROM sync_runs ORDER BY id")]
+def runs(db: Catalog) -> list[dict]:
+    return db.records("SELECT * FROM sync_runs ORDER BY id")
 
 
-def wait_for_pages(db: Path, pages: int, timeout: float = 30) -> None:
+def wait_for_pages(db: Catalog, pages: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if runs(db) and runs(db)[-1]["pages"] >= pages:
                 return
-        except sqlite3.OperationalError:
+        except SQLAlchemyError:  # not created yet, or busy
             pass
         time.sleep(0.02)
     raise AssertionError(f"the sync did not reach {pages} pages")

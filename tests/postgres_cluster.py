@@ -11,6 +11,7 @@ a test kills harvester, never the server, so the server's own crash safety is no
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -89,10 +90,8 @@ class ThrowawayCluster:
     def stop(self) -> None:
         data = self.root / "data"
         if (data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(ClusterError):
                 self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-            except ClusterError:
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> ThrowawayCluster:

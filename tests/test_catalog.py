@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -27,8 +28,8 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
+def engine(db):
+    engine = open_catalog(db.url)
     yield engine
     engine.dispose()
 
@@ -50,8 +51,8 @@ def test_db_upgrade_creates_the_schema_and_reports_its_revision(tmp_path):
     assert result.exit_code == 0 and f"revision {HEAD}" in result.output
 
 
-def test_migrations_downgrade_to_nothing_and_back(tmp_path):
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
+def test_migrations_downgrade_to_nothing_and_back(db):
+    url = db.url
     engine = open_catalog(url)
     config = alembic_config()
     with engine.begin() as conn:
@@ -76,6 +77,7 @@ def test_a_catalog_from_a_newer_harvester_is_refused_untouched(tmp_path):
     assert result.exit_code == 1 and "newer harvester" in result.stderr
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_is_opened_with_wal_busy_timeout_and_foreign_keys(engine):
     with engine.connect() as conn:
         pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
@@ -178,3 +180,11 @@ def test_status_of_a_fresh_catalog_says_no_syncs_yet(tmp_path):
     assert CliRunner().invoke(main, ["db", "upgrade", "--db", str(path)]).exit_code == 0
     result = CliRunner().invoke(main, ["status", "--db", str(path)])
     assert result.exit_code == 0 and "no syncs yet" in result.output
+
+
+def test_a_missing_postgresql_driver_names_the_extra_to_install():
+    hide_psycopg = "import sys; sys.modules['psycopg'] = None; from harvester.cli import main; main()"
+    result = subprocess.run([sys.executable, "-c", hide_psycopg, "status", "--db",
+                             "postgresql+psycopg://someone:secret@127.0.0.1:9/hub"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "pip install 'hf-harvester[postgres]'" in result.stderr and "secret" not in result.stderr

@@ -16,36 +16,35 @@ import math
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
 
+from catalog import Catalog
 from harvester.emulator import HubEmulator
 from helpers import PAGE, assert_catalog_equals_corpus, runs
 
 MODELS = 600
 
 
-def start_sync(hub: HubEmulator, db: Path) -> subprocess.Popen:
+def start_sync(hub: HubEmulator, db: Catalog) -> subprocess.Popen:
     env = {**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": str(db)}
     return subprocess.Popen([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def committed_pages(db: Path) -> int:
+def committed_pages(db: Catalog) -> int:
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            row = conn.execute("SELECT pages FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
-        return row[0] if row else 0
-    except sqlite3.OperationalError:
+        rows = db.rows("SELECT pages FROM sync_runs ORDER BY id DESC LIMIT 1")
+    except SQLAlchemyError:  # not created yet, or busy
         return 0
+    return rows[0][0] if rows else 0
 
 
-def wait_then_kill(process: subprocess.Popen, db: Path, rng: random.Random, *, first: bool,
+def wait_then_kill(process: subprocess.Popen, db: Catalog, rng: random.Random, *, first: bool,
                    missed: bool) -> str | None:
     """Pick a kill point, wait for it, kill; returns what was aimed at, or None if the run ended first.
 
@@ -70,9 +69,8 @@ def wait_then_kill(process: subprocess.Popen, db: Path, rng: random.Random, *, f
     return aim if alive else None
 
 
-def crash_sequence(seed: int, kills: int, tmp_path: Path) -> None:
+def crash_sequence(seed: int, kills: int, db: Catalog) -> None:
     rng = random.Random(seed)
-    db = tmp_path / f"crash-{seed}.db"
     with HubEmulator(models=MODELS, seed=seed) as hub:
         hub.faults.add("slow=0.02")  # spread a run over about a second so kills land everywhere
         aims: list[str] = []
@@ -100,11 +98,11 @@ def crash_sequence(seed: int, kills: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_killed_again_and_again_the_catalog_ends_equal_to_the_hub(seed, tmp_path):
-    crash_sequence(seed, kills=4, tmp_path=tmp_path)
+def test_killed_again_and_again_the_catalog_ends_equal_to_the_hub(seed, db):
+    crash_sequence(seed, kills=4, db=db)
 
 
 @pytest.mark.soak
 @pytest.mark.parametrize("seed", range(100, 160))
-def test_soak_kills(seed, tmp_path):
-    crash_sequence(seed, kills=5, tmp_path=tmp_path)
+def test_soak_kills(seed, db):
+    crash_sequence(seed, kills=5, db=db)

@@ -15,6 +15,8 @@ from harvester.errors import CatalogError
 from harvester.sync import sync
 from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, runs, wait_for_pages
 
+pytestmark = pytest.mark.sqlite_only  # SQLite's own file: its page cap (a full disk) and its write lock
+
 
 @pytest.fixture
 def hub():
@@ -37,13 +39,13 @@ def page_limit():
 
 
 def pages_in(db) -> int:
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(db.path) as conn:
         return conn.execute("PRAGMA page_count").fetchone()[0]
 
 
 def assert_checkpoint_matches_rows(db) -> None:
     """The stored cursor is exactly the page after the last committed rows."""
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(db.path) as conn:
         cursor, walk_pages = conn.execute("SELECT cursor, walk_pages FROM sync_state").fetchone()
     assert cursor is not None, "the walk must be resumable"
     assert len(catalog(db)) == walk_pages * PAGE
@@ -73,7 +75,7 @@ def test_a_full_disk_through_the_cli_is_one_line_and_exit_1(hub, db, page_limit)
 
 def test_a_catalog_locked_at_start_fails_clearly(hub, db):
     sync(config(hub, db, max_pages=1))
-    holder = sqlite3.connect(db, isolation_level=None)
+    holder = sqlite3.connect(db.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(CatalogError, match="database is locked: another process holds the catalog"):
@@ -98,7 +100,7 @@ def test_a_catalog_locked_mid_walk_keeps_every_committed_page(hub, db):
     worker = threading.Thread(target=run)
     worker.start()
     wait_for_pages(db, 3)
-    holder = sqlite3.connect(db, isolation_level=None)
+    holder = sqlite3.connect(db.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     worker.join(timeout=30)
     holder.execute("ROLLBACK")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -26,8 +25,7 @@ def hub():
 
 
 def deleted(db, kind: str = "models") -> set[str]:
-    with sqlite3.connect(db) as conn:
-        return {row[0] for row in conn.execute(f"SELECT id FROM {kind} WHERE deleted_at IS NOT NULL")}
+    return {row[0] for row in db.rows(f"SELECT id FROM {kind} WHERE deleted_at IS NOT NULL")}
 
 
 def test_a_full_walk_marks_unseen_rows_deleted_and_keeps_them(hub, db):
@@ -37,8 +35,7 @@ def test_a_full_walk_marks_unseen_rows_deleted_and_keeps_them(hub, db):
     run = sync(config(hub, db, full=True))
     assert run["rows_deleted"] == 25 and deleted(db) == gone
     assert_catalog_equals_corpus(hub, db)  # live rows equal the corpus; deleted rows are kept, marked
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM models").fetchone()[0] == 800
+    assert db.rows("SELECT count(*) FROM models") == [(800,)]
 
 
 def test_an_unfinished_or_failed_walk_never_marks_anything(hub, db):
@@ -83,17 +80,14 @@ def test_a_reappearing_repo_is_no_longer_deleted(hub, db):
 
 def test_a_rename_updates_the_row_in_place_and_is_logged(hub, db):
     sync(config(hub, db))
-    with sqlite3.connect(db) as conn:
-        before = dict(conn.execute("SELECT hub_id, first_seen_at FROM models"))
+    before = dict(db.rows("SELECT hub_id, first_seen_at FROM models"))
     renamed = hub.corpora["models"].rename(6)
     run = sync(config(hub, db))
     assert run["rows_renamed"] == 6 and run["rows_inserted"] == 0 and run["rows_deleted"] == 0
     assert_catalog_equals_corpus(hub, db)
-    with sqlite3.connect(db) as conn:
-        log = {(old, new) for old, new in conn.execute("SELECT old_id, new_id FROM renames WHERE kind = 'models'")}
-        after = dict(conn.execute("SELECT hub_id, first_seen_at FROM models"))
-        orphans = conn.execute("SELECT count(*) FROM model_tags WHERE model_id NOT IN (SELECT id FROM models)")
-        assert orphans.fetchone()[0] == 0
+    log = set(db.rows("SELECT old_id, new_id FROM renames WHERE kind = 'models'"))
+    after = dict(db.rows("SELECT hub_id, first_seen_at FROM models"))
+    assert db.rows("SELECT count(*) FROM model_tags WHERE model_id NOT IN (SELECT id FROM models)") == [(0,)]
     assert log == set(renamed)
     assert after == before, "same rows, same first_seen_at: a rename, not a delete plus a create"
     assert sync(config(hub, db, full=True))["rows_deleted"] == 0
@@ -107,8 +101,8 @@ def test_renames_work_for_spaces_too(hub, db):
     assert len(renamed) == 3
 
 
-def test_two_rows_sharing_a_hub_id_cannot_fail_a_page(tmp_path):
-    engine = open_catalog(f"sqlite:///{tmp_path / 'hub.db'}")
+def test_two_rows_sharing_a_hub_id_cannot_fail_a_page(db):
+    engine = open_catalog(db.url)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     twins = [map_model({"_id": "same", "id": "a/one"}), map_model({"_id": "same", "id": "a/two"})]
     with engine.begin() as conn:

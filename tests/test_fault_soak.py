@@ -17,11 +17,10 @@ CI runs 6 scenarios; `pytest -m soak` runs 100.
 from __future__ import annotations
 
 import random
-import sqlite3
-from pathlib import Path
 
 import pytest
 
+from catalog import Catalog
 from harvester.emulator import HubEmulator, Quota
 from harvester.errors import HarvesterError
 from harvester.sync import sync
@@ -38,10 +37,9 @@ def fault_mix(rng: random.Random) -> list[str]:
     return [f"{spec},rate={rng.uniform(0.02, 0.12):.3f}" for spec in chosen]
 
 
-def scenario(seed: int, tmp_path: Path) -> dict[str, int]:
+def scenario(seed: int, db: Catalog) -> dict[str, int]:
     """Run one seeded scenario; returns how runs ended and how often each fault fired."""
     rng = random.Random(seed)
-    db = tmp_path / f"soak-{seed}.db"
     outcomes: dict[str, int] = {"ok": 0, "failed": 0}
     with HubEmulator(models=800, seed=seed) as hub:
         corpus = hub.corpora["models"]
@@ -75,20 +73,19 @@ def scenario(seed: int, tmp_path: Path) -> dict[str, int]:
         assert final["status"] == "ok" and final["complete"]
         sync(config(hub, db, full=True))  # deletions are proved by a full walk only
         assert_catalog_equals_corpus(hub, db)
-        with sqlite3.connect(db) as conn:
-            marked = {row[0] for row in conn.execute("SELECT id FROM models WHERE deleted_at IS NOT NULL")}
+        marked = {row[0] for row in db.rows("SELECT id FROM models WHERE deleted_at IS NOT NULL")}
         assert not marked & {corpus.ids[j] for j in corpus.live()}, "a live repo was marked deleted"
     return outcomes
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_faults_and_mutations_end_equal_to_the_hub(seed, tmp_path):
-    outcomes = scenario(seed, tmp_path)
+def test_faults_and_mutations_end_equal_to_the_hub(seed, db):
+    outcomes = scenario(seed, db)
     fired = {name: count for name, count in outcomes.items() if name.startswith("fired")}
     assert sum(fired.values()) > 0, f"no fault fired: {outcomes}"
 
 
 @pytest.mark.soak
 @pytest.mark.parametrize("seed", range(100, 200))
-def test_soak_faults(seed, tmp_path):
-    scenario(seed, tmp_path)
+def test_soak_faults(seed, db):
+    scenario(seed, db)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 
 import pytest
 
@@ -26,15 +25,12 @@ def top_ids(hub: HubEmulator, n: int, kind: str = "models", column: str = "downl
 
 
 def counters(db, ids, kind: str = "models") -> dict[str, tuple]:
-    with sqlite3.connect(db) as conn:
-        marks = ",".join("?" * len(ids))
-        return {row[0]: row[1:] for row in conn.execute(
-            f"SELECT id, likes, trending_score FROM {kind} WHERE id IN ({marks})", list(ids))}
+    return {row[0]: row[1:] for row in db.rows(f"SELECT id, likes, trending_score FROM {kind} WHERE id IN :ids",
+                                               ids=ids)}
 
 
 def history(db, table: str = "model_stats", key: str = "model_id") -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(f"SELECT {key}, run_id FROM {table} ORDER BY run_id, {key}").fetchall()
+    return db.rows(f"SELECT {key}, run_id FROM {table} ORDER BY run_id, {key}")
 
 
 def test_stats_refresh_the_top_repos_and_sample_only_what_changed(hub, db):
@@ -50,8 +46,7 @@ def test_stats_refresh_the_top_repos_and_sample_only_what_changed(hub, db):
     assert second["samples_taken"] == 7
     got = counters(db, bumped)
     assert got == {i: (corpus.likes[corpus.position(i)], float(corpus.trending[corpus.position(i)])) for i in bumped}
-    with sqlite3.connect(db) as conn:
-        downloads = dict(conn.execute("SELECT model_id, downloads FROM model_stats WHERE run_id = ?", (second["id"],)))
+    downloads = dict(db.rows("SELECT model_id, downloads FROM model_stats WHERE run_id = :run", run=second["id"]))
     assert downloads == {i: corpus.downloads[corpus.position(i)] for i in bumped}
     assert len(history(db)) == 127, "120 first samples, then only the 7 that changed"
 
@@ -63,9 +58,8 @@ def test_downloads_of_a_repo_over_time_is_one_query(hub, db):
     for _ in range(3):
         corpus.bump_counters(ids=[repo])
         sync(config(hub, db, stats=True, top=10))
-    with sqlite3.connect(db) as conn:
-        series = [row[0] for row in conn.execute(
-            "SELECT downloads FROM model_stats WHERE model_id = ? ORDER BY taken_at", (repo,))]
+    series = [row[0] for row in db.rows(
+        "SELECT downloads FROM model_stats WHERE model_id = :repo ORDER BY taken_at", repo=repo)]
     assert len(series) == 3 and series == sorted(series) and series[-1] == corpus.downloads[corpus.position(repo)]
 
 

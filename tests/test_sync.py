@@ -6,15 +6,14 @@ import json
 import math
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota
 from harvester.errors import CatalogError, HubError, HubUnavailable, MalformedResponse
@@ -49,8 +48,7 @@ def test_full_crawl_equals_the_corpus_field_by_field(hub, db):
 
 def test_catalog_keeps_card_data_and_the_raw_item(hub, db):
     sync(config(hub, db))
-    with sqlite3.connect(db) as conn:
-        raw, card = conn.execute("SELECT raw, card_data FROM models WHERE card_data IS NOT NULL LIMIT 1").fetchone()
+    [(raw, card)] = db.rows("SELECT raw, card_data FROM models WHERE card_data IS NOT NULL LIMIT 1")
     assert '"_id"' in raw and '"language"' in card
 
 
@@ -194,7 +192,7 @@ def test_an_item_missing_its_id_is_rejected_and_counted_not_fatal(hub, db):
 # -- being killed ---------------------------------------------------------------------------------
 
 
-def _start_cli(hub: HubEmulator, db: Path, *extra: str) -> subprocess.Popen:
+def _start_cli(hub: HubEmulator, db: Catalog, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": str(db)}
     return subprocess.Popen([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE), *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -270,7 +268,7 @@ def test_unwritable_db_fails_clearly(hub, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(CatalogError, match="does not exist"):
-        sync(config(hub, blocker / "hub.db"))
+        sync(config(hub, Catalog.sqlite(blocker / "hub.db")))
     result = CliRunner().invoke(main, ["sync", "--db", str(blocker / "hub.db"), "--endpoint", hub.url])
     assert result.exit_code == 1 and "cannot open catalog" in result.stderr
     assert not hub.requests, "no request before the catalog is known to open"
@@ -283,7 +281,7 @@ def test_bad_token_fails_fast_and_is_never_printed(db):
         assert result.exit_code == 1 and "HTTP 401" in result.stderr and "token" in result.stderr
         assert "hf_planted_secret_123" not in result.output + result.stderr
         assert len(hub.listing_requests()) == 1, "401 is not retried"
-        assert b"hf_planted_secret_123" not in db.read_bytes()
+        assert not db.holds("hf_planted_secret_123")
         ok = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--token", "hf_valid_token"])
         assert ok.exit_code == 0
 
@@ -295,7 +293,6 @@ def test_bad_page_size_is_a_usage_error(db):
 
 def test_a_cursor_the_hub_no_longer_accepts_fails_with_a_way_out(hub, db):
     sync(config(hub, db, max_pages=2))
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE sync_state SET cursor = cursor || 'garbage'")
+    db.execute("UPDATE sync_state SET cursor = cursor || 'garbage'")
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url])
     assert result.exit_code == 1 and "HTTP 400" in result.stderr and "harvester state reset" in result.stderr

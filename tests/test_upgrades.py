@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -41,8 +40,8 @@ def sample_value(column, n: int):
 
 
 def naive(value):
-    """SQLite hands datetimes back without their (UTC) zone."""
-    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+    """SQLite hands datetimes back without their (UTC) zone; PostgreSQL in its session's zone."""
+    return value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
 
 
 def fill(engine) -> dict[str, list[dict]]:
@@ -66,8 +65,8 @@ def fill(engine) -> dict[str, list[dict]]:
 
 
 @pytest.mark.parametrize("revision", REVISIONS)
-def test_a_catalog_from_each_revision_upgrades_to_head_with_its_data(tmp_path: Path, revision: str):
-    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'old.db'}")
+def test_a_catalog_from_each_revision_upgrades_to_head_with_its_data(db, revision: str):
+    engine = create_catalog_engine(db.url)
     migrate(engine, "upgrade", revision)
     written = fill(engine)
     assert written, "every revision has tables to fill"
@@ -87,8 +86,8 @@ def test_a_catalog_from_each_revision_upgrades_to_head_with_its_data(tmp_path: P
 
 
 @pytest.mark.parametrize("revision", REVISIONS)
-def test_each_revision_downgrades_and_upgrades_again(tmp_path: Path, revision: str):
-    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+def test_each_revision_downgrades_and_upgrades_again(db, revision: str):
+    engine = create_catalog_engine(db.url)
     migrate(engine, "upgrade", "head")
     before = REVISIONS.index(revision) - 1
     migrate(engine, "downgrade", REVISIONS[before] if before >= 0 else "base")

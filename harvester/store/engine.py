@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from ..errors import CatalogError, CatalogTooNew
 
 BUSY_TIMEOUT = 30.0  # seconds
+DRIVER_EXTRAS = {"postgresql": "postgres"}  # backend -> the pip extra that installs its driver
 CACHE_KIB = 65_536
 
 
@@ -57,8 +58,10 @@ def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> En
         shown = _safe_url(url)
         raise CatalogError(f"cannot open catalog {shown!r}: not a database URL SQLAlchemy knows ({exc})") from None
     except ImportError as exc:
+        extra = DRIVER_EXTRAS.get(make_url(url).get_backend_name())
+        how = f"pip install 'hf-harvester[{extra}]'" if extra else "install it with pip"
         raise CatalogError(f"cannot open catalog {_safe_url(url)!r}: its database driver is not installed "
-                           f"({exc.name or exc}); install it with pip") from None
+                           f"({exc.name or exc}); {how}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
         database = make_url(url).database
