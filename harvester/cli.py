@@ -9,35 +9,44 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, logs
 from .errors import CatalogError, HarvesterError, Interrupted
 from .mapping import KINDS
-
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harvester")
 def main() -> None:
-    """Keep a local SQL catalog of the Hugging Face Hub's metadata."""
+    """Keep a local SQL catalog of the Hugging Face Hub's metadata.
+
+    Exit codes: 0 ok (nothing to do included), 1 failed, 2 bad usage or configuration, 3 Hub
+    unavailable after retries, 4 catalog from a newer harvester, 5 another run holds the lock,
+    130 interrupted.
+    """
+    logs.setup()
+
+
+def _report(exc: HarvesterError, kind: str | None = None) -> None:
+    """One line on stderr (or one JSON object) for an error; ``kind`` when several kinds ran."""
+    if isinstance(exc, Interrupted):
+        logs.failed(f"interrupted: {exc}; the next run resumes from there", exc.exit_code)
+    else:
+        logs.failed(f"error: {kind}: {exc}" if kind else f"error: {exc}", exc.exit_code)
 
 
 @contextmanager
 def _reported_errors() -> Iterator[None]:
-    """Turn harvester's own errors into one line on stderr and a documented exit code."""
+    """Turn harvester's own errors into one line on stderr and their documented exit code."""
     try:
         yield
-    except Interrupted as exc:
-        click.echo(f"harvester: interrupted: {exc}; the next run resumes from there", err=True)
-        sys.exit(EXIT_INTERRUPTED)
     except HarvesterError as exc:
-        click.echo(f"harvester: error: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+        _report(exc)
+        sys.exit(exc.exit_code)
 
 
 @contextmanager
@@ -121,47 +130,54 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="Stop cleanly after this many pages per kind; the next run resumes.")
 @click.option("--retries", default=8, show_default=True, type=click.IntRange(min=1),
               help="Attempts per page before a transient failure ends the run.")
+@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+              help="If another run holds a scope, wait this long for it before giving up (exit code 5).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something fails (for cron).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per line on stderr, with scope and run id.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run record as one JSON object per line on stdout.")
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
          reconcile: bool, stats: bool, top: int, details: bool, max_repos: int | None, author: str | None,
          search: str | None, filters: tuple[str, ...], pipeline_tag: str | None, page_size: int,
-         max_pages: int | None, retries: int, as_json: bool) -> None:
+         max_pages: int | None, retries: int, wait: float, quiet: bool, log_format: str, as_json: bool) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
     resumes where it stopped. A kind that fails does not stop the others. Scope filters
     (--author, --search, --filter, --pipeline-tag) sync a slice of the Hub with its own state.
-    Exit codes: 0 ok, 1 failed, 2 bad usage, 130 interrupted.
+    Exit codes: 0 ok (nothing to do included), 1 failed, 2 bad usage or configuration, 3 Hub
+    unavailable after retries, 4 catalog from a newer harvester, 5 another run holds the lock,
+    130 interrupted. With several kinds, the first failure's code.
     """
     from .config import SyncConfig, database_url, endpoint_url
     from .sync import sync as run_sync
 
-    failed = False
+    logs.setup(log_format, quiet=quiet)
+    exit_code = 0
     with _reported_errors():
         configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
                               full=full, reconcile=reconcile, stats=stats, top=top, details=details,
                               max_repos=max_repos, author=author, search=search,
                               filters=filters, pipeline_tag=pipeline_tag, page_size=page_size,
-                              max_pages=max_pages, attempts=retries)
+                              max_pages=max_pages, attempts=retries, wait=wait)
                    for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
         with _stop_on_signals() as stop:
             for config in configs:
                 try:
-                    with _progress(sys.stderr.isatty() and not as_json, config.kind) as show:
+                    live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
+                    with _progress(live, config.kind) as show:
                         run = run_sync(config, stop=stop, on_page=show)
                 except (Interrupted, CatalogError):
                     raise  # not about one kind: stop here
                 except HarvesterError as exc:
-                    click.echo(f"harvester: error: {config.kind}: {exc}" if len(configs) > 1
-                               else f"harvester: error: {exc}", err=True)
-                    failed = True
+                    _report(exc, config.kind if len(configs) > 1 else None)
+                    exit_code = exit_code or exc.exit_code
                     continue
                 if as_json:
                     click.echo(json.dumps(run))
                 else:
-                    click.echo(_summary(run), err=True)
-    if failed:
-        sys.exit(EXIT_FAILED)
+                    logs.run_finished(_summary(run), run)
+    sys.exit(exit_code)
 
 
 @main.command()
@@ -175,7 +191,7 @@ def status(db: str | None, as_json: bool) -> None:
 
     with _reported_errors():
         engine = open_catalog(database_url(db), upgrade=False)
-        report = scope_status(engine)
+        report = scope_status(engine, now=datetime.now(UTC))
     if as_json:
         click.echo(json.dumps(report))
         return
@@ -185,18 +201,28 @@ def status(db: str | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("scope", "last run", "status", "pages", "rows seen", "ins/upd/same", "watermark", "unfinished walk")
+    table = Table("scope", "last run", "status", "pages", "rows seen", "ins/upd/same", "last success", "watermark",
+                  "unfinished walk")
     for scope in report:
         run = scope["last_run"] or {}
         table.add_row(
             scope["scope"], str(run.get("started_at", "-"))[:19], run.get("status", "-"), str(run.get("pages", "-")),
             str(run.get("rows_seen", "-")),
             f"{run.get('rows_inserted', 0)}/{run.get('rows_updated', 0)}/{run.get('rows_unchanged', 0)}",
-            (scope["watermark"] or "-")[:19],
+            _ago(scope["seconds_since_success"]), (scope["watermark"] or "-")[:19],
             f"yes ({scope['walk_pages']} pages done)" if scope["unfinished_walk"] else "no",
         )
     # Piped into a log (cron), rich would squeeze the table into 80 columns and cut every cell.
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def _ago(seconds: int | None) -> str:
+    if seconds is None:
+        return "never"
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
 
 
 @main.group()

@@ -65,6 +65,8 @@ class SyncConfig:
     attempts: int = 8  # tries per page before a transient failure ends the run
     retry_wait: float = 0.5  # first backoff; doubles (with jitter) on each retry
     busy_timeout: float = 30.0  # seconds to wait for another writer to release the catalog
+    wait: float = 0.0  # seconds to wait for another run of the same scope to finish
+    lock_ttl: float = 120.0  # seconds a scope lock outlives its holder's last renewal
 
     def __post_init__(self) -> None:
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:

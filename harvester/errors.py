@@ -1,4 +1,9 @@
-"""The errors harvester reports to its users; the CLI maps each to a message and exit code 1."""
+"""The errors harvester reports to its users, each with the exit code the CLI ends with.
+
+Exit codes: 0 ok (nothing to do included), 1 failed, 2 bad usage or configuration, 3 the Hub
+stayed unavailable through every retry, 4 the catalog is from a newer harvester, 5 another run
+holds the scope's lock, 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,13 @@ from __future__ import annotations
 class HarvesterError(Exception):
     """Base of every error harvester reports without a traceback."""
 
+    exit_code = 1
+
 
 class ConfigError(HarvesterError):
     """A flag or environment value is unusable (bad endpoint URL, bad page size)."""
+
+    exit_code = 2
 
 
 class CatalogError(HarvesterError):
@@ -17,6 +26,8 @@ class CatalogError(HarvesterError):
 
 class CatalogTooNew(CatalogError):
     """The catalog was written by a newer harvester; it is left untouched."""
+
+    exit_code = 4
 
 
 class HubError(HarvesterError):
@@ -31,6 +42,8 @@ class HubError(HarvesterError):
 class HubUnavailable(HubError):
     """The Hub kept failing transiently until the retry budget ran out."""
 
+    exit_code = 3
+
 
 class MalformedResponse(HubError):
     """The Hub answered with something that is not a listing page."""
@@ -38,3 +51,15 @@ class MalformedResponse(HubError):
 
 class Interrupted(HarvesterError):
     """The run was stopped by a signal after its last committed page."""
+
+    exit_code = 130
+
+
+class Locked(HarvesterError):
+    """Another run holds the scope's lock (and kept holding it for as long as this one would wait)."""
+
+    exit_code = 5
+
+
+class LockLost(HarvesterError):
+    """This run's lock expired and another run took it over: this run stops before writing again."""

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import logs
 from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
 from .hub.pages import HubClient, Page, listing_url, repo_url, walk_pages
@@ -45,6 +46,7 @@ from .mapping import (
 )
 from .state import RunStats, WalkState
 from .store.engine import catalog_error, open_catalog
+from .store.locks import ScopeLock
 from .store.runs import finish_run, load_state, run_record, start_run
 from .store.upsert import pending_details, store_details_page, store_page, store_seen_page, store_stats_page
 
@@ -257,24 +259,34 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
     """
     engine = open_catalog(config.db_url, busy_timeout=config.busy_timeout)
     try:
-        stats = RunStats()
-        policy = RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop)
-        client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
-        mode, state = choose_mode(load_state(engine, config.scope, config.kind), config, client)
-        run_id = start_run(engine, state.scope, mode, now=now())
-        try:
-            if mode == "details":
-                complete = fetch_details(engine, client, config, run_id=run_id, stats=stats, stop=stop,
-                                         on_page=on_page)
-            else:
-                complete = not _walk_listing(engine, client, config, mode, state, run_id=run_id, stats=stats,
-                                             stop=stop, on_page=on_page).unfinished
-        except BaseException as exc:
-            _record_failure(engine, run_id, exc, stats)
-            raise
-        finish_run(engine, run_id, status="ok", stats=stats, complete=complete, now=now())
-        return run_record(engine, run_id)
+        with ScopeLock(engine, config.scope, ttl=config.lock_ttl) as lock:
+            lock.acquire(config.wait)
+            return _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page)
     except SQLAlchemyError as exc:
         raise catalog_error(engine, exc) from exc
     finally:
         engine.dispose()
+
+
+def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading.Event | None,
+         on_page: Callable[[RunStats], None] | None) -> dict[str, Any]:
+    """The run itself, under the scope's lock."""
+    stats = RunStats()
+    policy = RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop)
+    client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
+    mode, state = choose_mode(load_state(engine, config.scope, config.kind), config, client)
+    run_id = start_run(engine, state.scope, mode, now=now(), lock_owner=lock_owner)
+    tagged = logs.current_run.set({"scope": state.scope, "run_id": run_id})
+    try:
+        if mode == "details":
+            complete = fetch_details(engine, client, config, run_id=run_id, stats=stats, stop=stop, on_page=on_page)
+        else:
+            complete = not _walk_listing(engine, client, config, mode, state, run_id=run_id, stats=stats,
+                                         stop=stop, on_page=on_page).unfinished
+    except BaseException as exc:
+        _record_failure(engine, run_id, exc, stats)
+        raise
+    finally:
+        logs.current_run.reset(tagged)
+    finish_run(engine, run_id, status="ok", stats=stats, complete=complete, now=now())
+    return run_record(engine, run_id)

@@ -74,7 +74,7 @@ def test_a_catalog_from_a_newer_harvester_is_refused_untouched(tmp_path):
         open_catalog(f"sqlite:///{path}")
     assert path.read_bytes() == before
     result = CliRunner().invoke(main, ["sync", "--db", str(path), "--endpoint", "http://127.0.0.1:9"])
-    assert result.exit_code == 1 and "newer harvester" in result.stderr
+    assert result.exit_code == 4 and "newer harvester" in result.stderr
 
 
 @pytest.mark.sqlite_only

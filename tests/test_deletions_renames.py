@@ -151,4 +151,4 @@ def test_an_interrupted_reconcile_marks_nothing_and_resumes(hub, db):
 
 def test_full_and_reconcile_together_is_a_usage_error(db):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--full", "--reconcile"])
-    assert result.exit_code == 1 and "choose one" in result.stderr
+    assert result.exit_code == 2 and "choose one" in result.stderr

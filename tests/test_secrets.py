@@ -49,7 +49,7 @@ def test_a_planted_token_never_leaks(tmp_path, db, how):
         sent_token = all(request.authorized for request in hub.listing_requests())
 
     assert sent_token, "the token was used"
-    assert [o.returncode for o in outputs] == [0, 0, 0, 1, 1, 1], [o.stderr for o in outputs]
+    assert [o.returncode for o in outputs] == [0, 0, 0, 1, 1, 3], [o.stderr for o in outputs]
     assert "another host" in outputs[4].stderr
     for output in outputs:
         assert PLANTED not in output.stdout and PLANTED not in output.stderr
@@ -59,7 +59,7 @@ def test_a_planted_token_never_leaks(tmp_path, db, how):
 def test_credentials_in_an_endpoint_url_are_refused_without_echo(tmp_path):
     env = {**os.environ, "HARVESTER_DB": str(tmp_path / "hub.db")}
     result = run_cli(["sync", "--endpoint", f"https://user:{PLANTED}@hub.example"], env)
-    assert result.returncode == 1 and "bad Hub endpoint" in result.stderr
+    assert result.returncode == 2 and "bad Hub endpoint" in result.stderr
     assert PLANTED not in result.stdout + result.stderr
 
 

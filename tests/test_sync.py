@@ -253,7 +253,7 @@ def test_cli_prints_one_summary_line_when_not_a_terminal(hub, db):
 
 def test_unreachable_endpoint_fails_clearly(db):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", "http://127.0.0.1:9", "--retries", "2"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "harvester: error: the Hub kept failing at http://127.0.0.1:9/api/models" in result.stderr
     assert "ConnectError" in result.stderr
 
@@ -261,7 +261,7 @@ def test_unreachable_endpoint_fails_clearly(db):
 @pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example"])
 def test_bad_endpoint_is_refused_before_any_request(db, endpoint):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", endpoint])
-    assert result.exit_code == 1 and "bad Hub endpoint" in result.stderr and "secret" not in result.stderr
+    assert result.exit_code == 2 and "bad Hub endpoint" in result.stderr and "secret" not in result.stderr
 
 
 def test_unwritable_db_fails_clearly(hub, tmp_path):
@@ -288,7 +288,7 @@ def test_bad_token_fails_fast_and_is_never_printed(db):
 
 def test_bad_page_size_is_a_usage_error(db):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--page-size", "5000"])
-    assert result.exit_code == 1 and "page size 5000 is out of range" in result.stderr
+    assert result.exit_code == 2 and "page size 5000 is out of range" in result.stderr
 
 
 def test_a_cursor_the_hub_no_longer_accepts_fails_with_a_way_out(hub, db):

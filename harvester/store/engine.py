@@ -8,15 +8,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..errors import CatalogError, CatalogTooNew
+from . import dialect
 
 BUSY_TIMEOUT = 30.0  # seconds
 DRIVER_EXTRAS = {"postgresql": "postgres"}  # backend -> the pip extra that installs its driver
-CACHE_KIB = 65_536
 
 
 def _migrations_dir() -> Path:
@@ -34,22 +34,6 @@ def alembic_config() -> Config:
     return config
 
 
-def _sqlite_pragmas(busy_timeout: float):
-    def apply(dbapi_connection, _record) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
-        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # B-tree pages of the indexes stay in memory
-        # Index leaves touched by one page's commit are mostly touched by the next ones too;
-        # checkpointing every ~40 MB of WAL instead of 4 MB copies each of them once, not ten times.
-        cursor.execute("PRAGMA wal_autocheckpoint=10000")
-        cursor.close()
-
-    return apply
-
-
 def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys."""
     try:
@@ -62,8 +46,8 @@ def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> En
         how = f"pip install 'hf-harvester[{extra}]'" if extra else "install it with pip"
         raise CatalogError(f"cannot open catalog {_safe_url(url)!r}: its database driver is not installed "
                            f"({exc.name or exc}); {how}") from None
+    dialect.configure(engine, busy_timeout=busy_timeout)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
         database = make_url(url).database
         if database and database != ":memory:" and not Path(database).parent.is_dir():
             raise CatalogError(f"cannot open catalog {database!r}: directory {str(Path(database).parent)!r} "
@@ -126,8 +110,11 @@ def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_T
             raise CatalogError(f"catalog {describe(engine)!r} {found}; run `harvester db upgrade` (or a sync) first")
         if upgrade and current != head:
             with engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                dialect.lock_for_migration(connection)
+                # another process may have upgraded it while this one waited for the lock
+                if MigrationContext.configure(connection).get_current_revision() != head:
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
     except SQLAlchemyError as exc:
         engine.dispose()
         raise catalog_error(engine, exc, "open") from exc

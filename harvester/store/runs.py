@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from ..state import RunStats, WalkState
-from .schema import sync_runs, sync_state
+from .schema import sync_locks, sync_runs, sync_state
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -30,14 +30,17 @@ def load_state(engine: Engine, scope: str, kind: str) -> WalkState:
     )
 
 
-def start_run(engine: Engine, scope: str, mode: str, *, now: datetime) -> int:
-    """Record a new running run; runs of this scope still marked running were killed: abandoned."""
+def start_run(engine: Engine, scope: str, mode: str, *, now: datetime, lock_owner: str) -> int:
+    """Record a new running run and tie the scope's lock to it (each page renews the lock by run
+    id). Runs of this scope still marked running were killed: the lock says so; abandoned."""
     with engine.begin() as conn:
         conn.execute(update(sync_runs).where(sync_runs.c.scope == scope, sync_runs.c.status == "running")
                      .values(status="abandoned"))
         result = conn.execute(insert(sync_runs).values(scope=scope, mode=mode, status="running", started_at=now,
                                                        complete=False, **RunStats().as_dict()))
-        return result.inserted_primary_key[0]
+        run_id = result.inserted_primary_key[0]
+        conn.execute(update(sync_locks).where(sync_locks.c.owner == lock_owner).values(run_id=run_id))
+        return run_id
 
 
 def finish_run(engine: Engine, run_id: int, *, status: str, stats: RunStats, complete: bool, now: datetime,
@@ -63,20 +66,30 @@ def reset_state(engine: Engine, kind: str | None = None) -> int:
         return conn.execute(statement).rowcount
 
 
-def scope_status(engine: Engine) -> list[dict[str, Any]]:
-    """Per scope: its state and its last run."""
+def scope_status(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
+    """Per scope: its state, its last run, its last successful run and how long ago that ended
+    (for monitoring), and who holds its lock if a run is going on."""
     with engine.connect() as conn:
         last_runs = select(sync_runs.c.scope, func.max(sync_runs.c.id).label("id")).group_by(sync_runs.c.scope)
         last = {row.scope: row.id for row in conn.execute(last_runs)}
+        good_runs = (select(sync_runs.c.scope, func.max(sync_runs.c.finished_at).label("at"))
+                     .where(sync_runs.c.status == "ok").group_by(sync_runs.c.scope))
+        success = {row.scope: utc(row.at) for row in conn.execute(good_runs)}
         states = {row["scope"]: row for row in conn.execute(select(sync_state)).mappings()}
+        locks = {row["scope"]: row for row in conn.execute(select(sync_locks)).mappings()}
     report = []
     for scope in sorted(set(last) | set(states)):
         state = states.get(scope)
+        lock = locks.get(scope)
         report.append({
             "scope": scope,
             "watermark": utc(state["watermark"]).isoformat() if state and state["watermark"] else None,
             "unfinished_walk": bool(state and state["cursor"]),
             "walk_pages": state["walk_pages"] if state and state["cursor"] else 0,
             "last_run": run_record(engine, last[scope]) if scope in last else None,
+            "last_success_at": success[scope].isoformat() if scope in success else None,
+            "seconds_since_success": round((now - success[scope]).total_seconds()) if scope in success else None,
+            "locked_by": {"run_id": lock["run_id"], "host": lock["host"], "pid": lock["pid"],
+                          "expires_at": utc(lock["expires_at"]).isoformat()} if lock else None,
         })
     return report

@@ -132,6 +132,21 @@ class SyncState(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class SyncLock(Base):
+    """A scope held by a running sync; renewed with every page, taken over once expired."""
+
+    __tablename__ = "sync_locks"
+
+    scope: Mapped[str] = mapped_column(String, primary_key=True)
+    owner: Mapped[str] = mapped_column(String)  # a random id per holding process and run
+    host: Mapped[str | None] = mapped_column(String)  # for people reading `harvester status`
+    pid: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    ttl_seconds: Mapped[float] = mapped_column(Float)
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the holder's clock plus ttl_seconds
+
+
 class SyncRun(Base):
     """One `harvester sync` run and what it did; updated with every committed page."""
 
@@ -204,6 +219,7 @@ dataset_files = _files_table("dataset_files", "datasets", "dataset_id")
 space_files = _files_table("space_files", "spaces", "space_id")
 sync_state = SyncState.__table__
 sync_runs = SyncRun.__table__
+sync_locks = SyncLock.__table__
 renames = Rename.__table__
 
 STATS_TABLES = {"models": model_stats, "datasets": dataset_stats, "spaces": space_stats}

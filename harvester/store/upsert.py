@@ -35,17 +35,10 @@ from sqlalchemy import (
 
 from ..mapping import MappedRow, RepoDetails
 from ..state import RunStats, WalkState
+from .dialect import upsert_capable_insert
+from .locks import renew_for_page
 from .runs import utc
 from .schema import DETAIL_COLUMNS, FILES_TABLES, REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
-
-
-def dialect_insert(dialect: Dialect, table: Table) -> Insert:
-    """``INSERT`` with the dialect's ``ON CONFLICT`` support (the one place dialects differ)."""
-    if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert_capable_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert_capable_insert
-    return upsert_capable_insert(table)
 
 
 @dataclass(frozen=True)
@@ -84,7 +77,7 @@ class BulkInsert:
 @lru_cache(maxsize=32)
 def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     table = REPO_TABLES[kind][0]
-    upsert = dialect_insert(dialect, table)
+    upsert = upsert_capable_insert(dialect, table)
     listed = tuple(c.name for c in table.columns if c.name not in DETAIL_COLUMNS)
     kept = ("id", "first_seen_at")  # a row's identity and when the catalog first saw it never change
     updates = {name: upsert.excluded[name] for name in listed if name not in kept}
@@ -185,7 +178,7 @@ def save_state(conn: Connection, state: WalkState, *, now: datetime) -> None:
         "walk_pages": state.pages, "page_size": state.page_size, "watermark": state.watermark,
         "sweep_since": state.sweep_since, "updated_at": now,
     }
-    upsert = dialect_insert(conn.dialect, sync_state)
+    upsert = upsert_capable_insert(conn.dialect, sync_state)
     conn.execute(upsert.values(values).on_conflict_do_update(
         index_elements=[sync_state.c.scope], set_={k: v for k, v in values.items() if k != "scope"}))
 
@@ -335,6 +328,7 @@ def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], 
     """
     after = replace(stats)
     with engine.begin() as conn:
+        renew_for_page(conn, run_id, now)
         write(conn, after)
         after.rows_seen += rejected
         after.rows_rejected += rejected

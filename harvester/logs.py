@@ -1,0 +1,50 @@
+"""What the command line prints while it works: warnings, errors and run summaries, as text or
+as JSON lines (``--log-format json``), each JSON line tagged with its scope and run id."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+log = logging.getLogger("harvester")
+# The scope and run id of the run in progress, for every log line it writes.
+current_run: ContextVar[dict[str, Any] | None] = ContextVar("current_run", default=None)
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time, level, message, the run's scope and id, and extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(), "message": record.getMessage(), **(current_run.get() or {}),
+                **getattr(record, "fields", {})}
+        return json.dumps(line, default=str)
+
+
+class Text(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"harvester: {record.getMessage()}"
+
+
+def setup(log_format: str = "text", *, quiet: bool = False) -> None:
+    """Send harvester's records to stderr; ``quiet`` keeps only errors (cron mails nothing on success)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if log_format == "json" else Text())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.ERROR if quiet else logging.INFO)
+    log.propagate = False
+
+
+def run_finished(summary: str, record: dict[str, Any]) -> None:
+    """A run's summary: the line in text, the whole run record in JSON."""
+    log.info(summary, extra={"fields": {"event": "run", **{f"run_{k}" if k == "id" else k: v
+                                                             for k, v in record.items()}}})
+
+
+def failed(message: str, exit_code: int) -> None:
+    """The one line that says why a command failed, and the exit code it ends with."""
+    log.error(message, extra={"fields": {"event": "error", "exit_code": exit_code}})

@@ -1,0 +1,155 @@
+"""Scope locks: at most one sync per scope at a time, across processes and machines.
+
+A lock is a row in ``sync_locks``, so it lives wherever the catalog lives. Its holder renews
+it from a heartbeat thread and inside every page's transaction (a page is never committed under
+a lock that was lost). A lock whose holder stopped renewing is taken over once it has expired,
+or at once when its holder was a process on this host that no longer exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import Locked, LockLost
+from .dialect import upsert_capable_insert
+from .runs import utc
+from .schema import sync_locks
+
+log = logging.getLogger("harvester")
+DEFAULT_TTL = 120.0  # seconds a lock outlives its holder's last renewal
+_HELD: set[str] = set()  # owners of the locks this process holds now
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ScopeLock:
+    """The lock of one scope, held between ``acquire`` and ``release``."""
+
+    def __init__(self, engine: Engine, scope: str, *, ttl: float = DEFAULT_TTL,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.engine = engine
+        self.scope = scope
+        self.ttl = ttl
+        self.owner = uuid.uuid4().hex
+        self._sleep = sleep
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def acquire(self, wait: float = 0.0) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for its holder to finish.
+
+        Raises:
+            Locked: another run still holds it after ``wait`` seconds.
+        """
+        deadline = time.monotonic() + wait
+        while (holder := self._try()) is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Locked(f"another run holds {self.scope!r}: {_describe(holder)}; "
+                             "try again later, or wait for it with --wait SECONDS")
+            self._sleep(min(1.0, left))
+        _HELD.add(self.owner)
+        self._heartbeat = threading.Thread(target=self._beat, name=f"lock {self.scope}", daemon=True)
+        self._heartbeat.start()
+
+    def _try(self) -> dict[str, Any] | None:
+        """Take the lock if it is free or stale; else return its holder."""
+        mine = {"scope": self.scope, "owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
+                "run_id": None, "ttl_seconds": self.ttl, "acquired_at": now(),
+                "expires_at": now() + timedelta(seconds=self.ttl)}
+        with self.engine.begin() as conn:
+            insert = upsert_capable_insert(conn.dialect, sync_locks).values(mine)
+            if conn.execute(insert.on_conflict_do_nothing(index_elements=["scope"])).rowcount:
+                return None
+            holder = conn.execute(select(sync_locks).where(sync_locks.c.scope == self.scope)).mappings().first()
+            if holder is None or not _stale(holder):
+                return dict(holder) if holder else {}
+            taken = conn.execute(update(sync_locks).where(sync_locks.c.scope == self.scope,
+                                                          sync_locks.c.owner == holder["owner"]).values(mine))
+            if taken.rowcount:
+                log.warning("took over the lock of %r from %s", self.scope, _describe(holder))
+                return None
+            return dict(holder)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / 4):
+            try:
+                with self.engine.begin() as conn:
+                    renewed = conn.execute(update(sync_locks).where(
+                        sync_locks.c.scope == self.scope, sync_locks.c.owner == self.owner,
+                    ).values(expires_at=now() + timedelta(seconds=self.ttl))).rowcount
+            except SQLAlchemyError as exc:  # busy or briefly unreachable: the next beat tries again
+                log.debug("could not renew the lock of %r: %s", self.scope, exc)
+                continue
+            if not renewed:
+                return  # lost: the next page's commit says so and stops the run
+
+    def release(self) -> None:
+        _HELD.discard(self.owner)
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(sync_locks).where(sync_locks.c.scope == self.scope,
+                                                      sync_locks.c.owner == self.owner))
+        except SQLAlchemyError as exc:  # it expires by itself
+            log.warning("could not release the lock of %r: %s", self.scope, exc)
+
+    def __enter__(self) -> ScopeLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def renew_for_page(conn: Connection, run_id: int, at: datetime) -> None:
+    """Inside a page's transaction: renew the run's lock, or refuse the page if it was lost.
+
+    Raises:
+        LockLost: the lock expired and another run has it now.
+    """
+    ttl = conn.execute(select(sync_locks.c.ttl_seconds).where(sync_locks.c.run_id == run_id)).scalar()
+    if ttl is None:
+        raise LockLost(f"run {run_id} lost its lock to another run (it stalled longer than the lock's lifetime); "
+                       "stopping before writing anything more")
+    conn.execute(update(sync_locks).where(sync_locks.c.run_id == run_id)
+                 .values(expires_at=at + timedelta(seconds=ttl)))
+
+
+def _stale(holder: Any) -> bool:
+    """Expired, or its holder is known to be gone: a process of this host that no longer exists,
+    or a run of this very process that has ended without managing to delete its row."""
+    if utc(holder["expires_at"]) < now():
+        return True
+    if holder["host"] == socket.gethostname() and holder["pid"] == os.getpid():
+        return holder["owner"] not in _HELD
+    if holder["host"] == socket.gethostname() and holder["pid"]:
+        try:
+            os.kill(holder["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    if not holder:
+        return "a run that is just finishing"
+    run = f"run {holder['run_id']}" if holder.get("run_id") else "a starting run"
+    expires = utc(holder["expires_at"]).isoformat(timespec="seconds")
+    return f"{run} on {holder['host']} (pid {holder['pid']}), lock renewed until {expires}"
