@@ -72,7 +72,8 @@ class ScopeLock:
                 "expires_at": now() + timedelta(seconds=self.ttl)}
         with self.engine.begin() as conn:
             insert = upsert_capable_insert(conn.dialect, sync_locks).values(mine)
-            if conn.execute(insert.on_conflict_do_nothing(index_elements=["scope"])).rowcount:
+            inserted = insert.on_conflict_do_nothing(index_elements=["scope"]).returning(sync_locks.c.owner)
+            if conn.execute(inserted).first() is not None:  # rowcount is -1 here with psycopg
                 return None
             holder = conn.execute(select(sync_locks).where(sync_locks.c.scope == self.scope)).mappings().first()
             if holder is None or not _stale(holder):

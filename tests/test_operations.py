@@ -1,0 +1,184 @@
+"""Unattended operation: overlapping runs, stale and lost locks, readers during a sync, and what
+cron and monitoring see (exit codes, --quiet, JSON logs, status --json)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from catalog import Catalog
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from harvester.errors import Locked, LockLost
+from harvester.sync import sync
+from helpers import PAGE, assert_catalog_equals_corpus, config, runs, wait_for_pages
+
+MODELS = 600
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=MODELS, seed=91) as emulator:
+        yield emulator
+
+
+def start_cli(hub: HubEmulator, db: Catalog, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": db.url}
+    return subprocess.Popen([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE), *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def plant_lock(db: Catalog, *, host: str, pid: int, expires_in: float) -> None:
+    expires = datetime.now(UTC) + timedelta(seconds=expires_in)
+    db.execute("INSERT INTO sync_locks (scope, owner, host, pid, run_id, ttl_seconds, acquired_at, expires_at) "
+               "VALUES ('models', 'someone-else', :host, :pid, 99, 30, :now, :expires)",
+               host=host, pid=pid, now=datetime.now(UTC), expires=expires)
+
+
+def test_two_overlapping_syncs_end_equal_to_the_hub_with_exactly_one_walk(hub, db):
+    hub.faults.add("slow=0.03")  # the first run takes about half a second
+    first, second = start_cli(hub, db, "--wait", "60"), start_cli(hub, db, "--wait", "60")
+    outs = [p.communicate(timeout=120) for p in (first, second)]
+    assert (first.returncode, second.returncode) == (0, 0), outs
+    assert_catalog_equals_corpus(hub, db)
+    modes = sorted(run["mode"] for run in runs(db))
+    assert modes == ["full", "incremental"], "the second run waited, then found only the first's work done"
+    assert len(hub.listing_requests()) <= MODELS // PAGE + 3, "one walk, its catch-up page, one incremental page"
+
+
+def test_a_second_sync_that_will_not_wait_exits_5_and_touches_nothing(hub, db):
+    hub.faults.add("slow=0.05")
+    holder = start_cli(hub, db)
+    try:
+        wait_for_pages(db, 2)
+        result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url])
+        assert result.exit_code == 5
+        assert "another run holds 'models'" in result.stderr and "--wait" in result.stderr
+        assert [run["status"] for run in runs(db)] == ["running"], "no run recorded, none abandoned"
+    finally:
+        holder.communicate(timeout=120)
+    assert holder.returncode == 0
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_lock_left_on_another_host_is_waited_for_then_taken_over_once_expired(hub, db):
+    sync(config(hub, db, max_pages=1))
+    plant_lock(db, host="another-machine", pid=1, expires_in=1.5)
+    with pytest.raises(Locked, match="another-machine"):
+        sync(config(hub, db))
+    started = time.monotonic()
+    run = sync(config(hub, db, wait=10))
+    assert time.monotonic() - started >= 1.0, "it waited for the expiry"
+    assert run["status"] == "ok" and run["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
+    assert db.rows("SELECT count(*) FROM sync_locks") == [(0,)], "released at the end"
+
+
+def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(hub, db):
+    sync(config(hub, db, max_pages=1))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    plant_lock(db, host=os.uname().nodename, pid=int(dead.stdout), expires_in=600)
+    assert sync(config(hub, db))["status"] == "ok"
+
+
+def test_a_run_that_lost_its_lock_stops_before_writing_another_page(hub, db):
+    stolen = threading.Event()
+
+    def steal(stats) -> None:
+        if stats.pages == 2 and not stolen.is_set():
+            db.execute("UPDATE sync_locks SET owner = 'thief', run_id = NULL")
+            stolen.set()
+
+    with pytest.raises(LockLost, match="lost its lock"):
+        sync(config(hub, db), on_page=steal)
+    assert db.rows("SELECT count(*) FROM models") == [(2 * PAGE,)], "not one row after the theft"
+    assert runs(db)[-1]["status"] == "failed"
+
+
+def test_a_reader_never_blocks_a_sync_and_never_sees_half_a_page(hub, db):
+    sync(config(hub, db, max_pages=1))
+    hub.faults.add("slow=0.02")
+    done = threading.Event()
+    seen: list[tuple] = []
+
+    def walk() -> None:
+        try:
+            sync(config(hub, db))
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=walk)
+    writer.start()
+    # one statement, one snapshot: the rows and the checkpoint that says how many pages are in
+    snapshot = ("SELECT (SELECT count(*) FROM models), (SELECT walk_pages FROM sync_state WHERE scope = 'models'), "
+                "(SELECT cursor IS NULL FROM sync_state WHERE scope = 'models')")
+    while not done.is_set():
+        seen.append(db.rows(snapshot)[0])
+    writer.join()
+    torn = [(rows, pages) for rows, pages, finished in seen if not finished and rows != pages * PAGE]
+    assert len(seen) > 10 and not torn
+    assert_catalog_equals_corpus(hub, db)
+
+
+@pytest.mark.sqlite_only
+def test_a_long_sqlite_read_transaction_does_not_block_a_sync(hub, db):
+    import sqlite3
+
+    sync(config(hub, db, max_pages=1))
+    reader = sqlite3.connect(db.path, isolation_level=None)
+    reader.execute("BEGIN")
+    before = reader.execute("SELECT count(*) FROM models").fetchone()
+    assert sync(config(hub, db))["status"] == "ok"
+    assert reader.execute("SELECT count(*) FROM models").fetchone() == before, "the reader keeps its snapshot"
+    reader.execute("COMMIT")
+    assert reader.execute("SELECT count(*) FROM models").fetchone() == (MODELS,)
+    reader.close()
+
+
+def test_quiet_prints_nothing_on_success_and_one_line_on_failure(hub, db):
+    ok = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--quiet"])
+    assert ok.exit_code == 0 and ok.output == "" and ok.stderr == ""
+    hub.faults.add("503")
+    failed = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--quiet", "--retries", "1"])
+    assert failed.exit_code == 3 and failed.stderr.count("\n") == 1 and "HTTP 503" in failed.stderr
+
+
+def test_json_logs_carry_the_run_id_and_scope(hub, db):
+    hub.faults.add("missing-field,times=1")  # one warning during the run
+    result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--log-format", "json"])
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    warning, summary = lines[0], lines[-1]
+    assert warning["level"] == "warning" and warning["run_id"] == 1 and warning["scope"] == "models"
+    assert summary["event"] == "run" and summary["run_id"] == 1 and summary["status"] == "ok"
+    hub.faults.add("503")
+    failed = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--log-format", "json",
+                                       "--retries", "1"])
+    error = json.loads(failed.stderr.splitlines()[-1])
+    assert (error["event"], error["exit_code"], failed.exit_code) == ("error", 3, 3)
+
+
+def test_status_json_tells_monitoring_how_old_the_last_success_is_and_who_holds_a_lock(hub, db):
+    sync(config(hub, db))
+    hub.faults.add("slow=0.05")
+    hub.corpora["models"].modify(300)
+    holder = start_cli(hub, db)
+    try:
+        deadline = time.monotonic() + 30
+        while runs(db)[-1]["status"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        status = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)[0]
+    finally:
+        holder.communicate(timeout=120)
+    assert status["last_run"]["status"] == "running"
+    assert status["locked_by"]["run_id"] == 2 and status["locked_by"]["pid"] == holder.pid
+    assert 0 <= status["seconds_since_success"] < 60
+    assert datetime.fromisoformat(status["last_success_at"]) <= datetime.now(UTC)
