@@ -38,6 +38,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("backend", backends)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that compare the backends run only when both are selected (--backend all)."""
+    if selected_backends(config) == BACKENDS:
+        return
+    kept = [item for item in items if not item.get_closest_marker("both_backends")]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("both_backends")])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def postgres(request: pytest.FixtureRequest):
     """A throwaway PostgreSQL cluster for the session. Failing to start it is an error, never a skip."""

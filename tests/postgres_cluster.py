@@ -46,7 +46,8 @@ def _free_port() -> int:
 class ThrowawayCluster:
     """One PostgreSQL server of its own, for the length of a ``with`` block."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # benchmarks measure with the server's defaults: fsync on
         self.bin = find_initdb().parent
         self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
         self.root = Path(tempfile.mkdtemp(prefix="harvester-pg-"))
@@ -68,8 +69,9 @@ class ThrowawayCluster:
         data = self.root / "data"
         self._run(str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--no-sync", "--no-instructions")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.root / "server.log"),
                   "-w", "-t", "60", "start")
         return self

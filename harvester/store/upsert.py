@@ -146,7 +146,8 @@ def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, 
     """Move rows whose ``hub_id`` arrives under a new repo id to that id; returns how many."""
     table = REPO_TABLES[kind][0]
     new_ids = {row.row["hub_id"]: repo_id for repo_id, row in by_id.items()}
-    known = conn.execute(select(table.c.id, table.c.hub_id).where(table.c.hub_id.in_(new_ids))).all()
+    known = conn.execute(select(table.c.id, table.c.hub_id).where(table.c.hub_id.in_(new_ids))
+                         .order_by(table.c.id)).all()  # renames logged in the same order on every backend
     moves = [(old_id, new_ids[hub_id], hub_id) for old_id, hub_id in known if old_id != new_ids[hub_id]]
     taken = set(conn.execute(select(table.c.id).where(table.c.id.in_([new for _, new, _ in moves]))).scalars())
     done = []
