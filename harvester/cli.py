@@ -225,6 +225,57 @@ def _ago(seconds: int | None) -> str:
     return f"{seconds} s ago"
 
 
+@main.command()
+@DB_OPTION
+@click.option("--since", type=click.IntRange(min=0), default=0, show_default=True, metavar="SEQ",
+              help="Print changes after this sequence number (the one the last call handed back).")
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only this kind's changes.")
+@click.option("--format", "format_", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many changes.")
+def changes(db: str | None, since: int, kind: str | None, format_: str, limit: int | None) -> None:
+    """Print what syncs changed after --since, oldest first, then the --since to use next time.
+
+    Each change: seq, run_id, kind, hub_id, repo_id, change (insert, update, rename, delete,
+    undelete), fields (the columns an update changed), previous_id (renames), changed_at. The next
+    --since comes last: as {"next_since": N} with jsonl, on stderr with csv. Poll with it and no
+    event is missed or repeated.
+    """
+    from .config import database_url
+    from .store.changes import read_changes
+    from .store.engine import open_catalog
+
+    with _reported_errors():
+        engine = open_catalog(database_url(db), upgrade=False)
+        writer = _change_writer(format_)
+        last = since
+        for change in read_changes(engine, since=since, kind=kind, limit=limit):
+            writer(change)
+            last = change["seq"]
+    if format_ == "jsonl":
+        click.echo(json.dumps({"next_since": last}))
+    else:
+        click.echo(f"next: --since {last}", err=True)
+
+
+CHANGE_COLUMNS = ("seq", "run_id", "kind", "hub_id", "repo_id", "change", "fields", "previous_id", "changed_at")
+
+
+def _change_writer(format_: str) -> Callable[[dict[str, Any]], None]:
+    stdout = sys.stdout
+    if format_ == "jsonl":
+        return lambda change: stdout.write(json.dumps(change, default=_iso) + "\n")
+    import csv
+
+    writer = csv.writer(stdout)
+    writer.writerow(CHANGE_COLUMNS)
+    return lambda change: writer.writerow(
+        [";".join(change["fields"] or []) if name == "fields" else _iso(change[name]) for name in CHANGE_COLUMNS])
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 @main.group()
 def state() -> None:
     """Inspect or reset sync state."""

@@ -1,5 +1,6 @@
 """Where SQLite and PostgreSQL differ, and nowhere else: connection settings, the upsert
-statement, and the lock that serialises schema upgrades.
+statement, the lock that serialises schema upgrades, and the one that keeps the change log in
+commit order.
 
 Everything else (schema, revisions, queries, the sync) is the same code on both.
 """
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, text
 
 CACHE_KIB = 65_536
 MIGRATION_LOCK_KEY = 0x6861727665737472  # "harvestr": PostgreSQL advisory lock id for schema upgrades
+CHANGE_LOG_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 
 
 def configure(engine: Engine, *, busy_timeout: float) -> None:
@@ -54,3 +56,12 @@ def lock_for_migration(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     elif conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_change_log(conn: Connection) -> None:
+    """Until ``conn``'s transaction ends, no other transaction adds to the change log, so change
+    numbers are handed out in commit order. SQLite already has one writer at a time; PostgreSQL
+    takes a transaction-scoped advisory lock (held only from a page's first change to its commit).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK_KEY})

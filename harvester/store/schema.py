@@ -147,6 +147,26 @@ class SyncLock(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the holder's clock plus ttl_seconds
 
 
+class Change(Base):
+    """The change log: one row per insert, update, rename, delete or undelete a sync wrote.
+
+    ``seq`` grows in commit order, so ``WHERE seq > last_seen`` never misses or repeats an event.
+    """
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_kind_seq", "kind", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    hub_id: Mapped[str] = mapped_column(String, index=True)
+    repo_id: Mapped[str] = mapped_column(String)  # the repo id after the change
+    change: Mapped[str] = mapped_column(String(16))  # insert, update, rename, delete, undelete
+    fields: Mapped[Any | None] = mapped_column(Json)  # updates: the names of the columns that changed
+    previous_id: Mapped[str | None] = mapped_column(String)  # renames: the repo id before
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SyncRun(Base):
     """One `harvester sync` run and what it did; updated with every committed page."""
 
@@ -220,6 +240,7 @@ space_files = _files_table("space_files", "spaces", "space_id")
 sync_state = SyncState.__table__
 sync_runs = SyncRun.__table__
 sync_locks = SyncLock.__table__
+changes = Change.__table__
 renames = Rename.__table__
 
 STATS_TABLES = {"models": model_stats, "datasets": dataset_stats, "spaces": space_stats}

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from ..mapping import MappedRow, RepoDetails
 from ..state import RunStats, WalkState
+from .changes import ChangeLog, differing
 from .dialect import upsert_capable_insert
 from .locks import renew_for_page
 from .runs import utc
@@ -106,25 +107,35 @@ class PageCounts(NamedTuple):
 
 def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: datetime,
                  run_id: int | None = None) -> PageCounts:
-    """Bulk upsert one page of rows of ``kind`` and their tags.
+    """Bulk upsert one page of rows of ``kind`` and their tags, and log what changed.
 
     A row whose ``hub_id`` the catalog knows under another repo id is a rename: that row takes
     the new id in place (its tags follow) and the rename is recorded.
     """
     table, tag_table, key = REPO_TABLES[kind]
+    log = ChangeLog(kind, run_id=run_id, now=now)
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
-    renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id)
-    stored = dict(conn.execute(select(table.c.id, table.c.raw).where(table.c.id.in_(by_id))).all())
+    renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id, log=log)
+    compared = _compared_columns(kind)
+    stored = {row["id"]: row for row in conn.execute(
+        select(table.c.id, table.c.deleted_at, *(table.c[n] for n in compared)).where(table.c.id.in_(by_id)))
+        .mappings()}
     fresh: list[MappedRow] = []
     changed: list[MappedRow] = []
     unchanged: list[str] = []
     for repo_id, row in by_id.items():
-        if repo_id not in stored:
+        old = stored.get(repo_id)
+        if old is None:
             fresh.append(row)
-        elif stored[repo_id] != row.row["raw"]:
+            log.add("insert", row.row["hub_id"], repo_id)
+        elif old["raw"] != row.row["raw"]:
             changed.append(row)
         else:
             unchanged.append(repo_id)
+            if old["deleted_at"] is not None:
+                log.add("undelete", row.row["hub_id"], repo_id)
+    if changed:
+        _log_updates(conn, kind, changed, stored, log)
 
     written = fresh + changed
     if written:
@@ -138,11 +149,39 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
             _tag_insert(conn.dialect, kind).run(conn, ({key: repo_id, "tag": tag} for repo_id, tag in tags))
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
+    log.write(conn)
     return PageCounts(len(fresh), len(changed), len(unchanged), renamed)
 
 
+@lru_cache(maxsize=8)
+def _compared_columns(kind: str) -> tuple[str, ...]:
+    """The columns a listing item sets, whose changes the log names (bookkeeping times left out)."""
+    table = REPO_TABLES[kind][0]
+    bookkeeping = {"id", "first_seen_at", "last_seen_at", "deleted_at", *DETAIL_COLUMNS}
+    return tuple(c.name for c in table.columns if c.name not in bookkeeping)
+
+
+def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], stored: dict[str, Any],
+                 log: ChangeLog) -> None:
+    """Log each changed row with the names of its columns that changed (``tags`` too); ``raw``
+    is named only when nothing else changed (a field the catalog keeps no column for)."""
+    _, tag_table, key = REPO_TABLES[kind]
+    old_tags: dict[str, set[str]] = {}
+    for repo_id, tag in conn.execute(select(tag_table.c[key], tag_table.c.tag)
+                                     .where(tag_table.c[key].in_([row.id for row in changed]))):
+        old_tags.setdefault(repo_id, set()).add(tag)
+    columns = [name for name in _compared_columns(kind) if name != "raw"]
+    for row in changed:
+        old = stored[row.id]
+        fields = differing(old, row.row, columns)
+        if old_tags.get(row.id, set()) != set(row.tags):
+            fields.append("tags")
+        change = "undelete" if old["deleted_at"] is not None else "update"
+        log.add(change, row.row["hub_id"], row.id, fields=fields or ["raw"])
+
+
 def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
-                   run_id: int | None) -> int:
+                   run_id: int | None, log: ChangeLog) -> int:
     """Move rows whose ``hub_id`` arrives under a new repo id to that id; returns how many."""
     table = REPO_TABLES[kind][0]
     new_ids = {row.row["hub_id"]: repo_id for repo_id, row in by_id.items()}
@@ -160,15 +199,21 @@ def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, 
     if done:
         conn.execute(insert(renames), [{"kind": kind, "hub_id": hub_id, "old_id": old_id, "new_id": new_id,
                                         "run_id": run_id, "renamed_at": now} for old_id, new_id, hub_id in done])
+    for old_id, new_id, hub_id in done:
+        log.add("rename", hub_id, new_id, fields=["id"], previous_id=old_id)
     return len(done)
 
 
-def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime) -> int:
-    """Mark rows not seen since ``since`` as deleted; returns how many."""
+def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime, run_id: int | None = None) -> int:
+    """Mark rows not seen since ``since`` as deleted, and log them; returns how many."""
     table = REPO_TABLES[kind][0]
-    result = conn.execute(update(table).where(table.c.deleted_at.is_(None), table.c.last_seen_at < since)
-                          .values(deleted_at=now))
-    return result.rowcount
+    gone = conn.execute(update(table).where(table.c.deleted_at.is_(None), table.c.last_seen_at < since)
+                        .values(deleted_at=now).returning(table.c.id, table.c.hub_id)).all()
+    log = ChangeLog(kind, run_id=run_id, now=now)
+    for repo_id, hub_id in sorted(gone):
+        log.add("delete", hub_id, repo_id)
+    log.write(conn)
+    return len(gone)
 
 
 def save_state(conn: Connection, state: WalkState, *, now: datetime) -> None:
@@ -233,33 +278,47 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
                 conn.execute(due.order_by(table.c.last_modified.desc(), table.c.id.desc()).limit(limit))]
 
 
-def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]) -> int:
-    """Store heavy fields and files of repos (by catalog id) in place of the old ones; returns how many.
-
-    A repo renamed or gone from the catalog since it was fetched is skipped.
-    """
+def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails], *, now: datetime,
+                    run_id: int | None = None) -> int:
+    """Store heavy fields and files of repos (by catalog id) in place of the old ones, and log
+    them as updates; returns how many. A repo renamed or gone since it was fetched is skipped."""
     table, _, key = REPO_TABLES[kind]
     files = FILES_TABLES[kind]
-    present = set(conn.execute(select(table.c.id).where(table.c.id.in_(details))).scalars())
-    if not present:
+    names = ["files_sha", *next(iter(details.values())).columns]
+    stored = {row["id"]: row for row in conn.execute(
+        select(table.c.id, table.c.hub_id, *(table.c[n] for n in names)).where(table.c.id.in_(details))).mappings()}
+    if not stored:
         return 0
-    conn.execute(delete(files).where(files.c[key].in_(present)))
-    rows = sorted(({key: repo_id, **file} for repo_id in present for file in details[repo_id].files),
+    conn.execute(delete(files).where(files.c[key].in_(stored)))
+    rows = sorted(({key: repo_id, **file} for repo_id in stored for file in details[repo_id].files),
                   key=lambda row: (row[key], row["path"]))  # in key order: the B-tree fills in sequence
     if rows:
         _file_insert(conn.dialect, kind).run(conn, rows)
-    names = ["files_sha", *next(iter(details.values())).columns]
+    new = {repo_id: {"files_sha": details[repo_id].sha, **details[repo_id].columns} for repo_id in stored}
     statement = update(table).where(table.c.id == bindparam("repo_id")).values(
         {name: bindparam(f"new_{name}") for name in names})
-    conn.execute(statement, [{"repo_id": repo_id, "new_files_sha": details[repo_id].sha,
-                              **{f"new_{n}": v for n, v in details[repo_id].columns.items()}} for repo_id in present])
-    return len(present)
+    conn.execute(statement, [{"repo_id": repo_id, **{f"new_{n}": v for n, v in new[repo_id].items()}}
+                             for repo_id in stored])
+    log = ChangeLog(kind, run_id=run_id, now=now)
+    for repo_id, old in sorted(stored.items()):
+        fields = differing(old, new[repo_id], names)
+        if fields:
+            log.add("update", old["hub_id"], repo_id, fields=["files", *fields] if "files_sha" in fields else fields)
+    log.write(conn)
+    return len(stored)
 
 
-def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime) -> int:
-    """A reconcile page: mark the rows with these ``hub_id``s as seen now; returns how many."""
+def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime, run_id: int | None = None) -> int:
+    """A reconcile page: mark the rows with these ``hub_id``s as seen now (logging the ones that
+    come back from deleted); returns how many."""
     table = REPO_TABLES[kind][0]
+    back = conn.execute(select(table.c.id, table.c.hub_id)
+                        .where(table.c.hub_id.in_(hub_ids), table.c.deleted_at.is_not(None))).all()
     result = conn.execute(update(table).where(table.c.hub_id.in_(hub_ids)).values(last_seen_at=now, deleted_at=None))
+    log = ChangeLog(kind, run_id=run_id, now=now)
+    for repo_id, hub_id in sorted(back):
+        log.add("undelete", hub_id, repo_id)
+    log.write(conn)
     return result.rowcount
 
 
@@ -286,7 +345,7 @@ def store_seen_page(engine: Engine, hub_ids: list[str], *, state: WalkState, run
 
     def write(conn: Connection, after: RunStats) -> None:
         after.rows_seen += len(hub_ids)
-        after.rows_unchanged += touch_seen(conn, state.kind, hub_ids, now=now)
+        after.rows_unchanged += touch_seen(conn, state.kind, hub_ids, now=now, run_id=run_id)
 
     _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since)
 
@@ -311,7 +370,7 @@ def store_details_page(engine: Engine, kind: str, details: dict[str, RepoDetails
     """Commit one batch of the details lane: heavy fields, files and the run's counts."""
 
     def write(conn: Connection, after: RunStats) -> None:
-        stored = replace_details(conn, kind, details) if details else 0
+        stored = replace_details(conn, kind, details, now=now, run_id=run_id) if details else 0
         after.rows_seen += len(details)
         after.rows_updated += stored
         after.rows_unchanged += len(details) - stored
@@ -334,7 +393,7 @@ def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], 
         after.rows_seen += rejected
         after.rows_rejected += rejected
         if state is not None and sweep_since is not None:
-            after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now)
+            after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now, run_id=run_id)
         after.pages += 1
         if state is not None:
             save_state(conn, state, now=now)
