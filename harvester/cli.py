@@ -276,6 +276,85 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+@main.command()
+@DB_OPTION
+@click.argument("sql")
+@click.option("--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="table: aligned columns; json: one JSON array of objects.")
+def query(db: str | None, sql: str, format_: str) -> None:
+    """Run read-only SQL against the catalog: the connection itself refuses writes.
+
+    Example: harvester query "SELECT pipeline_tag, count(*) FROM models GROUP BY 1 ORDER BY 2 DESC"
+    """
+    from .config import database_url
+    from .read import read_only_catalog, rows, write_csv
+
+    with _reported_errors():
+        engine = read_only_catalog(database_url(db))
+        columns, stream = rows(engine, sql)
+        if format_ == "csv":
+            write_csv(columns, stream, sys.stdout)
+        elif format_ == "json":
+            _print_json(columns, stream)
+        else:
+            _print_table(columns, stream)
+
+
+def _print_json(columns: list[str], stream) -> None:
+    from .read import plain
+
+    click.echo(json.dumps([dict(zip(columns, map(plain, row), strict=True)) for row in stream],
+                          ensure_ascii=False, indent=1))
+
+
+def _print_table(columns: list[str], stream) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .read import csv_cell
+
+    table = Table(*columns)
+    for row in stream:
+        table.add_row(*("" if value is None else str(csv_cell(value)).removeprefix("'") for value in row))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@main.command()
+@DB_OPTION
+@click.argument("table_or_query")
+@click.option("--format", "format_", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write here instead of stdout (required for parquet).")
+def export(db: str | None, table_or_query: str, format_: str, output: str | None) -> None:
+    """Stream a table (models, datasets, spaces, ...) or a SELECT's rows as JSON Lines, CSV or Parquet.
+
+    Memory stays flat whatever the size. Parquet needs pyarrow: pip install 'hf-harvester[parquet]'.
+    CSV cells that start like a spreadsheet formula (=, +, -, @) are written with a leading '.
+    """
+    from .config import database_url
+    from .errors import ConfigError
+    from .read import read_only_catalog, rows, write_csv, write_jsonl, write_parquet
+
+    with _reported_errors():
+        if format_ == "parquet" and output is None:
+            raise ConfigError("--format parquet writes a file: give --output FILE")
+        engine = read_only_catalog(database_url(db))
+        columns, stream = rows(engine, table_or_query)
+        if format_ == "parquet":
+            count = write_parquet(columns, stream, output)
+        else:
+            write = write_jsonl if format_ == "jsonl" else write_csv
+            with open(output, "w", newline="", encoding="utf-8") if output else _stdout() as out:
+                count = write(columns, stream, out)
+        click.echo(f"exported {count} rows", err=True)
+
+
+@contextmanager
+def _stdout():
+    yield sys.stdout
+
+
 @main.group()
 def state() -> None:
     """Inspect or reset sync state."""

@@ -65,3 +65,20 @@ def lock_change_log(conn: Connection) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK_KEY})
+
+
+def read_only(engine: Engine) -> None:
+    """Make every connection of ``engine`` refuse writes: SQLite's ``query_only`` pragma, and
+    PostgreSQL transactions begun read-only (a query cannot switch them back once it has run)."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", lambda dbapi_connection, _record: dbapi_connection.execute(
+            "PRAGMA query_only = ON"))
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _begin_read_only)
+
+
+def _begin_read_only(conn: Connection) -> None:
+    # a plain driver cursor: the connection's own may be a server-side one (stream_results)
+    cursor = conn.connection.dbapi_connection.cursor()
+    cursor.execute("SET TRANSACTION READ ONLY")
+    cursor.close()

@@ -1,0 +1,109 @@
+"""Reading the catalog out: read-only SQL from the command line, and exports that round-trip."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from harvester.read import csv_cell
+from harvester.sync import sync
+from helpers import config
+
+
+@pytest.fixture(scope="module")
+def small_hub():
+    with HubEmulator(models=300, seed=61) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def synced(small_hub, db):
+    sync(config(small_hub, db))
+    return db
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_query_prints_a_table_csv_or_json(synced):
+    sql = "SELECT pipeline_tag, count(*) AS n FROM models GROUP BY pipeline_tag ORDER BY n DESC, pipeline_tag"
+    expected = synced.rows(sql)
+    as_json = run("query", "--db", synced.url, sql, "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    assert [(r["pipeline_tag"], r["n"]) for r in json.loads(as_json.stdout)] == expected
+    as_csv = list(csv.reader(io.StringIO(run("query", "--db", synced.url, sql, "--format", "csv").stdout)))
+    assert as_csv[0] == ["pipeline_tag", "n"] and len(as_csv) == len(expected) + 1
+    table = run("query", "--db", synced.url, sql)
+    assert "pipeline_tag" in table.stdout and str(expected[0][1]) in table.stdout
+
+
+@pytest.mark.parametrize("sql", ["DROP TABLE models", "UPDATE models SET likes = 0", "DELETE FROM changes",
+                                 "INSERT INTO renames (kind, hub_id, old_id, new_id, renamed_at) "
+                                 "VALUES ('models', 'x', 'a', 'b', CURRENT_TIMESTAMP)"])
+def test_query_refuses_writes_and_changes_nothing(synced, sql):
+    before = synced.rows("SELECT count(*), sum(likes) FROM models")
+    result = run("query", "--db", synced.url, sql)
+    assert result.exit_code == 2 and "read-only" in result.stderr and "nothing was changed" in result.stderr
+    assert synced.rows("SELECT count(*), sum(likes) FROM models") == before
+    assert synced.rows("SELECT count(*) FROM renames") == [(0,)]
+
+
+def test_a_bad_query_is_one_clear_line(synced):
+    result = run("query", "--db", synced.url, "SELECT nope FROM models")
+    assert result.exit_code == 2 and "the query failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_jsonl_export_round_trips_every_row(synced, tmp_path):
+    out = tmp_path / "models.jsonl"
+    result = run("export", "--db", synced.url, "models", "--output", str(out))
+    assert result.exit_code == 0 and "exported 300 rows" in result.stderr
+    exported = {row["id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    stored = {row["id"]: row for row in synced.records("SELECT id, sha, likes, raw, last_modified FROM models")}
+    assert exported.keys() == stored.keys()
+    for repo_id, row in stored.items():
+        back = exported[repo_id]
+        assert (back["sha"], back["likes"], back["raw"]) == (row["sha"], row["likes"], json.loads(row["raw"]))
+        assert back["last_modified"].replace("T", " ").removesuffix("+00:00") == row["last_modified"]
+
+
+def test_csv_export_of_a_query_round_trips_and_defuses_formulas(synced, tmp_path):
+    synced_ids = [r[0] for r in synced.rows("SELECT id FROM models ORDER BY id")]
+    result = run("export", "--db", synced.url, "SELECT id, likes, '=HYPERLINK(1)' AS trap, '-3' AS minus, -3 AS n "
+                 "FROM models ORDER BY id", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["id"] for r in rows] == synced_ids
+    assert {r["trap"] for r in rows} == {"'=HYPERLINK(1)"} and {r["minus"] for r in rows} == {"'-3"}
+    assert {r["n"] for r in rows} == {"-3"}, "numbers are left alone"
+    likes = dict(synced.rows("SELECT id, likes FROM models"))
+    assert all(int(r["likes"]) == likes[r["id"]] for r in rows)
+
+
+def test_parquet_export_reads_back_with_pyarrow(synced, tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "models.parquet"
+    result = run("export", "--db", synced.url, "models", "--format", "parquet", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.num_rows == 300
+    back = {row["id"]: row for row in table.select(["id", "likes", "downloads", "last_modified"]).to_pylist()}
+    for repo_id, likes, downloads in synced.rows("SELECT id, likes, downloads FROM models"):
+        assert (back[repo_id]["likes"], back[repo_id]["downloads"]) == (likes, downloads)
+    assert str(table.schema.field("last_modified").type) == "timestamp[us, tz=UTC]"
+
+
+def test_parquet_needs_an_output_file(synced):
+    result = run("export", "--db", synced.url, "models", "--format", "parquet")
+    assert result.exit_code == 2 and "--output" in result.stderr
+
+
+def test_csv_cells():
+    assert [csv_cell(v) for v in ["=1+1", "+x", "@sum", "a=b", -5, None, {"k": 1}]] == [
+        "'=1+1", "'+x", "'@sum", "a=b", -5, None, '{"k": 1}']
