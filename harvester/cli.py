@@ -355,6 +355,31 @@ def _stdout():
     yield sys.stdout
 
 
+@main.command("search")
+@DB_OPTION
+@click.argument("words", nargs=-1, required=True)
+@click.option("--kind", type=click.Choice(KINDS), default="models", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+def search_command(db: str | None, words: tuple[str, ...], kind: str, limit: int, as_json: bool) -> None:
+    """Find repos by words of their id, author, task, library, license or card, best match first.
+
+    Example: harvester search llama gguf
+    """
+    from .config import database_url
+    from .read import plain
+    from .search import search
+    from .store.engine import open_catalog
+
+    with _reported_errors():
+        found = search(open_catalog(database_url(db), upgrade=False), " ".join(words), kind=kind, limit=limit)
+    if as_json:
+        click.echo(json.dumps([{k: plain(v) for k, v in row.items()} for row in found], ensure_ascii=False))
+        return
+    _print_table(["id", "likes", "last_modified"], ([row["id"], row["likes"], plain(row["last_modified"])]
+                                                   for row in found))
+
+
 @main.group()
 def state() -> None:
     """Inspect or reset sync state."""

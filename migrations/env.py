@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from harvester.config import database_url
-from harvester.store.schema import Base
+from harvester.store.schema import Base, declared_here
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,6 +16,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=database_url(context.get_x_argument(as_dictionary=True).get("db")),
         target_metadata=target_metadata,
+        include_name=declared_here,
         literal_binds=True,
         render_as_batch=True,
     )
@@ -34,7 +35,8 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      include_name=declared_here)
     with context.begin_transaction():
         context.run_migrations()
 

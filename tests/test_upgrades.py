@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, MetaData, String, Text, insert, select
 
 from harvester.store.engine import alembic_config, create_catalog_engine, schema_revision
+from harvester.store.schema import is_search_table
 
 REVISIONS = [rev.revision for rev in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
 HEAD = REVISIONS[-1]
@@ -51,7 +52,7 @@ def fill(engine) -> dict[str, list[dict]]:
     written: dict[str, list[dict]] = {}
     with engine.begin() as conn:
         for table in metadata.sorted_tables:
-            if table.name == "alembic_version":
+            if table.name == "alembic_version" or is_search_table(table.name):
                 continue
             rows = []
             for n in range(3):

@@ -82,3 +82,20 @@ def _begin_read_only(conn: Connection) -> None:
     cursor = conn.connection.dbapi_connection.cursor()
     cursor.execute("SET TRANSACTION READ ONLY")
     cursor.close()
+
+
+def search_sql(dialect: Dialect, kind: str) -> str:
+    """A ranked full-text query over ``kind``'s live repos, taking ``:query`` and ``:limit``.
+
+    SQLite: the FTS5 table ``<kind>_search`` (``:query`` in FTS5 syntax). PostgreSQL: a text
+    search over the repo id and its card, computed as it goes (``:query`` as plain words).
+    """
+    if dialect.name == "sqlite":
+        return (f"SELECT r.id, r.likes, r.last_modified FROM {kind}_search s JOIN {kind} r ON r.id = s.repo_id "
+                f"WHERE {kind}_search MATCH :query AND r.deleted_at IS NULL "
+                f"ORDER BY bm25({kind}_search, 4.0, 1.0), r.likes DESC LIMIT :limit")
+    words = "plainto_tsquery('simple', translate(:query, '/-_.', '    '))"  # split ids as the document is
+    document = "to_tsvector('simple', translate(r.id, '/-_.', '    ') || ' ' || coalesce(r.card_data::text, ''))"
+    return (f"SELECT r.id, r.likes, r.last_modified FROM {kind} r "
+            f"WHERE r.deleted_at IS NULL AND {document} @@ {words} "
+            f"ORDER BY ts_rank({document}, {words}) DESC, r.likes DESC LIMIT :limit")

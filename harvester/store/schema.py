@@ -167,6 +167,15 @@ class Change(Base):
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class SearchIndexed(Base):
+    """Up to which change ``<kind>_search`` (SQLite FTS5, filled by `harvester search`) is current."""
+
+    __tablename__ = "search_indexed"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+
+
 class SyncRun(Base):
     """One `harvester sync` run and what it did; updated with every committed page."""
 
@@ -241,7 +250,19 @@ sync_state = SyncState.__table__
 sync_runs = SyncRun.__table__
 sync_locks = SyncLock.__table__
 changes = Change.__table__
+search_indexed = SearchIndexed.__table__
 renames = Rename.__table__
+
+def is_search_table(name: str | None) -> bool:
+    """SQLite's FTS5 tables for `harvester search` and their shadow tables: made by revision
+    0008 and filled by `harvester search`, not declared here."""
+    return bool(name) and any(name.startswith(f"{kind}_search") for kind in ("models", "datasets", "spaces"))
+
+
+def declared_here(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's ``include_name``: compare and autogenerate everything but the search tables."""
+    return not (type_ == "table" and is_search_table(name))
+
 
 STATS_TABLES = {"models": model_stats, "datasets": dataset_stats, "spaces": space_stats}
 FILES_TABLES = {"models": model_files, "datasets": dataset_files, "spaces": space_files}

@@ -1,0 +1,74 @@
+"""`harvester search`: words of a repo's id or card find it; the index follows the catalog."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from harvester.search import fts_query, summary
+from harvester.sync import sync
+from helpers import config
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=500, seed=83) as emulator:
+        yield emulator
+
+
+def search(db, *words: str, kind: str = "models") -> list[str]:
+    result = CliRunner().invoke(main, ["search", "--db", db.url, "--kind", kind, "--json", "--limit", "1000", *words])
+    assert result.exit_code == 0, result.output
+    return [row["id"] for row in json.loads(result.stdout)]
+
+
+def test_every_word_of_an_id_finds_it_and_only_matching_repos_come_back(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    target = next(corpus.ids[j] for j in corpus.live() if corpus.ids[j].isascii() and "/" in corpus.ids[j])
+    found = search(db, target)
+    assert target in found
+    words = target.replace("/", " ").replace("-", " ").replace("_", " ").replace(".", " ").lower().split()
+    assert all(set(words) <= set(f.replace("/", " ").replace("-", " ").replace("_", " ").replace(".", " ")
+                                 .lower().split()) | _card_words(db, f) for f in found)
+
+
+def _card_words(db, repo_id: str) -> set[str]:
+    [(author, task, library, license_, card)] = db.rows(
+        "SELECT author, pipeline_tag, library_name, license, card_data FROM models WHERE id = :id", id=repo_id)
+    return set(summary({"author": author, "pipeline_tag": task, "library_name": library, "license": license_,
+                        "card_data": json.loads(card) if card else None}).lower().replace("-", " ").split())
+
+
+def test_card_and_task_words_find_repos(hub, db):
+    sync(config(hub, db))
+    expected = {r[0] for r in db.rows("SELECT id FROM models WHERE pipeline_tag = 'text-generation'")}
+    assert expected and expected <= set(search(db, "text-generation"))
+
+
+def test_the_index_follows_adds_renames_and_deletions(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    assert search(db, "renamed") == []
+    [(old, new)] = corpus.rename(1)
+    [gone] = corpus.delete(ids=[next(i for i in corpus.ids if i != new and i.isascii())])
+    sync(config(hub, db))
+    sync(config(hub, db, reconcile=True))
+    assert search(db, "renamed") == [new]
+    assert gone not in search(db, gone)
+
+
+def test_odd_input_is_words_not_syntax():
+    assert fts_query('a "b" c-d/e') == '"a" """b""" "c-d/e"'
+
+
+def test_datasets_are_searched_apart(hub, db):
+    with HubEmulator(datasets=80, seed=5) as other:
+        sync(config(other, db, kind="datasets"))
+        dataset = other.corpora["datasets"].ids[0]
+    assert dataset in search(db, dataset, kind="datasets")
+    assert search(db, dataset) == []
