@@ -164,9 +164,10 @@ def _storable(item: dict[str, Any], repo_id: str) -> None:
         raise RejectedItem(f"item {repo_id!r} holds NaN or infinity, which JSON does not allow") from None
     except RecursionError:
         raise RejectedItem(f"item {repo_id!r} is nested too deeply") from None
-    if _NUL_ESCAPE.search(text):
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):  # the substring test is fast; the regex is exact
         raise RejectedItem(f"item {repo_id!r} holds a NUL character")
-    _utf8(text, f"item {repo_id!r}")
+    if not text.isascii():
+        _utf8(text, f"item {repo_id!r}")
 
 
 def _repo_id(item: Any) -> str:
