@@ -18,6 +18,7 @@ from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.errors import Locked, LockLost
+from harvester.store.locks import this_host
 from harvester.sync import sync
 from helpers import PAGE, assert_catalog_equals_corpus, config, runs, wait_for_pages
 
@@ -85,7 +86,7 @@ def test_a_lock_left_on_another_host_is_waited_for_then_taken_over_once_expired(
 def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(hub, db):
     sync(config(hub, db, max_pages=1))
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    plant_lock(db, host=os.uname().nodename, pid=int(dead.stdout), expires_in=600)
+    plant_lock(db, host=this_host(), pid=int(dead.stdout), expires_in=600)
     assert sync(config(hub, db))["status"] == "ok"
 
 

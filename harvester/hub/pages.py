@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx2
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import DisabledRepoError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from .. import __version__
@@ -105,7 +105,8 @@ class HubClient:
         return self._with_retries(attempt, url, on_retry=on_retry)
 
     def fetch_repo(self, url: str) -> Any | None:
-        """One repo's JSON object at ``url``, with retries; None when the Hub says it does not exist.
+        """One repo's JSON object at ``url``, with retries; None when the Hub says it does not exist
+        or is disabled.
 
         Raises:
             HubError: a 4xx other than 429 and "repository not found" (not retried).
@@ -117,8 +118,9 @@ class HubClient:
             try:
                 body, _ = self._get_json(url)
             except HubError as exc:
-                # The Hub's own "no such repo" (deleted, private, or never there), not a wrong endpoint's 404.
-                if isinstance(exc.__cause__, RepositoryNotFoundError):
+                # The Hub's own "no such repo" (deleted, private, or never there) or "disabled", not a
+                # wrong endpoint's 404: there is nothing to fetch, and the other repos go on.
+                if isinstance(exc.__cause__, RepositoryNotFoundError | DisabledRepoError):
                     return None
                 raise
             if not isinstance(body, dict):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Dialect, Engine, select
 
+from .bulk import BulkInsert
 from .dialect import lock_change_log
 from .runs import utc
 from .schema import changes
@@ -38,8 +40,14 @@ class ChangeLog:
     def write(self, conn: Connection) -> None:
         if self.rows:
             lock_change_log(conn)
-            conn.execute(insert(changes), self.rows)
+            _change_insert(conn.dialect).run(conn, self.rows)
             self.rows = []
+
+
+@lru_cache(maxsize=4)
+def _change_insert(dialect: Dialect) -> BulkInsert:
+    columns = ("run_id", "kind", "hub_id", "repo_id", "change", "fields", "previous_id", "changed_at")
+    return BulkInsert.compile(changes.insert(), changes, columns, dialect)
 
 
 def differing(old: dict[str, Any], new: dict[str, Any], names: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
@@ -33,6 +34,17 @@ _HELD: set[str] = set()  # owners of the locks this process holds now
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@lru_cache(maxsize=1)
+def this_host() -> str:
+    """This machine, with its PID namespace where it has one: two containers that share a
+    hostname (and maybe a pid) must not take each other's process for dead."""
+    name = socket.gethostname()
+    try:
+        return f"{name} (pid ns {os.stat('/proc/self/ns/pid').st_ino})"
+    except OSError:
+        return name
 
 
 class ScopeLock:
@@ -67,7 +79,7 @@ class ScopeLock:
 
     def _try(self) -> dict[str, Any] | None:
         """Take the lock if it is free or stale; else return its holder."""
-        mine = {"scope": self.scope, "owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(),
+        mine = {"scope": self.scope, "owner": self.owner, "host": this_host(), "pid": os.getpid(),
                 "run_id": None, "ttl_seconds": self.ttl, "acquired_at": now(),
                 "expires_at": now() + timedelta(seconds=self.ttl)}
         with self.engine.begin() as conn:
@@ -124,11 +136,13 @@ def renew_for_page(conn: Connection, run_id: int, at: datetime) -> None:
         LockLost: the lock expired and another run has it now.
     """
     ttl = conn.execute(select(sync_locks.c.ttl_seconds).where(sync_locks.c.run_id == run_id)).scalar()
-    if ttl is None:
+    # The UPDATE is what proves ownership: it sees a takeover committed after the SELECT, and from
+    # here to the commit it holds the row (PostgreSQL) or the database (SQLite) against one.
+    renewed = ttl is not None and conn.execute(update(sync_locks).where(sync_locks.c.run_id == run_id)
+                                               .values(expires_at=at + timedelta(seconds=ttl))).rowcount
+    if not renewed:
         raise LockLost(f"run {run_id} lost its lock to another run (it stalled longer than the lock's lifetime); "
                        "stopping before writing anything more")
-    conn.execute(update(sync_locks).where(sync_locks.c.run_id == run_id)
-                 .values(expires_at=at + timedelta(seconds=ttl)))
 
 
 def _stale(holder: Any) -> bool:
@@ -136,9 +150,9 @@ def _stale(holder: Any) -> bool:
     or a run of this very process that has ended without managing to delete its row."""
     if utc(holder["expires_at"]) < now():
         return True
-    if holder["host"] == socket.gethostname() and holder["pid"] == os.getpid():
+    if holder["host"] == this_host() and holder["pid"] == os.getpid():
         return holder["owner"] not in _HELD
-    if holder["host"] == socket.gethostname() and holder["pid"]:
+    if holder["host"] == this_host() and holder["pid"]:
         try:
             os.kill(holder["pid"], 0)
         except ProcessLookupError:

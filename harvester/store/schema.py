@@ -162,7 +162,7 @@ class Change(Base):
     hub_id: Mapped[str] = mapped_column(String, index=True)
     repo_id: Mapped[str] = mapped_column(String)  # the repo id after the change
     change: Mapped[str] = mapped_column(String(16))  # insert, update, rename, delete, undelete
-    fields: Mapped[Any | None] = mapped_column(Json)  # updates: the names of the columns that changed
+    fields: Mapped[Any | None] = mapped_column(NullableJSON)  # updates: the names of the columns that changed
     previous_id: Mapped[str | None] = mapped_column(String)  # renames: the repo id before
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -11,8 +11,8 @@ replace the heavy fields and files of repos whose commit moved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -21,8 +21,6 @@ from sqlalchemy import (
     Connection,
     Dialect,
     Engine,
-    Insert,
-    Table,
     bindparam,
     delete,
     func,
@@ -35,44 +33,12 @@ from sqlalchemy import (
 
 from ..mapping import MappedRow, RepoDetails
 from ..state import RunStats, WalkState
+from .bulk import BulkInsert
 from .changes import ChangeLog, differing
-from .dialect import upsert_capable_insert
+from .dialect import lock_change_log, upsert_capable_insert
 from .locks import renew_for_page
 from .runs import utc
 from .schema import DETAIL_COLUMNS, FILES_TABLES, REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
-
-
-@dataclass(frozen=True)
-class BulkInsert:
-    """A Core statement compiled once per dialect, for executemany without per-row overhead.
-
-    SQLAlchemy's generic parameter handling costs more per row than SQLite's insert itself, so
-    rows go to the driver as tuples, each value passed through its column type's own bind
-    processor (JSON encoding, datetime formatting), exactly as SQLAlchemy would.
-    """
-
-    sql: str
-    columns: tuple[str, ...]
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor) where one exists
-    positional: bool  # qmark/format paramstyles take tuples; named ones take dicts
-
-    @classmethod
-    def compile(cls, statement: Insert, table: Table, columns: Sequence[str], dialect: Dialect) -> BulkInsert:
-        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-        order = tuple(compiled.positiontup or columns)
-        processors = ((i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                      for i, name in enumerate(order))
-        return cls(compiled.string, order, tuple((i, p) for i, p in processors if p is not None),
-                   compiled.positional)
-
-    def run(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
-        conn.exec_driver_sql(self.sql, [self._bind(row) for row in rows])
-
-    def _bind(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        values = [row[name] for name in self.columns]
-        for position, process in self.processors:
-            values[position] = process(values[position])
-        return tuple(values) if self.positional else dict(zip(self.columns, values, strict=True))
 
 
 @lru_cache(maxsize=32)
@@ -116,10 +82,8 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     log = ChangeLog(kind, run_id=run_id, now=now)
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
     renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id, log=log)
-    compared = _compared_columns(kind)
     stored = {row["id"]: row for row in conn.execute(
-        select(table.c.id, table.c.deleted_at, *(table.c[n] for n in compared)).where(table.c.id.in_(by_id)))
-        .mappings()}
+        select(table.c.id, table.c.deleted_at, table.c.raw).where(table.c.id.in_(by_id))).mappings()}
     fresh: list[MappedRow] = []
     changed: list[MappedRow] = []
     unchanged: list[str] = []
@@ -135,7 +99,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
             if old["deleted_at"] is not None:
                 log.add("undelete", row.row["hub_id"], repo_id)
     if changed:
-        _log_updates(conn, kind, changed, stored, log)
+        _log_updates(conn, kind, changed, log)
 
     written = fresh + changed
     if written:
@@ -161,16 +125,19 @@ def _compared_columns(kind: str) -> tuple[str, ...]:
     return tuple(c.name for c in table.columns if c.name not in bookkeeping)
 
 
-def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], stored: dict[str, Any],
-                 log: ChangeLog) -> None:
+def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], log: ChangeLog) -> None:
     """Log each changed row with the names of its columns that changed (``tags`` too); ``raw``
-    is named only when nothing else changed (a field the catalog keeps no column for)."""
-    _, tag_table, key = REPO_TABLES[kind]
-    old_tags: dict[str, set[str]] = {}
-    for repo_id, tag in conn.execute(select(tag_table.c[key], tag_table.c.tag)
-                                     .where(tag_table.c[key].in_([row.id for row in changed]))):
-        old_tags.setdefault(repo_id, set()).add(tag)
+    is named only when nothing else changed (a field the catalog keeps no column for). Only
+    changed rows have their old columns and tags read back."""
+    table, tag_table, key = REPO_TABLES[kind]
+    ids = [row.id for row in changed]
     columns = [name for name in _compared_columns(kind) if name != "raw"]
+    stored = {row["id"]: row for row in conn.execute(
+        select(table.c.id, table.c.deleted_at, *(table.c[n] for n in columns)).where(table.c.id.in_(ids)))
+        .mappings()}
+    old_tags: dict[str, set[str]] = {}
+    for repo_id, tag in conn.execute(select(tag_table.c[key], tag_table.c.tag).where(tag_table.c[key].in_(ids))):
+        old_tags.setdefault(repo_id, set()).add(tag)
     for row in changed:
         old = stored[row.id]
         fields = differing(old, row.row, columns)
@@ -269,7 +236,8 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
     first, after the keyset position ``after``, so a run passes each repo once even if it fails."""
     table = REPO_TABLES[kind][0]
     due = select(table.c.last_modified, table.c.id).where(
-        table.c.deleted_at.is_(None), table.c.sha.is_not(None), table.c.last_modified.is_not(None),
+        table.c.deleted_at.is_(None), table.c.disabled.is_not(True), table.c.sha.is_not(None),
+        table.c.last_modified.is_not(None),
         or_(table.c.files_sha.is_(None), table.c.files_sha != table.c.sha))
     if after is not None:
         due = due.where(tuple_(table.c.last_modified, table.c.id) < tuple_(*after))
@@ -389,6 +357,9 @@ def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], 
     after = replace(stats)
     with engine.begin() as conn:
         renew_for_page(conn, run_id, now)
+        # Before any row lock: two lanes' pages then queue for the change log in one order, never
+        # each holding what the other waits for (PostgreSQL; SQLite has one writer anyway).
+        lock_change_log(conn)
         write(conn, after)
         after.rows_seen += rejected
         after.rows_rejected += rejected

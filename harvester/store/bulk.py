@@ -1,0 +1,42 @@
+"""Bulk inserts compiled once per dialect and run with the driver's executemany."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, Insert, Table
+
+
+@dataclass(frozen=True)
+class BulkInsert:
+    """A Core statement compiled once per dialect, for executemany without per-row overhead.
+
+    SQLAlchemy's generic parameter handling costs more per row than SQLite's insert itself, so
+    rows go to the driver as tuples, each value passed through its column type's own bind
+    processor (JSON encoding, datetime formatting), exactly as SQLAlchemy would.
+    """
+
+    sql: str
+    columns: tuple[str, ...]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor) where one exists
+    positional: bool  # qmark/format paramstyles take tuples; named ones take dicts
+
+    @classmethod
+    def compile(cls, statement: Insert, table: Table, columns: Sequence[str], dialect: Dialect) -> BulkInsert:
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        order = tuple(compiled.positiontup or columns)
+        processors = ((i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                      for i, name in enumerate(order))
+        return cls(compiled.string, order, tuple((i, p) for i, p in processors if p is not None),
+                   compiled.positional)
+
+    def run(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+        conn.exec_driver_sql(self.sql, [self._bind(row) for row in rows])
+
+    def _bind(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        values = [row[name] for name in self.columns]
+        for position, process in self.processors:
+            values[position] = process(values[position])
+        return tuple(values) if self.positional else dict(zip(self.columns, values, strict=True))
