@@ -116,6 +116,18 @@ def test_a_repo_gone_since_the_listing_is_skipped_and_left_to_the_deletion_walks
     assert sync(config(hub, db, details=True))["requests"] == 0, "a deleted repo is no longer due"
 
 
+def test_a_repo_disabled_since_the_listing_is_skipped_and_the_rest_stored(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    newest = max(corpus.live(), key=lambda j: (corpus.modified[j], corpus.ids[j]))
+    corpus.disabled[newest] = 1  # the Hub refuses its page with 403 "Access to this resource is disabled."
+    run = sync(config(hub, db, details=True))
+    assert (run["status"], run["rows_rejected"], run["rows_updated"]) == ("ok", 1, 259)
+    sync(config(hub, db, full=True))  # the listing now says disabled: it is no longer due
+    hub.requests.clear()
+    assert sync(config(hub, db, details=True))["requests"] == 0
+
+
 def test_transient_failures_on_repo_pages_are_retried(hub, db):
     sync(config(hub, db))
     hub.faults.add("503,every=9")

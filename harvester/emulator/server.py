@@ -3,7 +3,7 @@
 ``GET /api/{models,datasets,spaces}`` validate their query parameters as the Hub does (400 with
 a JSON error), serve one page through a keyset cursor, and put the next page's absolute URL in a
 ``Link: <...>; rel="next"`` header while rows remain. ``GET /api/{kind}/{repo_id}`` serves one
-repo with every property (``blobs=true`` adds file sizes), or 404 once it is gone. Every
+repo with every property (``blobs=true`` adds file sizes), 404 once it is gone, 403 if disabled. Every
 request is logged (path, params, status, fault) for tests to read; the token itself is never
 logged, only whether one was sent.
 """
@@ -37,8 +37,24 @@ class BadRequest(ValueError):
     """A request the Hub would answer with 400."""
 
 
-class NotFound(LookupError):
-    """A repo the Hub would answer with 404: never existed, deleted, or private."""
+class Refusal(Exception):
+    """A repo request the Hub refuses, with the status and the headers hf_raise_for_status reads."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+
+
+def not_found(repo_id: str) -> Refusal:
+    """Never existed, deleted, or private."""
+    return Refusal(404, f"Repository {repo_id!r} not found", {"X-Error-Code": "RepoNotFound"})
+
+
+def disabled(repo_id: str) -> Refusal:
+    """Disabled by the Hub (a takedown): listed, but its page is refused."""
+    return Refusal(403, f"Repository {repo_id!r} is disabled",
+                   {"X-Error-Message": "Access to this resource is disabled."})
 
 
 @dataclass(frozen=True)
@@ -208,7 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
             with corpus.lock:
                 j = corpus.find(repo_id)
                 if j is None:
-                    raise NotFound(f"Repository {repo_id!r} not found")
+                    raise not_found(repo_id)
+                if corpus.disabled[j]:
+                    raise disabled(repo_id)
                 item = items.render(corpus, j, fields)
                 if blobs and "siblings" in item:
                     item["siblings"] = items.siblings_with_blobs(corpus, j)
@@ -237,8 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.seconds)
         try:
             payload, headers, rows = produce(request, fault)
-        except NotFound as exc:  # the Hub names the reason in a header that hf_raise_for_status reads
-            return self._error(404, str(exc), {**limit_headers, "X-Error-Code": "RepoNotFound"}), None, 0
+        except Refusal as exc:  # the Hub names the reason in a header that hf_raise_for_status reads
+            return self._error(exc.status, str(exc), {**limit_headers, **exc.headers}), None, 0
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         if fault is not None and fault.action == "truncate":
             body = body[: max(1, len(body) // 2)]
