@@ -42,11 +42,17 @@ def _report(exc: HarvesterError, kind: str | None = None) -> None:
 @contextmanager
 def _reported_errors() -> Iterator[None]:
     """Turn harvester's own errors into one line on stderr and their documented exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         yield
     except HarvesterError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
+    except SQLAlchemyError as exc:  # reading commands (status, changes, search): the database's own reason
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        _report(CatalogError(f"the catalog could not be read: {reason}"))
+        sys.exit(CatalogError.exit_code)
 
 
 @contextmanager

@@ -6,10 +6,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine
 
 from harvester.cli import main
 from harvester.emulator import HubEmulator
-from harvester.search import fts_query, summary
+from harvester.search import fts_query, refresh_index, summary
 from harvester.sync import sync
 from helpers import config
 
@@ -60,6 +61,14 @@ def test_the_index_follows_adds_renames_and_deletions(hub, db):
     sync(config(hub, db, reconcile=True))
     assert search(db, "renamed") == [new]
     assert gone not in search(db, gone)
+    moved = corpus.modify(4)
+    sync(config(hub, db))
+    if db.backend == "sqlite":  # PostgreSQL searches the catalog itself: no index to keep
+        engine = create_engine(db.url)
+        assert refresh_index(engine, "models") == 4, "only the changed repos are indexed again"
+        assert refresh_index(engine, "models") == 0
+        engine.dispose()
+    assert set(moved) <= {hit for repo in moved for hit in search(db, repo)}
 
 
 def test_odd_input_is_words_not_syntax():

@@ -84,18 +84,24 @@ def _begin_read_only(conn: Connection) -> None:
     cursor.close()
 
 
-def search_sql(dialect: Dialect, kind: str) -> str:
+def search_sql(dialect: Dialect, kind: str, columns: list[str], card_keys: tuple[str, ...]) -> str:
     """A ranked full-text query over ``kind``'s live repos, taking ``:query`` and ``:limit``.
 
-    SQLite: the FTS5 table ``<kind>_search`` (``:query`` in FTS5 syntax). PostgreSQL: a text
-    search over the repo id and its card, computed as it goes (``:query`` as plain words).
+    SQLite: the FTS5 table ``<kind>_search`` (``:query`` in FTS5 syntax), filled from the repo
+    id, ``columns`` and ``card_keys``. PostgreSQL: a text search over the same words, computed as
+    it goes (``:query`` as plain words).
     """
     if dialect.name == "sqlite":
         return (f"SELECT r.id, r.likes, r.last_modified FROM {kind}_search s JOIN {kind} r ON r.id = s.repo_id "
                 f"WHERE {kind}_search MATCH :query AND r.deleted_at IS NULL "
                 f"ORDER BY bm25({kind}_search, 4.0, 1.0), r.likes DESC LIMIT :limit")
-    words = "plainto_tsquery('simple', translate(:query, '/-_.', '    '))"  # split ids as the document is
-    document = "to_tsvector('simple', translate(r.id, '/-_.', '    ') || ' ' || coalesce(r.card_data::text, ''))"
+    words = [f"coalesce(r.{name}, '')" for name in columns]
+    words += [f"coalesce(r.card_data->>'{key}', '')" for key in card_keys]  # arrays come as their JSON text
+    # the id weighs most (A), as its column does in the FTS5 ranking
+    joined = " || ' ' || ".join(words)
+    document = (f"setweight(to_tsvector('simple', translate(r.id, '/-_.', '    ')), 'A') || "
+                f"to_tsvector('simple', {joined})")
+    query = "plainto_tsquery('simple', translate(:query, '/-_.', '    '))"  # split ids as the document is
     return (f"SELECT r.id, r.likes, r.last_modified FROM {kind} r "
-            f"WHERE r.deleted_at IS NULL AND {document} @@ {words} "
-            f"ORDER BY ts_rank({document}, {words}) DESC, r.likes DESC LIMIT :limit")
+            f"WHERE r.deleted_at IS NULL AND {document} @@ {query} "
+            f"ORDER BY ts_rank({document}, {query}) DESC, r.likes DESC LIMIT :limit")
