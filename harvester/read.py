@@ -23,6 +23,7 @@ from .store import dialect
 from .store.engine import create_catalog_engine, describe, open_catalog
 
 BATCH = 5_000
+PARQUET_BATCH = 1_000  # rows per row group: pyarrow's copies of a batch are what an export's memory is made of
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 READING = re.compile(r"\s*(select|with|values|table)\b", re.IGNORECASE)
 
@@ -123,7 +124,7 @@ def write_csv(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
 
 
 def write_parquet(columns: list[str], stream: Iterator[tuple], path: str) -> int:
-    """Parquet through pyarrow, a row group per batch; the schema comes from the first batch
+    """Parquet through pyarrow, a row group per 1,000 rows; the schema comes from the first batch
     (a column with no value in it is text), nested values are stored as JSON text."""
     try:
         import pyarrow as pa
@@ -133,7 +134,7 @@ def write_parquet(columns: list[str], stream: Iterator[tuple], path: str) -> int
     writer = None
     count = 0
     try:
-        for batch in _batches(stream):
+        for batch in _batches(stream, PARQUET_BATCH):
             data = {name: [_parquet_value(row[i]) for row in batch] for i, name in enumerate(columns)}
             if writer is None:
                 schema = pa.schema([(name, _arrow_type(pa, values)) for name, values in data.items()])
@@ -148,11 +149,11 @@ def write_parquet(columns: list[str], stream: Iterator[tuple], path: str) -> int
     return count
 
 
-def _batches(stream: Iterator[tuple]) -> Iterator[list[tuple]]:
+def _batches(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
     batch: list[tuple] = []
     for row in stream:
         batch.append(row)
-        if len(batch) == BATCH:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:
