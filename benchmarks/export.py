@@ -20,13 +20,16 @@ from pathlib import Path
 
 from harvester.emulator import HubEmulator
 
+# VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's RSS (the kernel carries the
+# forking process's high-water mark across exec), and the parent here holds the emulator.
 MEASURED = """
-import resource, runpy, sys
+import runpy, sys
 sys.argv = ["harvester", *sys.argv[1:]]
 try:
     runpy.run_module("harvester", run_name="__main__")
 finally:
-    print(f"peak_rss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(f"peak_rss_kb={hwm.split()[1]}", file=sys.stderr)
 """
 
 
