@@ -68,6 +68,13 @@ def _text(item: dict[str, Any], key: str, repo_id: str) -> str | None:
     return value
 
 
+def _required_text(item: dict[str, Any], key: str, repo_id: str) -> str:
+    value = _text(item, key, repo_id)
+    if not value:
+        raise RejectedItem(f"item {repo_id!r} has no {key!r}")
+    return value
+
+
 def _utf8(value: str, where: str) -> None:
     try:
         value.encode("utf-8")
@@ -194,9 +201,7 @@ def map_item(kind: str, item: Any) -> MappedRow:
             valid Unicode.
     """
     repo_id = _repo_id(item)
-    hub_id = _text(item, "_id", repo_id)
-    if not hub_id:
-        raise RejectedItem(f"item {repo_id!r} has no '_id'")
+    hub_id = _required_text(item, "_id", repo_id)
     _storable(item, repo_id)
     tags = item.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
@@ -263,9 +268,7 @@ def map_details(kind: str, item: Any) -> RepoDetails:
         RejectedItem: no ``sha``, malformed siblings, or a field of the wrong type or range.
     """
     repo_id = _repo_id(item)
-    sha = _text(item, "sha", repo_id)
-    if not sha:
-        raise RejectedItem(f"item {repo_id!r} has no 'sha'")
+    sha = _required_text(item, "sha", repo_id)
     _storable(item, repo_id)
     siblings = item.get("siblings") or []
     if not isinstance(siblings, list):
