@@ -204,7 +204,6 @@ def status(db: str | None, as_json: bool) -> None:
     if not report:
         click.echo("no syncs yet: run `harvester sync`")
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("scope", "last run", "status", "pages", "rows seen", "ins/upd/same", "last success", "watermark",
@@ -218,8 +217,7 @@ def status(db: str | None, as_json: bool) -> None:
             _ago(scope["seconds_since_success"]), (scope["watermark"] or "-")[:19],
             f"yes ({scope['walk_pages']} pages done)" if scope["unfinished_walk"] else "no",
         )
-    # Piped into a log (cron), rich would squeeze the table into 80 columns and cut every cell.
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    _print(table)
 
 
 def _ago(seconds: int | None) -> str:
@@ -314,7 +312,6 @@ def _print_json(columns: list[str], stream) -> None:
 
 
 def _print_table(columns: list[str], stream) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from .read import csv_cell
@@ -322,6 +319,13 @@ def _print_table(columns: list[str], stream) -> None:
     table = Table(*columns)
     for row in stream:
         table.add_row(*("" if value is None else str(csv_cell(value)).removeprefix("'") for value in row))
+    _print(table)
+
+
+def _print(table) -> None:
+    """A rich table on stdout; piped into a log (cron), rich would squeeze it into 80 columns and cut every cell."""
+    from rich.console import Console
+
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
