@@ -34,8 +34,9 @@ class RejectedItem(ValueError):
 class MappedRow:
     """One repo's row and tags, ready to upsert."""
 
-    row: dict[str, Any]
+    row: dict[str, Any]  # "raw" holds the item itself
     tags: list[str]
+    raw_json: str  # the item as JSON text, as stored in "raw"
 
     @property
     def id(self) -> str:
@@ -59,12 +60,12 @@ INT64 = range(-(2**63), 2**63)
 
 
 def _text(item: dict[str, Any], key: str, repo_id: str) -> str | None:
+    """A string field; whether it is valid Unicode is checked once for the whole item (``_storable``)."""
     value = item.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise RejectedItem(f"item {repo_id!r}: {key!r} is {type(value).__name__}, not a string")
-    _utf8(value, f"item {repo_id!r}: {key!r}")
     return value
 
 
@@ -121,9 +122,7 @@ def _gated(item: dict[str, Any], repo_id: str) -> str | None:
 def _license(item: dict[str, Any], tags: list[str]) -> str | None:
     card = item.get("cardData")
     if isinstance(card, dict) and isinstance(card.get("license"), str):
-        license_ = card["license"]
-        _utf8(license_, "cardData.license")
-        return license_
+        return card["license"]
     return next((tag.removeprefix("license:") for tag in tags if tag.startswith("license:")), None)
 
 
@@ -160,8 +159,9 @@ def _space_columns(item: dict[str, Any], repo_id: str) -> dict[str, Any]:
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # JSON's escape of NUL, not an escaped backslash + "u0000"
 
 
-def _storable(item: dict[str, Any], repo_id: str) -> None:
-    """Refuse JSON that some catalog backend cannot store: NaN or infinity, NUL, unpaired surrogates.
+def _storable(item: dict[str, Any], repo_id: str) -> str:
+    """The item as JSON text, refusing what some catalog backend cannot store: NaN or infinity,
+    NUL, unpaired surrogates (in any string of the item, keys included).
 
     PostgreSQL's jsonb and text reject all three, so one rule for every backend keeps catalogs equal.
     """
@@ -175,6 +175,7 @@ def _storable(item: dict[str, Any], repo_id: str) -> None:
         raise RejectedItem(f"item {repo_id!r} holds a NUL character")
     if not text.isascii():
         _utf8(text, f"item {repo_id!r}")
+    return text
 
 
 def _repo_id(item: Any) -> str:
@@ -184,6 +185,7 @@ def _repo_id(item: Any) -> str:
     repo_id = _text(item, "id", "?")
     if not repo_id:
         raise RejectedItem("item has no 'id'")
+    _utf8(repo_id, "an item's 'id'")  # the counter lane stores no item, so nothing else checks it
     return repo_id
 
 
@@ -202,12 +204,10 @@ def map_item(kind: str, item: Any) -> MappedRow:
     """
     repo_id = _repo_id(item)
     hub_id = _required_text(item, "_id", repo_id)
-    _storable(item, repo_id)
+    raw_json = _storable(item, repo_id)
     tags = item.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise RejectedItem(f"item {repo_id!r} has malformed 'tags'")
-    for tag in tags:
-        _utf8(tag, f"item {repo_id!r}: a tag")
     author = _text(item, "author", repo_id)
     if author is None and "/" in repo_id:
         author = repo_id.split("/", 1)[0]
@@ -227,7 +227,7 @@ def map_item(kind: str, item: Any) -> MappedRow:
         "raw": item,
         **_KIND_COLUMNS[kind](item, repo_id),
     }
-    return MappedRow(row, list(dict.fromkeys(tags)))
+    return MappedRow(row, list(dict.fromkeys(tags)), raw_json)
 
 
 def map_model(item: Any) -> MappedRow:

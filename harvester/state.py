@@ -92,3 +92,13 @@ class RunStats:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    def take_stored(self, after: RunStats) -> None:
+        """Take the counts of a committed page from ``after``, a copy this page's store advanced.
+
+        Requests and retries are left alone: the Hub client counts those as they happen, from the
+        thread that fetches the next page too, and a copy taken before them must not undo them.
+        """
+        for name, value in asdict(after).items():
+            if name not in ("requests", "retries"):
+                setattr(self, name, value)

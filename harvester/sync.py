@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import logs
 from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
-from .hub.pages import HubClient, Page, listing_url, repo_url, walk_pages
+from .hub.pages import HubClient, Page, PageWalk, listing_url, repo_url
 from .hub.retry import RetryPolicy
 from .mapping import (
     COUNTERS,
@@ -97,8 +97,16 @@ def first_page_url(config: SyncConfig) -> str:
     return listing_url(config.endpoint, config.kind, params)
 
 
-def _store_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats) -> WalkState:
-    """Map and upsert a page of full items; an incremental walk ends at the first row it already had."""
+class PlannedPage(NamedTuple):
+    """A fetched page ready to store: the walk's state after it, and the commit that stores the
+    page with that state as its checkpoint, in one transaction."""
+
+    state: WalkState
+    commit: Callable[[], None]
+
+
+def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats) -> PlannedPage:
+    """Map a page of full items for upsert; an incremental walk ends at the first row it already had."""
     rows, rejected = map_page(state.kind, page.items)
     modified = [row.row["last_modified"] for row in rows if row.row["last_modified"] is not None]
     next_url = page.next_url
@@ -106,56 +114,66 @@ def _store_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id:
         next_url = None
     sweep_since = state.sweep_due(next_url)
     state = state.advance(next_url=next_url, page_size=page.page_size, newest=max(modified, default=None))
-    store_page(engine, rows, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now(),
-               sweep_since=sweep_since)
-    return state
+    return PlannedPage(state, partial(store_page, engine, rows, rejected=rejected, state=state, run_id=run_id,
+                                      stats=stats, now=now(), sweep_since=sweep_since))
 
 
-def _store_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_id: int,
-                          stats: RunStats) -> WalkState:
+def _plan_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_id: int,
+                         stats: RunStats) -> PlannedPage:
     """Mark the repos of a page of ids as seen (by hub_id, so renamed repos count as seen)."""
     hub_ids = [item["_id"] for item in page.items if isinstance(item, dict) and isinstance(item.get("_id"), str)]
     sweep_since = state.sweep_due(page.next_url)
     state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None)
-    store_seen_page(engine, hub_ids, state=state, run_id=run_id, stats=stats, now=now(), sweep_since=sweep_since)
-    return state
+    return PlannedPage(state, partial(store_seen_page, engine, hub_ids, state=state, run_id=run_id, stats=stats,
+                                      now=now(), sweep_since=sweep_since))
 
 
-def _store_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats,
-                      top: int) -> WalkState:
+def _plan_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats,
+                     top: int) -> PlannedPage:
     """Refresh the counters of a page of the busiest repos; the walk ends after ``top`` repos."""
     items = page.items[: max(0, top - stats.rows_seen)]  # exactly the top repos, not the rest of a page
     counters, rejected = _map_each(items, partial(map_counters, state.kind))
     done = stats.rows_seen + len(items) >= top
     state = state.advance(next_url=None if done else page.next_url, page_size=page.page_size, newest=None)
-    store_stats_page(engine, counters, rejected=rejected, state=state, run_id=run_id, stats=stats, now=now())
-    return state
+    return PlannedPage(state, partial(store_stats_page, engine, counters, rejected=rejected, state=state,
+                                      run_id=run_id, stats=stats, now=now()))
 
 
-PageStore = Callable[..., WalkState]
+PagePlanner = Callable[..., PlannedPage]
 
 
-def page_store(config: SyncConfig, state: WalkState) -> PageStore:
+def page_planner(config: SyncConfig, state: WalkState) -> PagePlanner:
     """What a walk does with each page: upsert full items, mark ids seen, or refresh counters."""
     if state.mode == "reconcile":
-        return _store_reconcile_page
+        return _plan_reconcile_page
     if state.mode == "stats":
-        return partial(_store_stats_page, top=config.top)
-    return _store_listing_page
+        return partial(_plan_stats_page, top=config.top)
+    return _plan_listing_page
 
 
-def _walk(engine: Engine, client: HubClient, state: WalkState, store: PageStore, *, run_id: int, stats: RunStats,
+def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner, *, run_id: int, stats: RunStats,
           max_pages: int | None, stop: threading.Event | None,
           on_page: Callable[[RunStats], None] | None) -> WalkState:
-    """Walk from ``state.cursor`` until the walk ends, the page budget is spent, or a stop is asked."""
-    for page in walk_pages(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE):
-        state = store(engine, page, state, run_id=run_id, stats=stats)
+    """Walk from ``state.cursor`` until the walk ends, the page budget is spent, or a stop is asked.
+
+    Once a page shows that the walk goes on, the next one is fetched while this one is stored.
+    """
+    pages = PageWalk(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE)
+    page = pages.next_page()
+    while page is not None:
+        planned = plan(engine, page, state, run_id=run_id, stats=stats)
+        last = not planned.state.unfinished or (max_pages is not None and stats.pages + 1 >= max_pages)
+        if not last and not (stop is not None and stop.is_set()):
+            pages.fetch_ahead()
+        planned.commit()
+        state = planned.state
         if on_page is not None:
             on_page(stats)
-        if not state.unfinished or (max_pages is not None and stats.pages >= max_pages):
+        if last:
             break
         if stop is not None and stop.is_set():
             raise Interrupted("stopped after the last committed page")
+        page = pages.next_page()
     return state
 
 
@@ -219,7 +237,7 @@ def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: s
                   run_id: int, stats: RunStats, stop: threading.Event | None,
                   on_page: Callable[[RunStats], None] | None) -> WalkState:
     """The run's walk in ``mode``, then the catch-up walk a full or resumed walk needs."""
-    walk = lambda s: _walk(engine, client, s, page_store(config, s), run_id=run_id,  # noqa: E731
+    walk = lambda s: _walk(engine, client, s, page_planner(config, s), run_id=run_id,  # noqa: E731
                            stats=stats, max_pages=config.max_pages, stop=stop, on_page=on_page)
     if mode != "resume":
         state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())

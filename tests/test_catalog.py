@@ -64,6 +64,27 @@ def test_migrations_downgrade_to_nothing_and_back(db):
     assert schema_revision(open_catalog(url)) == HEAD
 
 
+def test_tags_survive_the_tag_table_rebuild_both_ways(db):
+    """Revision 0009 rebuilds the tag tables (SQLite) and their index: no tag is lost either way,
+    and the cascade from the repo still reaches them."""
+    engine = open_catalog(db.url)
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", [map_model(item("a/one")), map_model(item("b/two", _id="6ae67f4400000000000d91eb",
+                                                                               tags=["en", "mlx"]))], now=NOW)
+    tags = "SELECT model_id, tag FROM model_tags ORDER BY 1, 2"
+    expected = [("a/one", "en"), ("a/one", "transformers"), ("b/two", "en"), ("b/two", "mlx")]
+    config = alembic_config()
+    for target in ("0008", HEAD):
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.downgrade if target != HEAD else command.upgrade)(config, target)
+        assert db.rows(tags) == expected
+    with engine.begin() as conn:  # harvester's own connection: SQLite enforces foreign keys per connection
+        conn.execute(models.delete().where(models.c.id == "b/two"))
+    assert db.rows("SELECT model_id FROM model_tags WHERE tag = 'en'") == [("a/one",)]
+    engine.dispose()
+
+
 def test_a_catalog_from_a_newer_harvester_is_refused_untouched(tmp_path):
     path = tmp_path / "hub.db"
     open_catalog(f"sqlite:///{path}").dispose()

@@ -10,8 +10,11 @@ leave the endpoint it was meant for.
 
 from __future__ import annotations
 
+import contextvars
 import json
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -199,6 +202,43 @@ def walk_pages(client: HubClient, url: str, *, page_size: int) -> Iterator[Page]
             _check_next(client, page.next_url, seen)
         yield page  # checked first, so a bad next link is never checkpointed
         url = page.next_url
+
+
+class PageWalk:
+    """The pages of ``walk_pages``, with the next one fetched in the background on request, so
+    that the Hub's latency overlaps the catalog's write of the page in hand.
+
+    The caller asks for the next page (``fetch_ahead``) only once it knows that its walk goes on
+    past the page in hand: an incremental walk that stops at its watermark, or a page budget,
+    costs no request more than a walk without it. A page fetched ahead of a stop or a crash is
+    fetched again by the next run, since only stored pages are checkpointed.
+    """
+
+    def __init__(self, client: HubClient, url: str, *, page_size: int) -> None:
+        self._pages = walk_pages(client, url, page_size=page_size)
+        self._ahead: Future[Page | None] | None = None
+
+    def fetch_ahead(self) -> None:
+        """Start fetching the next page in a background thread (logging with the run's context)."""
+        if self._ahead is None:
+            self._ahead = Future()
+            context = contextvars.copy_context()
+            # a daemon: a run that stops early does not wait for a page it will not store
+            threading.Thread(target=context.run, args=(self._fetch_into, self._ahead), daemon=True,
+                             name="harvester-fetch-ahead").start()
+
+    def next_page(self) -> Page | None:
+        """The next page (the one fetched ahead, once it arrives), or None at the end of the walk."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            return ahead.result()
+        return next(self._pages, None)
+
+    def _fetch_into(self, future: Future[Page | None]) -> None:
+        try:
+            future.set_result(next(self._pages, None))
+        except BaseException as exc:  # handed to the caller's next_page, like a synchronous fetch
+            future.set_exception(exc)
 
 
 def _check_next(client: HubClient, next_url: str, seen: set[str]) -> None:

@@ -14,8 +14,10 @@ class BulkInsert:
     """A Core statement compiled once per dialect, for executemany without per-row overhead.
 
     SQLAlchemy's generic parameter handling costs more per row than SQLite's insert itself, so
-    rows go to the driver as tuples, each value passed through its column type's own bind
-    processor (JSON encoding, datetime formatting), exactly as SQLAlchemy would.
+    rows go to the driver as tuples (or dicts, for drivers with named parameters), each value
+    passed through its column type's own bind processor (JSON encoding, datetime formatting),
+    exactly as SQLAlchemy would. Columns named in ``encoded`` take JSON text the caller has
+    already produced, and skip the JSON encoder.
     """
 
     sql: str
@@ -24,19 +26,26 @@ class BulkInsert:
     positional: bool  # qmark/format paramstyles take tuples; named ones take dicts
 
     @classmethod
-    def compile(cls, statement: Insert, table: Table, columns: Sequence[str], dialect: Dialect) -> BulkInsert:
+    def compile(cls, statement: Insert, table: Table, columns: Sequence[str], dialect: Dialect, *,
+                encoded: Sequence[str] = ()) -> BulkInsert:
         compiled = statement.compile(dialect=dialect, column_keys=list(columns))
         order = tuple(compiled.positiontup or columns)
         processors = ((i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                      for i, name in enumerate(order))
+                      for i, name in enumerate(order) if name not in encoded)
         return cls(compiled.string, order, tuple((i, p) for i, p in processors if p is not None),
                    compiled.positional)
 
     def run(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
-        conn.exec_driver_sql(self.sql, [self._bind(row) for row in rows])
+        """Insert ``rows``, dicts by column name."""
+        self.run_values(conn, ([row[name] for name in self.columns] for row in rows))
 
-    def _bind(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        values = [row[name] for name in self.columns]
-        for position, process in self.processors:
-            values[position] = process(values[position])
+    def run_values(self, conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
+        """Insert ``rows``, each a sequence of values in the order of ``self.columns`` (the table's)."""
+        conn.exec_driver_sql(self.sql, [self._bind(values) for values in rows])
+
+    def _bind(self, values: Sequence[Any]) -> tuple[Any, ...] | dict[str, Any]:
+        if self.processors:
+            values = list(values)
+            for position, process in self.processors:
+                values[position] = process(values[position])
         return tuple(values) if self.positional else dict(zip(self.columns, values, strict=True))

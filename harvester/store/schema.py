@@ -101,14 +101,15 @@ class Rename(Base):
 def _tag_table(name: str, repos: str, key: str) -> Table:
     """Tags of one repo kind: '<kind> with tag X' is an indexed join.
 
-    Clustered on its primary key in SQLite: one B-tree fewer to fill for every tag.
+    The tag index is on ``tag`` alone, so within a tag it runs in arrival order (rowid in SQLite,
+    heap position in PostgreSQL): a page's new tags go to the end of each tag's stretch instead
+    of to random places all over the index (revision 0009).
     """
     return Table(
         name, Base.metadata,
         Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
         Column("tag", String, primary_key=True),
-        Index(f"ix_{name}_tag", "tag", key),
-        sqlite_with_rowid=False,
+        Index(f"ix_{name}_tag", "tag"),
     )
 
 

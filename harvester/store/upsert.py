@@ -49,7 +49,7 @@ def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     kept = ("id", "first_seen_at")  # a row's identity and when the catalog first saw it never change
     updates = {name: upsert.excluded[name] for name in listed if name not in kept}
     statement = upsert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
-    return BulkInsert.compile(statement, table, listed, dialect)
+    return BulkInsert.compile(statement, table, listed, dialect, encoded=("raw",))
 
 
 @lru_cache(maxsize=32)
@@ -104,13 +104,13 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     written = fresh + changed
     if written:
         seen = {"first_seen_at": now, "last_seen_at": now, "deleted_at": None}
-        _repo_upsert(conn.dialect, kind).run(conn, ({**row.row, **seen} for row in written))
+        _repo_upsert(conn.dialect, kind).run(conn, ({**row.row, **seen, "raw": row.raw_json} for row in written))
         if changed:
             conn.execute(delete(tag_table).where(tag_table.c[key].in_([row.id for row in changed])))
-        # sorted, so the tag B-trees are filled in order rather than at random
+        # in primary key order, so that B-tree is filled in sequence rather than at random
         tags = sorted((row.id, tag) for row in written for tag in row.tags)
         if tags:
-            _tag_insert(conn.dialect, kind).run(conn, ({key: repo_id, "tag": tag} for repo_id, tag in tags))
+            _tag_insert(conn.dialect, kind).run_values(conn, tags)
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     log.write(conn)
@@ -369,4 +369,4 @@ def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], 
         if state is not None:
             save_state(conn, state, now=now)
         save_run_stats(conn, run_id, after)
-    vars(stats).update(vars(after))
+    stats.take_stored(after)
