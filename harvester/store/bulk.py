@@ -37,11 +37,14 @@ class BulkInsert:
 
     def run(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
         """Insert ``rows``, dicts by column name."""
-        self.run_values(conn, ([row[name] for name in self.columns] for row in rows))
+        self.run_values(conn, [tuple(map(row.__getitem__, self.columns)) for row in rows])
 
     def run_values(self, conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
         """Insert ``rows``, each a sequence of values in the order of ``self.columns`` (the table's)."""
-        conn.exec_driver_sql(self.sql, [self._bind(values) for values in rows])
+        if self.positional and not self.processors:  # the driver takes them as they are
+            conn.exec_driver_sql(self.sql, [tuple(values) for values in rows])
+        else:
+            conn.exec_driver_sql(self.sql, [self._bind(values) for values in rows])
 
     def _bind(self, values: Sequence[Any]) -> tuple[Any, ...] | dict[str, Any]:
         if self.processors:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -101,14 +102,14 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     if changed:
         _log_updates(conn, kind, changed, log)
 
-    written = fresh + changed
+    # in id order, so that each B-tree keyed by repo id is filled front to back, not at random
+    written = sorted(fresh + changed, key=attrgetter("id"))
     if written:
         seen = {"first_seen_at": now, "last_seen_at": now, "deleted_at": None}
         _repo_upsert(conn.dialect, kind).run(conn, ({**row.row, **seen, "raw": row.raw_json} for row in written))
         if changed:
             conn.execute(delete(tag_table).where(tag_table.c[key].in_([row.id for row in changed])))
-        # in primary key order, so that B-tree is filled in sequence rather than at random
-        tags = sorted((row.id, tag) for row in written for tag in row.tags)
+        tags = [(row.id, tag) for row in written for tag in sorted(row.tags)]  # in primary key order
         if tags:
             _tag_insert(conn.dialect, kind).run_values(conn, tags)
     if unchanged:
