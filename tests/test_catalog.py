@@ -19,7 +19,7 @@ from harvester.cli import main
 from harvester.errors import CatalogTooNew
 from harvester.mapping import RejectedItem, map_model, parse_hub_time
 from harvester.state import OVERLAP, WalkState
-from harvester.store.engine import alembic_config, open_catalog, schema_revision
+from harvester.store.engine import SCHEMA_HEAD, alembic_config, open_catalog, schema_revision
 from harvester.store.schema import Base, declared_here, model_tags, models
 from harvester.store.upsert import upsert_repos
 
@@ -45,6 +45,11 @@ def test_migrations_build_exactly_the_declared_schema(engine):
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": declared_here})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_revision_opened_without_alembic_is_the_newest_migration():
+    """open_catalog skips Alembic for a catalog at SCHEMA_HEAD: it must be migrations/' head."""
+    assert SCHEMA_HEAD == HEAD
 
 
 def test_db_upgrade_creates_the_schema_and_reports_its_revision(tmp_path):
