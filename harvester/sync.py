@@ -158,22 +158,22 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
 
     Once a page shows that the walk goes on, the next one is fetched while this one is stored.
     """
-    pages = PageWalk(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE)
-    page = pages.next_page()
-    while page is not None:
-        planned = plan(engine, page, state, run_id=run_id, stats=stats)
-        last = not planned.state.unfinished or (max_pages is not None and stats.pages + 1 >= max_pages)
-        if not last and not (stop is not None and stop.is_set()):
-            pages.fetch_ahead()
-        planned.commit()
-        state = planned.state
-        if on_page is not None:
-            on_page(stats)
-        if last:
-            break
-        if stop is not None and stop.is_set():
-            raise Interrupted("stopped after the last committed page")
+    with PageWalk(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE) as pages:
         page = pages.next_page()
+        while page is not None:
+            planned = plan(engine, page, state, run_id=run_id, stats=stats)
+            last = not planned.state.unfinished or (max_pages is not None and stats.pages + 1 >= max_pages)
+            if not last and not (stop is not None and stop.is_set()):
+                pages.fetch_ahead()
+            planned.commit()
+            state = planned.state
+            if on_page is not None:
+                on_page(stats)
+            if last:
+                break
+            if stop is not None and stop.is_set():
+                raise Interrupted("stopped after the last committed page")
+            page = pages.next_page()
     return state
 
 

@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -16,7 +18,7 @@ from click.testing import CliRunner
 from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota
-from harvester.errors import CatalogError, HubError, HubUnavailable, MalformedResponse
+from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
 from harvester.sync import sync
 from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, expected_catalog, runs, wait_for_pages
 
@@ -91,6 +93,38 @@ def test_max_pages_is_a_hard_budget_even_when_the_walk_ends_on_it(hub, db):
     assert (run["pages"], run["requests"], run["complete"]) == (full_walk_pages(hub),) * 2 + (True,)
     assert_catalog_equals_corpus(hub, db)
     assert sync(config(hub, db))["mode"] == "incremental"
+
+
+def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
+    """The walk asks for page N+1 before it is done with page N: here it waits, after storing
+    each page, for the Hub to see the next request, which only a fetch ahead can have sent."""
+    pending = []
+
+    def next_request_already_sent(stats) -> None:
+        if stats.pages < full_walk_pages(hub) and 0 not in pending:
+            deadline = time.monotonic() + 10
+            while len(hub.listing_requests()) <= stats.pages and time.monotonic() < deadline:
+                time.sleep(0.01)
+            pending.append(len(hub.listing_requests()) - stats.pages)
+
+    run = sync(config(hub, db), on_page=next_request_already_sent)
+    assert pending == [1] * (full_walk_pages(hub) - 1), "the next page is requested before it is needed"
+    assert run["requests"] == len(hub.requests) == full_walk_pages(hub) + 1
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_stopped_walk_leaves_no_request_behind_and_counts_every_one(hub, db):
+    stop = threading.Event()
+    hub.faults.add("slow=0.5,after=3,times=1")  # page 4, fetched ahead while page 3 is stored
+    with pytest.raises(Interrupted):
+        sync(config(hub, db), stop=stop, on_page=lambda stats: stats.pages == 3 and stop.set())
+    assert not [t for t in threading.enumerate() if t.name == "harvester-fetch-ahead"], "a fetch outlived its run"
+    sent = len(hub.requests)
+    [record] = runs(db)
+    assert (record["status"], record["pages"], record["requests"]) == ("interrupted", 3, sent)
+    assert len(catalog(db)) == 3 * PAGE
+    assert sync(config(hub, db))["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
 
 
 def test_a_resumed_walk_catches_up_with_rows_modified_meanwhile(hub, db):

@@ -14,7 +14,7 @@ import contextvars
 import json
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -212,18 +212,28 @@ class PageWalk:
     past the page in hand: an incremental walk that stops at its watermark, or a page budget,
     costs no request more than a walk without it. A page fetched ahead of a stop or a crash is
     fetched again by the next run, since only stored pages are checkpointed.
+
+    Used as a context manager, it waits on leaving for a fetch still under way (not for an
+    abort with a second Ctrl-C), so that no request outlives the walk.
     """
 
     def __init__(self, client: HubClient, url: str, *, page_size: int) -> None:
         self._pages = walk_pages(client, url, page_size=page_size)
         self._ahead: Future[Page | None] | None = None
 
+    def __enter__(self) -> PageWalk:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
+        if self._ahead is not None and not (exc_type and issubclass(exc_type, KeyboardInterrupt)):
+            wait([self._ahead])  # its page or error is of no use now
+
     def fetch_ahead(self) -> None:
         """Start fetching the next page in a background thread (logging with the run's context)."""
         if self._ahead is None:
             self._ahead = Future()
             context = contextvars.copy_context()
-            # a daemon: a run that stops early does not wait for a page it will not store
+            # a daemon: an abort (a second Ctrl-C) does not wait for a page it will not store
             threading.Thread(target=context.run, args=(self._fetch_into, self._ahead), daemon=True,
                              name="harvester-fetch-ahead").start()
 
