@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..errors import CatalogError, CatalogTooNew
 from . import dialect
@@ -85,10 +85,15 @@ def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to")
 
 
 def schema_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
+    """The catalog's schema revision as Alembic recorded it; None for a database without one."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return _revision(connection)
+
+
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
@@ -102,35 +107,24 @@ def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_T
     database = engine.url.database
     if not upgrade and engine.dialect.name == "sqlite" and database and not Path(database).exists():
         raise CatalogError(f"no catalog at {database!r}: run `harvester sync` to create one")
-    if _recorded_revision(engine) == SCHEMA_HEAD:
-        return engine
     try:
-        _check_and_upgrade(engine, upgrade=upgrade)
+        current = schema_revision(engine)
+        if current != SCHEMA_HEAD:  # at head (the usual case) Alembic is not even imported
+            _check_and_upgrade(engine, current, upgrade=upgrade)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise catalog_error(engine, exc, "open") from exc
     return engine
 
 
-def _recorded_revision(engine: Engine) -> str | None:
-    """The revision in ``alembic_version``, read without Alembic; None if there is none (or the
-    catalog cannot be read: the full check says why)."""
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError:
-        return None
-
-
-def _check_and_upgrade(engine: Engine, *, upgrade: bool) -> None:
+def _check_and_upgrade(engine: Engine, current: str | None, *, upgrade: bool) -> None:
+    """Refuse a catalog from a newer harvester, or one not at head when not upgrading; else upgrade it."""
     from alembic import command
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
-    current = schema_revision(engine)
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
         raise CatalogTooNew(
             f"cannot open catalog {describe(engine)!r}: it was written by a newer harvester "
@@ -143,6 +137,6 @@ def _check_and_upgrade(engine: Engine, *, upgrade: bool) -> None:
         with engine.begin() as connection:
             dialect.lock_for_migration(connection)
             # another process may have upgraded it while this one waited for the lock
-            if MigrationContext.configure(connection).get_current_revision() != head:
+            if _revision(connection) != head:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
