@@ -36,7 +36,7 @@ from ..mapping import MappedRow, RepoDetails
 from ..state import RunStats, WalkState
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
-from .dialect import lock_change_log, upsert_capable_insert
+from .dialect import insert_text_rows, lock_change_log, upsert_capable_insert
 from .locks import renew_for_page
 from .runs import utc
 from .schema import DETAIL_COLUMNS, FILES_TABLES, REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
@@ -51,12 +51,6 @@ def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     updates = {name: upsert.excluded[name] for name in listed if name not in kept}
     statement = upsert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
     return BulkInsert.compile(statement, table, listed, dialect, encoded=("raw",))
-
-
-@lru_cache(maxsize=32)
-def _tag_insert(dialect: Dialect, kind: str) -> BulkInsert:
-    _, tags, key = REPO_TABLES[kind]
-    return BulkInsert.compile(tags.insert(), tags, (key, "tag"), dialect)
 
 
 @lru_cache(maxsize=32)
@@ -111,7 +105,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
             conn.execute(delete(tag_table).where(tag_table.c[key].in_([row.id for row in changed])))
         tags = [(row.id, tag) for row in written for tag in sorted(row.tags)]  # in primary key order
         if tags:
-            _tag_insert(conn.dialect, kind).run_values(conn, tags)
+            insert_text_rows(conn, tag_table, (key, "tag"), tags)
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     log.write(conn)
