@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,14 +44,15 @@ def _reported_errors() -> Iterator[None]:
     """Turn harvester's own errors into one line on stderr and their documented exit code."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from .store.engine import database_reason
+
     try:
         yield
     except HarvesterError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
     except SQLAlchemyError as exc:  # reading commands (status, changes, search): the database's own reason
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        _report(CatalogError(f"the catalog could not be read: {reason}"))
+        _report(CatalogError(f"the catalog could not be read: {database_reason(exc)}"))
         sys.exit(CatalogError.exit_code)
 
 
@@ -265,19 +266,17 @@ CHANGE_COLUMNS = ("seq", "run_id", "kind", "hub_id", "repo_id", "change", "field
 
 
 def _change_writer(format_: str) -> Callable[[dict[str, Any]], None]:
+    from .read import plain
+
     stdout = sys.stdout
     if format_ == "jsonl":
-        return lambda change: stdout.write(json.dumps(change, default=_iso) + "\n")
+        return lambda change: stdout.write(json.dumps(change, default=plain) + "\n")
     import csv
 
     writer = csv.writer(stdout)
     writer.writerow(CHANGE_COLUMNS)
     return lambda change: writer.writerow(
-        [";".join(change["fields"] or []) if name == "fields" else _iso(change[name]) for name in CHANGE_COLUMNS])
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+        [";".join(change["fields"] or []) if name == "fields" else plain(change[name]) for name in CHANGE_COLUMNS])
 
 
 @main.command()
@@ -355,14 +354,9 @@ def export(db: str | None, table_or_query: str, format_: str, output: str | None
             count = write_parquet(columns, stream, output)
         else:
             write = write_jsonl if format_ == "jsonl" else write_csv
-            with open(output, "w", newline="", encoding="utf-8") if output else _stdout() as out:
+            with open(output, "w", newline="", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
                 count = write(columns, stream, out)
         click.echo(f"exported {count} rows", err=True)
-
-
-@contextmanager
-def _stdout():
-    yield sys.stdout
 
 
 @main.command("search")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import CatalogError, ConfigError
 from .store import dialect
-from .store.engine import create_catalog_engine, describe, open_catalog
+from .store.engine import create_catalog_engine, database_reason, describe, open_catalog
 
 BATCH = 5_000
 PARQUET_BATCH = 1_000  # rows per row group: pyarrow's copies of a batch are what an export's memory is made of
@@ -82,7 +82,7 @@ def rows(engine: Engine, table_or_query: str) -> tuple[list[str], Iterator[tuple
 
 
 def _refused(engine: Engine, exc: SQLAlchemyError) -> QueryRefused:
-    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    reason = database_reason(exc)
     if "readonly" in reason or "read-only" in reason or "query_only" in reason:
         return QueryRefused(f"catalog {describe(engine)!r} is open read-only here; nothing was changed ({reason})")
     return QueryRefused(f"the query failed on catalog {describe(engine)!r}: {reason}")

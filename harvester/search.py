@@ -87,7 +87,8 @@ def _index(conn: Connection, kind: str, ids: set[str] | None) -> int:
     """Replace the index entries of ``ids`` (None: all) with their live rows' words."""
     table = REPO_TABLES[kind][0]
     index = _search_table(kind)
-    chunks = [None] if ids is None else [sorted(ids)[i:i + BATCH] for i in range(0, len(ids), BATCH)]
+    ordered = sorted(ids or ())
+    chunks = [None] if ids is None else [ordered[i:i + BATCH] for i in range(0, len(ordered), BATCH)]
     wanted = [table.c.id, table.c.card_data, *(table.c[c] for c in SUMMARY_COLUMNS if c in table.c)]
     count = 0
     for chunk in chunks:

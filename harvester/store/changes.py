@@ -8,7 +8,7 @@ that reads ``seq > last`` never misses an event that commits later with a smalle
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -50,7 +50,7 @@ def _change_insert(dialect: Dialect) -> BulkInsert:
     return BulkInsert.compile(changes.insert(), changes, columns, dialect)
 
 
-def differing(old: dict[str, Any], new: dict[str, Any], names: list[str]) -> list[str]:
+def differing(old: dict[str, Any], new: dict[str, Any], names: Sequence[str]) -> list[str]:
     """The names whose values differ (times compared as UTC instants, whatever the driver returns)."""
     return [name for name in names if _comparable(old[name]) != _comparable(new[name])]
 

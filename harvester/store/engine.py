@@ -73,9 +73,14 @@ def describe(engine: Engine) -> str:
     return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
 
 
+def database_reason(exc: SQLAlchemyError) -> str:
+    """The database's own one-line reason for a failure, without SQLAlchemy's wrapping."""
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
+
+
 def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to") -> CatalogError:
     """A database failure as a message that names the catalog, the reason and what to do."""
-    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    reason = database_reason(exc)
     hint = ""
     if "locked" in reason or "busy" in reason:
         hint = ": another process holds the catalog (a long query or another sync); try again later"

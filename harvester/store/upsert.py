@@ -114,9 +114,10 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
 
 @lru_cache(maxsize=8)
 def _compared_columns(kind: str) -> tuple[str, ...]:
-    """The columns a listing item sets, whose changes the log names (bookkeeping times left out)."""
+    """The columns a listing item sets, whose changes the log names: bookkeeping times left out,
+    and ``raw``, which is named only when nothing else changed."""
     table = REPO_TABLES[kind][0]
-    bookkeeping = {"id", "first_seen_at", "last_seen_at", "deleted_at", *DETAIL_COLUMNS}
+    bookkeeping = {"id", "first_seen_at", "last_seen_at", "deleted_at", "raw", *DETAIL_COLUMNS}
     return tuple(c.name for c in table.columns if c.name not in bookkeeping)
 
 
@@ -126,7 +127,7 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], log: Cha
     changed rows have their old columns and tags read back."""
     table, tag_table, key = REPO_TABLES[kind]
     ids = [row.id for row in changed]
-    columns = [name for name in _compared_columns(kind) if name != "raw"]
+    columns = _compared_columns(kind)
     stored = {row["id"]: row for row in conn.execute(
         select(table.c.id, table.c.deleted_at, *(table.c[n] for n in columns)).where(table.c.id.in_(ids)))
         .mappings()}
