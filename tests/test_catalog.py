@@ -20,7 +20,7 @@ from harvester.errors import CatalogTooNew
 from harvester.mapping import RejectedItem, map_model, parse_hub_time
 from harvester.state import OVERLAP, WalkState
 from harvester.store.engine import SCHEMA_HEAD, alembic_config, open_catalog, schema_revision
-from harvester.store.schema import Base, declared_here, model_tags, models
+from harvester.store.schema import Base, declared_here, model_tag_keys, model_tags, models
 from harvester.store.upsert import upsert_repos
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -69,9 +69,9 @@ def test_migrations_downgrade_to_nothing_and_back(db):
     assert schema_revision(open_catalog(url)) == HEAD
 
 
-def test_tags_survive_the_tag_table_rebuild_both_ways(db):
-    """Revision 0009 rebuilds the tag tables (SQLite) and their index: no tag is lost either way,
-    and the cascade from the repo still reaches them."""
+def test_tags_survive_the_tag_table_rebuilds_both_ways(db):
+    """Revisions 0009 and 0010 rebuild the tag tables (0010 makes ``model_tags`` a view of them):
+    no tag is lost either way, and the cascade from the repo still reaches them."""
     engine = open_catalog(db.url)
     with engine.begin() as conn:
         upsert_repos(conn, "models", [map_model(item("a/one")), map_model(item("b/two", _id="6ae67f4400000000000d91eb",
@@ -87,6 +87,7 @@ def test_tags_survive_the_tag_table_rebuild_both_ways(db):
     with engine.begin() as conn:  # harvester's own connection: SQLite enforces foreign keys per connection
         conn.execute(models.delete().where(models.c.id == "b/two"))
     assert db.rows("SELECT model_id FROM model_tags WHERE tag = 'en'") == [("a/one",)]
+    assert db.rows("SELECT count(*) FROM model_tag_keys") == [(2,)], "the deleted repo's tags went with it"
     engine.dispose()
 
 
@@ -124,6 +125,21 @@ def test_upsert_merges_changes_keeps_first_seen_and_replaces_tags(engine):
         tags = set(conn.execute(select(model_tags.c.tag)).scalars())
     assert row["sha"] == "b" * 40 and tags == {"transformers", "fr"}
     assert row["first_seen_at"].replace(tzinfo=UTC) == NOW and row["last_seen_at"].replace(tzinfo=UTC) == later
+
+
+def test_row_keys_grow_with_arrival_and_stay_with_their_row(engine):
+    """New rows take keys above every key before them (so their tags are appended), in id order
+    within a page; a changed row keeps its key and its tags are replaced under it."""
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", [map_model(item("b/two", _id="6ae67f4400000000000d91eb")),
+                                      map_model(item("a/one"))], now=NOW)
+        upsert_repos(conn, "models", [map_model(item("c/three", _id="6ae67f4400000000000d91ec")),
+                                      map_model(item("a/one", tags=["fr"]))], now=NOW)
+    with engine.connect() as conn:
+        keys = dict(conn.execute(select(models.c.id, models.c.row_key)).all())
+        stored = sorted(conn.execute(select(model_tag_keys.c.model_key, model_tag_keys.c.tag)).all())
+    assert keys == {"a/one": 1, "b/two": 2, "c/three": 3}
+    assert stored == [(1, "fr"), (2, "en"), (2, "transformers"), (3, "en"), (3, "transformers")]
 
 
 def test_duplicate_ids_in_a_page_keep_the_last(engine):

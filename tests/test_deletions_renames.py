@@ -81,13 +81,15 @@ def test_a_reappearing_repo_is_no_longer_deleted(hub, db):
 def test_a_rename_updates_the_row_in_place_and_is_logged(hub, db):
     sync(config(hub, db))
     before = dict(db.rows("SELECT hub_id, first_seen_at FROM models"))
+    keys = dict(db.rows("SELECT hub_id, row_key FROM models"))
     renamed = hub.corpora["models"].rename(6)
     run = sync(config(hub, db))
     assert run["rows_renamed"] == 6 and run["rows_inserted"] == 0 and run["rows_deleted"] == 0
     assert_catalog_equals_corpus(hub, db)
     log = set(db.rows("SELECT old_id, new_id FROM renames WHERE kind = 'models'"))
     after = dict(db.rows("SELECT hub_id, first_seen_at FROM models"))
-    assert db.rows("SELECT count(*) FROM model_tags WHERE model_id NOT IN (SELECT id FROM models)") == [(0,)]
+    assert dict(db.rows("SELECT hub_id, row_key FROM models")) == keys, "tags stay under the row's key"
+    assert db.rows("SELECT count(*) FROM model_tag_keys WHERE model_key NOT IN (SELECT row_key FROM models)") == [(0,)]
     assert log == set(renamed)
     assert after == before, "same rows, same first_seen_at: a rename, not a delete plus a create"
     assert sync(config(hub, db, full=True))["rows_deleted"] == 0

@@ -74,7 +74,7 @@ def test_a_catalog_from_each_revision_upgrades_to_head_with_its_data(db, revisio
     migrate(engine, "upgrade", "head")
     assert schema_revision(engine) == HEAD
     metadata = MetaData()
-    metadata.reflect(engine)
+    metadata.reflect(engine, views=True)  # a table that became a view (the tag tables, 0010) is read through it
     with engine.connect() as conn:
         for name, rows in written.items():
             table = metadata.tables[name]

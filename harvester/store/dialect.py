@@ -1,5 +1,5 @@
 """Where SQLite and PostgreSQL differ, and nowhere else: connection settings, the upsert
-statement, bulk inserts of text rows, the lock that serialises schema upgrades, and the one that
+statement, bulk inserts of plain rows, the lock that serialises schema upgrades, and the one that
 keeps the change log in commit order.
 
 Everything else (schema, revisions, queries, the sync) is the same code on both.
@@ -8,6 +8,7 @@ Everything else (schema, revisions, queries, the sync) is the same code on both.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, text
 
@@ -76,23 +77,23 @@ def lock_change_log(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK_KEY})
 
 
-def insert_text_rows(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    """Insert rows of text columns in bulk (a page's ~7,000 tags).
+def insert_many(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows of plain values (text, integers) in bulk: a page's ~7,000 tags.
 
-    PostgreSQL: one ``INSERT ... SELECT FROM unnest()`` of a text array per column. psycopg's
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest()`` of an array per column. psycopg's
     executemany spends about 20 µs of Python on each row, which made tags most of a crawl into
     PostgreSQL. SQLite: the driver's executemany, which is cheaper than building the arrays.
     """
     if conn.dialect.name == "postgresql":
-        arrays = ", ".join(f"CAST(:{name} AS TEXT[])" for name in columns)
+        arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(conn.dialect)}[])" for name in columns)
         conn.execute(text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"),
                      {name: [row[i] for row in rows] for i, name in enumerate(columns)})
     else:
-        _text_insert(conn.dialect, table, columns).run_values(conn, rows)
+        _plain_insert(conn.dialect, table, columns).run_values(conn, rows)
 
 
 @lru_cache(maxsize=32)
-def _text_insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> BulkInsert:
+def _plain_insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> BulkInsert:
     return BulkInsert.compile(table.insert(), table, columns, dialect)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -21,6 +21,10 @@ NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "p
 
 class Base(DeclarativeBase):
     pass
+
+
+# Views the revisions create, described for reading only: neither created from here nor compared.
+views = MetaData()
 
 
 class RepoColumns:
@@ -44,6 +48,9 @@ class RepoColumns:
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # NULL while the repo exists
     # The commit whose files (and heavy fields) are stored; `sync --details` refetches when it is not `sha`.
     files_sha: Mapped[str | None] = mapped_column(String)
+    # A stable integer per row, growing in the order the catalog first stored repos; tags are
+    # stored under it (revision 0010). Kept across renames; never NULL once a sync wrote the row.
+    row_key: Mapped[int | None] = mapped_column(Integer, index=True, unique=True)
 
 
 class Model(RepoColumns, Base):
@@ -99,18 +106,25 @@ class Rename(Base):
 
 
 def _tag_table(name: str, repos: str, key: str) -> Table:
-    """Tags of one repo kind: '<kind> with tag X' is an indexed join.
+    """Tags of one repo kind, stored under the repo's ``row_key``; users read them through the
+    view ``<kind>_tags`` (repo id, tag), which `views` describes.
 
-    The tag index is on ``tag`` alone, so within a tag it runs in arrival order (rowid in SQLite,
-    heap position in PostgreSQL): a page's new tags go to the end of each tag's stretch instead
-    of to random places all over the index (revision 0009).
+    Keys grow with arrival, so a page's new tags go to the end of the primary key and, within
+    each tag, to the end of the tag index, instead of to random places all over both (a repo id
+    is random in listing order). Revision 0010.
     """
     return Table(
         name, Base.metadata,
-        Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
+        Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True),
         Column("tag", String, primary_key=True),
         Index(f"ix_{name}_tag", "tag"),
+        sqlite_with_rowid=False,
     )
+
+
+def _tag_view(name: str, key: str) -> Table:
+    """The public view of a kind's tags: (repo id, tag), as the tag tables were up to revision 0009."""
+    return Table(name, views, Column(key, String), Column("tag", String))
 
 
 class SyncState(Base):
@@ -238,9 +252,12 @@ DETAIL_COLUMNS = frozenset({"files_sha", "parameters", "safetensors", "config"})
 models = Model.__table__
 datasets = Dataset.__table__
 spaces = Space.__table__
-model_tags = _tag_table("model_tags", "models", "model_id")
-dataset_tags = _tag_table("dataset_tags", "datasets", "dataset_id")
-space_tags = _tag_table("space_tags", "spaces", "space_id")
+model_tag_keys = _tag_table("model_tag_keys", "models", "model_key")
+dataset_tag_keys = _tag_table("dataset_tag_keys", "datasets", "dataset_key")
+space_tag_keys = _tag_table("space_tag_keys", "spaces", "space_key")
+model_tags = _tag_view("model_tags", "model_id")
+dataset_tags = _tag_view("dataset_tags", "dataset_id")
+space_tags = _tag_view("space_tags", "space_id")
 model_stats = _stats_table("model_stats", "models", "model_id")
 dataset_stats = _stats_table("dataset_stats", "datasets", "dataset_id")
 space_stats = _stats_table("space_stats", "spaces", "space_id")
@@ -268,9 +285,15 @@ def declared_here(name: str | None, type_: str, parent_names: dict) -> bool:
 STATS_TABLES = {"models": model_stats, "datasets": dataset_stats, "spaces": space_stats}
 FILES_TABLES = {"models": model_files, "datasets": dataset_files, "spaces": space_files}
 
-# Per kind: its table, its tag table, and the tag table's key column.
+# Per kind: its table, and the name its dependent tables (stats, files) give the repo id.
 REPO_TABLES = {
-    "models": (models, model_tags, "model_id"),
-    "datasets": (datasets, dataset_tags, "dataset_id"),
-    "spaces": (spaces, space_tags, "space_id"),
+    "models": (models, "model_id"),
+    "datasets": (datasets, "dataset_id"),
+    "spaces": (spaces, "space_id"),
+}
+# Per kind: its tag table and that table's ``row_key`` column.
+TAG_TABLES = {
+    "models": (model_tag_keys, "model_key"),
+    "datasets": (dataset_tag_keys, "dataset_key"),
+    "spaces": (space_tag_keys, "space_key"),
 }

@@ -36,10 +36,19 @@ from ..mapping import MappedRow, RepoDetails
 from ..state import RunStats, WalkState
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
-from .dialect import insert_text_rows, lock_change_log, upsert_capable_insert
+from .dialect import insert_many, lock_change_log, upsert_capable_insert
 from .locks import renew_for_page
 from .runs import utc
-from .schema import DETAIL_COLUMNS, FILES_TABLES, REPO_TABLES, STATS_TABLES, renames, sync_runs, sync_state
+from .schema import (
+    DETAIL_COLUMNS,
+    FILES_TABLES,
+    REPO_TABLES,
+    STATS_TABLES,
+    TAG_TABLES,
+    renames,
+    sync_runs,
+    sync_state,
+)
 
 
 @lru_cache(maxsize=32)
@@ -47,7 +56,7 @@ def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     table = REPO_TABLES[kind][0]
     upsert = upsert_capable_insert(dialect, table)
     listed = tuple(c.name for c in table.columns if c.name not in DETAIL_COLUMNS)
-    kept = ("id", "first_seen_at")  # a row's identity and when the catalog first saw it never change
+    kept = ("id", "row_key", "first_seen_at")  # a row's identity and when the catalog first saw it never change
     updates = {name: upsert.excluded[name] for name in listed if name not in kept}
     statement = upsert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
     return BulkInsert.compile(statement, table, listed, dialect, encoded=("raw",))
@@ -55,7 +64,7 @@ def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
 
 @lru_cache(maxsize=32)
 def _file_insert(dialect: Dialect, kind: str) -> BulkInsert:
-    files, key = FILES_TABLES[kind], REPO_TABLES[kind][2]
+    files, key = FILES_TABLES[kind], REPO_TABLES[kind][1]
     return BulkInsert.compile(files.insert(), files, (key, "path", "size", "lfs_sha256"), dialect)
 
 
@@ -71,14 +80,15 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     """Bulk upsert one page of rows of ``kind`` and their tags, and log what changed.
 
     A row whose ``hub_id`` the catalog knows under another repo id is a rename: that row takes
-    the new id in place (its tags follow) and the rename is recorded.
+    the new id in place (its tags follow its ``row_key``) and the rename is recorded.
     """
-    table, tag_table, key = REPO_TABLES[kind]
+    table = REPO_TABLES[kind][0]
     log = ChangeLog(kind, run_id=run_id, now=now)
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
     renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id, log=log)
     stored = {row["id"]: row for row in conn.execute(
-        select(table.c.id, table.c.deleted_at, table.c.raw).where(table.c.id.in_(by_id))).mappings()}
+        select(table.c.id, table.c.row_key, table.c.deleted_at, table.c.raw).where(table.c.id.in_(by_id)))
+        .mappings()}
     fresh: list[MappedRow] = []
     changed: list[MappedRow] = []
     unchanged: list[str] = []
@@ -93,23 +103,35 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
             unchanged.append(repo_id)
             if old["deleted_at"] is not None:
                 log.add("undelete", row.row["hub_id"], repo_id)
+    keys = {row.id: stored[row.id]["row_key"] for row in changed}
     if changed:
-        _log_updates(conn, kind, changed, log)
+        _log_updates(conn, kind, changed, keys, log)
 
     # in id order, so that each B-tree keyed by repo id is filled front to back, not at random
     written = sorted(fresh + changed, key=attrgetter("id"))
     if written:
+        keys.update(_new_row_keys(conn, kind, sorted(row.id for row in fresh)))
         seen = {"first_seen_at": now, "last_seen_at": now, "deleted_at": None}
-        _repo_upsert(conn.dialect, kind).run(conn, ({**row.row, **seen, "raw": row.raw_json} for row in written))
+        _repo_upsert(conn.dialect, kind).run(
+            conn, ({**row.row, **seen, "raw": row.raw_json, "row_key": keys[row.id]} for row in written))
+        tag_table, tag_key = TAG_TABLES[kind]
         if changed:
-            conn.execute(delete(tag_table).where(tag_table.c[key].in_([row.id for row in changed])))
-        tags = [(row.id, tag) for row in written for tag in sorted(row.tags)]  # in primary key order
+            conn.execute(delete(tag_table).where(tag_table.c[tag_key].in_([keys[row.id] for row in changed])))
+        tags = sorted((keys[row.id], tag) for row in written for tag in row.tags)  # in primary key order
         if tags:
-            insert_text_rows(conn, tag_table, (key, "tag"), tags)
+            insert_many(conn, tag_table, (tag_key, "tag"), tags)
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     log.write(conn)
     return PageCounts(len(fresh), len(changed), len(unchanged), renamed)
+
+
+def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str, int]:
+    """The next ``row_key``s for new rows, in the order given. Pages that write rows hold the
+    change-log lock (`lock_change_log`), so no other writer hands out the same numbers meanwhile."""
+    table = REPO_TABLES[kind][0]
+    last = conn.execute(select(func.max(table.c.row_key))).scalar() or 0
+    return {repo_id: last + n for n, repo_id in enumerate(repo_ids, start=1)}
 
 
 @lru_cache(maxsize=8)
@@ -117,27 +139,29 @@ def _compared_columns(kind: str) -> tuple[str, ...]:
     """The columns a listing item sets, whose changes the log names: bookkeeping times left out,
     and ``raw``, which is named only when nothing else changed."""
     table = REPO_TABLES[kind][0]
-    bookkeeping = {"id", "first_seen_at", "last_seen_at", "deleted_at", "raw", *DETAIL_COLUMNS}
+    bookkeeping = {"id", "row_key", "first_seen_at", "last_seen_at", "deleted_at", "raw", *DETAIL_COLUMNS}
     return tuple(c.name for c in table.columns if c.name not in bookkeeping)
 
 
-def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], log: ChangeLog) -> None:
+def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: dict[str, int],
+                 log: ChangeLog) -> None:
     """Log each changed row with the names of its columns that changed (``tags`` too); ``raw``
     is named only when nothing else changed (a field the catalog keeps no column for). Only
-    changed rows have their old columns and tags read back."""
-    table, tag_table, key = REPO_TABLES[kind]
-    ids = [row.id for row in changed]
+    changed rows have their old columns and tags read back; ``keys`` are their ``row_key``s."""
+    table = REPO_TABLES[kind][0]
+    tag_table, tag_key = TAG_TABLES[kind]
     columns = _compared_columns(kind)
     stored = {row["id"]: row for row in conn.execute(
-        select(table.c.id, table.c.deleted_at, *(table.c[n] for n in columns)).where(table.c.id.in_(ids)))
+        select(table.c.id, table.c.deleted_at, *(table.c[n] for n in columns)).where(table.c.id.in_(keys)))
         .mappings()}
-    old_tags: dict[str, set[str]] = {}
-    for repo_id, tag in conn.execute(select(tag_table.c[key], tag_table.c.tag).where(tag_table.c[key].in_(ids))):
-        old_tags.setdefault(repo_id, set()).add(tag)
+    old_tags: dict[int, set[str]] = {}
+    for key, tag in conn.execute(select(tag_table.c[tag_key], tag_table.c.tag)
+                                 .where(tag_table.c[tag_key].in_(keys.values()))):
+        old_tags.setdefault(key, set()).add(tag)
     for row in changed:
         old = stored[row.id]
         fields = differing(old, row.row, columns)
-        if old_tags.get(row.id, set()) != set(row.tags):
+        if old_tags.get(keys[row.id], set()) != set(row.tags):
             fields.append("tags")
         change = "undelete" if old["deleted_at"] is not None else "update"
         log.add(change, row.row["hub_id"], row.id, fields=fields or ["raw"])
@@ -157,7 +181,7 @@ def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, 
         if new_id in taken:  # another row has the new id (or two rows share the hub_id): leave them be
             continue
         taken.add(new_id)
-        conn.execute(update(table).where(table.c.id == old_id).values(id=new_id))  # tags follow by ON UPDATE
+        conn.execute(update(table).where(table.c.id == old_id).values(id=new_id))  # tags follow the row_key
         done.append((old_id, new_id, hub_id))
     if done:
         conn.execute(insert(renames), [{"kind": kind, "hub_id": hub_id, "old_id": old_id, "new_id": new_id,
@@ -204,7 +228,7 @@ def record_counters(conn: Connection, kind: str, counters: dict[str, dict[str, A
     with the live columns, which the main lane also refreshes. Repos the catalog does not know
     yet are left to the main lane.
     """
-    table, stats_table, key = REPO_TABLES[kind][0], STATS_TABLES[kind], REPO_TABLES[kind][2]
+    table, stats_table, key = REPO_TABLES[kind][0], STATS_TABLES[kind], REPO_TABLES[kind][1]
     names = [name for name in ("downloads", "likes", "trending_score") if name in table.c]
     rows = conn.execute(select(table.c.id, *(table.c[n] for n in names)).where(table.c.id.in_(counters))).all()
     current = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
@@ -246,7 +270,7 @@ def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]
                     run_id: int | None = None) -> int:
     """Store heavy fields and files of repos (by catalog id) in place of the old ones, and log
     them as updates; returns how many. A repo renamed or gone since it was fetched is skipped."""
-    table, _, key = REPO_TABLES[kind]
+    table, key = REPO_TABLES[kind]
     files = FILES_TABLES[kind]
     names = ["files_sha", *next(iter(details.values())).columns]
     stored = {row["id"]: row for row in conn.execute(
