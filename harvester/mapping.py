@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .jsontext import fast_dumps
+
 KINDS = ("models", "datasets", "spaces")
 
 # The properties a walk asks for with `expand`: exactly what the catalog stores for that kind.
@@ -165,16 +167,18 @@ def _storable(item: dict[str, Any], repo_id: str) -> str:
 
     PostgreSQL's jsonb and text reject all three, so one rule for every backend keeps catalogs equal.
     """
-    try:
-        text = json.dumps(item, allow_nan=False, ensure_ascii=False)
-    except ValueError:
-        raise RejectedItem(f"item {repo_id!r} holds NaN or infinity, which JSON does not allow") from None
-    except RecursionError:
-        raise RejectedItem(f"item {repo_id!r} is nested too deeply") from None
+    text = fast_dumps(item)  # valid UTF-8 without NaN or infinity, when it is not None
+    if text is None:
+        try:
+            text = json.dumps(item, allow_nan=False, ensure_ascii=False)
+        except ValueError:
+            raise RejectedItem(f"item {repo_id!r} holds NaN or infinity, which JSON does not allow") from None
+        except RecursionError:
+            raise RejectedItem(f"item {repo_id!r} is nested too deeply") from None
+        if not text.isascii():
+            _utf8(text, f"item {repo_id!r}")
     if "\\u0000" in text and _NUL_ESCAPE.search(text):  # the substring test is fast; the regex is exact
         raise RejectedItem(f"item {repo_id!r} holds a NUL character")
-    if not text.isascii():
-        _utf8(text, f"item {repo_id!r}")
     return text
 
 

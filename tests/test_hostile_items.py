@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from harvester import jsontext
 from harvester.mapping import RejectedItem, map_model
 from harvester.store.engine import open_catalog
 from harvester.store.schema import model_tags, models
@@ -94,6 +96,18 @@ def test_an_item_is_stored_faithfully_or_rejected_with_a_reason(engine, item):
     assert tags == set(item.get("tags") or [])
     for column, key in [("downloads", "downloads"), ("likes", "likes"), ("sha", "sha")]:
         assert row[column] == item.get(key)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=json_value)
+def test_the_fast_json_text_means_what_the_standard_librarys_means(value):
+    """The engines' JSON serializer takes orjson's text only where it cannot differ in meaning:
+    NaN, infinity, unpaired surrogates and huge integers come out as ``json.dumps`` has them."""
+    text = jsontext.dumps(value)
+    assert same_json(json.loads(text), json.loads(json.dumps(value)))
+    fast = jsontext.fast_dumps(value)
+    if fast is not None:
+        assert same_json(json.loads(fast), value) and fast.encode("utf-8")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=FUZZ)

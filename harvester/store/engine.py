@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from .. import jsontext
 from ..errors import CatalogError, CatalogTooNew
 from . import dialect
 
@@ -42,7 +43,7 @@ def alembic_config() -> Config:
 def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys."""
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=jsontext.dumps)
     except ArgumentError as exc:
         shown = _safe_url(url)
         raise CatalogError(f"cannot open catalog {shown!r}: not a database URL SQLAlchemy knows ({exc})") from None
