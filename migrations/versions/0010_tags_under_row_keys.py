@@ -51,7 +51,8 @@ def upgrade() -> None:
         op.drop_table(f"{one}_tags")
         op.execute(f"CREATE VIEW {one}_tags AS SELECT r.id AS {one}_id, t.tag AS tag "
                    f"FROM {one}_tag_keys t JOIN {kind} r ON r.row_key = t.{one}_key")
-        _recreate_current_view(kind)
+        op.execute(f"DROP VIEW {kind}_current")
+        _create_current_view(kind)
 
 
 def downgrade() -> None:
@@ -71,9 +72,9 @@ def downgrade() -> None:
         op.execute(f"DROP VIEW {kind}_current")
         op.drop_index(f"ix_{kind}_row_key", table_name=kind)
         op.execute(f"ALTER TABLE {kind} DROP COLUMN row_key")
-        op.execute(f"CREATE VIEW {kind}_current AS SELECT * FROM {kind} WHERE deleted_at IS NULL")
+        _create_current_view(kind)
 
 
-def _recreate_current_view(kind: str) -> None:
-    op.execute(f"DROP VIEW {kind}_current")
+def _create_current_view(kind: str) -> None:
+    """As revision 0008 made it; created again whenever the table's columns change."""
     op.execute(f"CREATE VIEW {kind}_current AS SELECT * FROM {kind} WHERE deleted_at IS NULL")
