@@ -129,12 +129,16 @@ def test_upsert_merges_changes_keeps_first_seen_and_replaces_tags(engine):
 
 def test_row_keys_grow_with_arrival_and_stay_with_their_row(engine):
     """New rows take keys above every key before them (so their tags are appended), in id order
-    within a page; a changed row keeps its key and its tags are replaced under it."""
+    within a page; a changed row keeps its key, and its tags are replaced under it when they changed
+    and left as they are when they did not."""
     with engine.begin() as conn:
         upsert_repos(conn, "models", [map_model(item("b/two", _id="6ae67f4400000000000d91eb")),
                                       map_model(item("a/one"))], now=NOW)
-        upsert_repos(conn, "models", [map_model(item("c/three", _id="6ae67f4400000000000d91ec")),
-                                      map_model(item("a/one", tags=["fr"]))], now=NOW)
+        counts = upsert_repos(conn, "models", [map_model(item("c/three", _id="6ae67f4400000000000d91ec")),
+                                               map_model(item("a/one", tags=["fr"])),
+                                               map_model(item("b/two", _id="6ae67f4400000000000d91eb", likes=9))],
+                              now=NOW)
+    assert counts == (1, 2, 0, 0)
     with engine.connect() as conn:
         keys = dict(conn.execute(select(models.c.id, models.c.row_key)).all())
         stored = sorted(conn.execute(select(model_tag_keys.c.model_key, model_tag_keys.c.tag)).all())

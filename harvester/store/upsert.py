@@ -104,8 +104,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
             if old["deleted_at"] is not None:
                 log.add("undelete", row.row["hub_id"], repo_id)
     keys = {row.id: stored[row.id]["row_key"] for row in changed}
-    if changed:
-        _log_updates(conn, kind, changed, keys, log)
+    retagged = _log_updates(conn, kind, changed, keys, log) if changed else set()
 
     # in id order, so that each B-tree keyed by repo id is filled front to back, not at random
     written = sorted(fresh + changed, key=attrgetter("id"))
@@ -114,16 +113,22 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
         seen = {"first_seen_at": now, "last_seen_at": now, "deleted_at": None}
         _repo_upsert(conn.dialect, kind).run(
             conn, ({**row.row, **seen, "raw": row.raw_json, "row_key": keys[row.id]} for row in written))
-        tag_table, tag_key = TAG_TABLES[kind]
-        if changed:
-            conn.execute(delete(tag_table).where(tag_table.c[tag_key].in_([keys[row.id] for row in changed])))
-        tags = sorted((keys[row.id], tag) for row in written for tag in row.tags)  # in primary key order
-        if tags:
-            insert_many(conn, tag_table, (tag_key, "tag"), tags)
+        _write_tags(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in retagged)], keys, retagged)
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     log.write(conn)
     return PageCounts(len(fresh), len(changed), len(unchanged), renamed)
+
+
+def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[str, int], retagged: set[int]) -> None:
+    """Store the tags of ``rows`` under their keys, replacing those of the ``retagged`` keys. A changed
+    row whose tags did not change is left out: rewriting them would only dirty index pages."""
+    tag_table, tag_key = TAG_TABLES[kind]
+    if retagged:
+        conn.execute(delete(tag_table).where(tag_table.c[tag_key].in_(sorted(retagged))))
+    tags = sorted((keys[row.id], tag) for row in rows for tag in row.tags)  # in primary key order
+    if tags:
+        insert_many(conn, tag_table, (tag_key, "tag"), tags)
 
 
 def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str, int]:
@@ -144,10 +149,11 @@ def _compared_columns(kind: str) -> tuple[str, ...]:
 
 
 def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: dict[str, int],
-                 log: ChangeLog) -> None:
+                 log: ChangeLog) -> set[int]:
     """Log each changed row with the names of its columns that changed (``tags`` too); ``raw``
     is named only when nothing else changed (a field the catalog keeps no column for). Only
-    changed rows have their old columns and tags read back; ``keys`` are their ``row_key``s."""
+    changed rows have their old columns and tags read back; ``keys`` are their ``row_key``s.
+    Returns the keys of the rows whose tags changed."""
     table = REPO_TABLES[kind][0]
     tag_table, tag_key = TAG_TABLES[kind]
     columns = _compared_columns(kind)
@@ -158,13 +164,16 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
     for key, tag in conn.execute(select(tag_table.c[tag_key], tag_table.c.tag)
                                  .where(tag_table.c[tag_key].in_(keys.values()))):
         old_tags.setdefault(key, set()).add(tag)
+    retagged = set()
     for row in changed:
         old = stored[row.id]
         fields = differing(old, row.row, columns)
         if old_tags.get(keys[row.id], set()) != set(row.tags):
             fields.append("tags")
+            retagged.add(keys[row.id])
         change = "undelete" if old["deleted_at"] is not None else "update"
         log.add(change, row.row["hub_id"], row.id, fields=fields or ["raw"])
+    return retagged
 
 
 def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
