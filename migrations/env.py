@@ -6,10 +6,20 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from harvester.config import database_url
-from harvester.store.schema import Base, declared_here
+from harvester.store.schema import JsonDocument, declared_here, metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
+
+
+def render_item(type_: str, obj, autogen_context) -> str | bool:
+    """Autogenerate writes the schema's JSON type as the revisions spell it, not as an import of
+    harvester: a revision must not change when `schema.py` does."""
+    if type_ == "type" and isinstance(obj, JsonDocument):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        null = "none_as_null=True" if obj.impl.none_as_null else ""
+        return f'sa.JSON({null}).with_variant(postgresql.JSONB({null}), "postgresql")'
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -17,6 +27,7 @@ def run_migrations_offline() -> None:
         url=database_url(context.get_x_argument(as_dictionary=True).get("db")),
         target_metadata=target_metadata,
         include_name=declared_here,
+        render_item=render_item,
         literal_binds=True,
         render_as_batch=True,
     )
@@ -36,7 +47,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      include_name=declared_here)
+                      include_name=declared_here, render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON
 
 from catalog import Catalog
 from harvester.emulator import HubEmulator
 from harvester.mapping import KINDS
-from harvester.store.schema import Base
+from harvester.store.schema import JsonDocument, metadata
 from harvester.sync import sync
 from helpers import config
 
@@ -27,7 +26,7 @@ SKIPPED_TABLES = {"sync_runs", "sync_locks"}  # run history: times, and request 
 def contents(db: Catalog) -> dict[str, list]:
     """Every table's rows, local times reduced to whether they are set, JSON parsed, sorted."""
     tables = {}
-    for table in Base.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         if table.name in SKIPPED_TABLES:
             continue
         names = [c.name for c in table.columns if (table.name, c.name) not in SURROGATE]
@@ -37,7 +36,7 @@ def contents(db: Catalog) -> dict[str, list]:
             for name, value in zip(names, row, strict=True):
                 if name in LOCAL_TIME:
                     value = value is not None
-                elif isinstance(table.c[name].type, JSON) and value is not None:
+                elif isinstance(table.c[name].type, JsonDocument) and value is not None:
                     value = json.loads(value)
                 shaped.append(value)
             rows.append(tuple(shaped))

@@ -20,7 +20,7 @@ from harvester.errors import CatalogTooNew
 from harvester.mapping import RejectedItem, map_model, parse_hub_time
 from harvester.state import OVERLAP, WalkState
 from harvester.store.engine import SCHEMA_HEAD, alembic_config, open_catalog, schema_revision
-from harvester.store.schema import Base, declared_here, model_tag_keys, model_tags, models
+from harvester.store.schema import declared_here, metadata, model_tag_keys, model_tags, models
 from harvester.store.upsert import upsert_repos
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -44,7 +44,7 @@ def item(repo_id: str = "acme/model", **fields) -> dict:
 def test_migrations_build_exactly_the_declared_schema(engine):
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": declared_here})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, metadata) == []
 
 
 def test_the_revision_opened_without_alembic_is_the_newest_migration():

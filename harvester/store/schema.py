@@ -6,14 +6,15 @@ Timestamps are UTC. ``gated`` is NULL when a repo is not gated, else 'auto' or '
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -22,100 +23,112 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 UtcDateTime = DateTime(timezone=True)
-# jsonb on PostgreSQL (indexable, compact); "none" is SQL NULL where NullableJSON says so
-Json = JSON().with_variant(JSONB(), "postgresql")
-NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
-class Base(DeclarativeBase):
-    pass
+class JsonDocument(TypeDecorator):
+    """JSON, stored as jsonb on PostgreSQL (indexable, compact). The PostgreSQL type is picked
+    when a PostgreSQL engine first uses the column, so opening a SQLite catalog never imports
+    the PostgreSQL dialect (a twentieth of a second of every run). With ``none_as_null``, Python's
+    None is SQL NULL; without it, the JSON text ``null``."""
+
+    impl = JSON
+    cache_ok = True
+    comparator_factory = JSON.Comparator
+
+    @property
+    def should_evaluate_none(self) -> bool:  # type: ignore[override]
+        return self.impl.should_evaluate_none
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB(none_as_null=self.impl.none_as_null))
+        return dialect.type_descriptor(self.impl)
 
 
+Json = JsonDocument()
+NullableJSON = JsonDocument(none_as_null=True)
+
+metadata = MetaData()
 # Views the revisions create, described for reading only: neither created from here nor compared.
 views = MetaData()
 
 
-class RepoColumns:
-    """What every repo kind shares, as the Hub last listed it."""
+def _repo_columns() -> list[Column]:
+    """What every repo kind shares, as the Hub last listed it (after the kind's own columns)."""
+    return [
+        Column("id", String, primary_key=True),  # "author/name"
+        Column("hub_id", String, nullable=False, index=True),  # the Hub's stable _id
+        Column("author", String, index=True),
+        Column("sha", String),
+        Column("created_at", UtcDateTime),
+        Column("last_modified", UtcDateTime, index=True),
+        Column("private", Boolean),
+        Column("disabled", Boolean),
+        Column("likes", BigInteger, index=True),
+        Column("trending_score", Float),
+        Column("license", String),
+        Column("card_data", Json),
+        Column("raw", Json, nullable=False),  # the item exactly as received
+        Column("first_seen_at", UtcDateTime, nullable=False),
+        Column("last_seen_at", UtcDateTime, nullable=False),
+        Column("deleted_at", UtcDateTime),  # NULL while the repo exists
+        # The commit whose files (and heavy fields) are stored; `sync --details` refetches when it is not `sha`.
+        Column("files_sha", String),
+        # A stable integer per row, growing in the order the catalog first stored repos; tags are
+        # stored under it (revision 0010). Kept across renames; never NULL once a sync wrote the row.
+        Column("row_key", Integer, index=True, unique=True),
+    ]
 
-    id: Mapped[str] = mapped_column(String, primary_key=True)  # "author/name"
-    hub_id: Mapped[str] = mapped_column(String, index=True)  # the Hub's stable _id
-    author: Mapped[str | None] = mapped_column(String, index=True)
-    sha: Mapped[str | None] = mapped_column(String)
-    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    last_modified: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
-    private: Mapped[bool | None]
-    disabled: Mapped[bool | None]
-    likes: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    trending_score: Mapped[float | None] = mapped_column(Float)
-    license: Mapped[str | None] = mapped_column(String)
-    card_data: Mapped[Any | None] = mapped_column(Json)
-    raw: Mapped[Any] = mapped_column(Json)  # the item exactly as received
-    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # NULL while the repo exists
-    # The commit whose files (and heavy fields) are stored; `sync --details` refetches when it is not `sha`.
-    files_sha: Mapped[str | None] = mapped_column(String)
-    # A stable integer per row, growing in the order the catalog first stored repos; tags are
-    # stored under it (revision 0010). Kept across renames; never NULL once a sync wrote the row.
-    row_key: Mapped[int | None] = mapped_column(Integer, index=True, unique=True)
+
+def _repo_table(name: str, *columns: Column) -> Table:
+    return Table(name, metadata, *columns, *_repo_columns())
 
 
-class Model(RepoColumns, Base):
-    """One model repo."""
-
-    __tablename__ = "models"
-
-    gated: Mapped[str | None] = mapped_column(String)
-    downloads: Mapped[int | None] = mapped_column(BigInteger, index=True)  # last 30 days
-    downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
-    pipeline_tag: Mapped[str | None] = mapped_column(String, index=True)
-    library_name: Mapped[str | None] = mapped_column(String, index=True)
+models = _repo_table(
+    "models",
+    Column("gated", String),
+    Column("downloads", BigInteger, index=True),  # last 30 days
+    Column("downloads_all_time", BigInteger),
+    Column("pipeline_tag", String, index=True),
+    Column("library_name", String, index=True),
     # Heavy fields, from `sync --details` at `files_sha` (SQL NULL when the Hub has none):
-    parameters: Mapped[int | None] = mapped_column(BigInteger)  # safetensors total parameter count
-    safetensors: Mapped[Any | None] = mapped_column(NullableJSON)  # {"parameters": {dtype: count}, "total": n}
-    config: Mapped[Any | None] = mapped_column(NullableJSON)  # config.json highlights: architectures, model_type
+    Column("parameters", BigInteger),  # safetensors total parameter count
+    Column("safetensors", NullableJSON),  # {"parameters": {dtype: count}, "total": n}
+    Column("config", NullableJSON),  # config.json highlights: architectures, model_type
+)
+datasets = _repo_table(
+    "datasets",
+    Column("gated", String),
+    Column("downloads", BigInteger, index=True),
+    Column("downloads_all_time", BigInteger),
+    Column("description", Text),
+    Column("paperswithcode_id", String),
+)
+spaces = _repo_table(
+    "spaces",
+    Column("sdk", String, index=True),  # gradio, streamlit, docker, static
+    Column("runtime_stage", String),  # RUNNING, SLEEPING, BUILD_ERROR, ...
+    Column("hardware", String),  # cpu-basic, t4-small, ...
+)
 
-
-class Dataset(RepoColumns, Base):
-    """One dataset repo."""
-
-    __tablename__ = "datasets"
-
-    gated: Mapped[str | None] = mapped_column(String)
-    downloads: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    downloads_all_time: Mapped[int | None] = mapped_column(BigInteger)
-    description: Mapped[str | None] = mapped_column(Text)
-    paperswithcode_id: Mapped[str | None] = mapped_column(String)
-
-
-class Space(RepoColumns, Base):
-    """One space repo."""
-
-    __tablename__ = "spaces"
-
-    sdk: Mapped[str | None] = mapped_column(String, index=True)  # gradio, streamlit, docker, static
-    runtime_stage: Mapped[str | None] = mapped_column(String)  # RUNNING, SLEEPING, BUILD_ERROR, ...
-    hardware: Mapped[str | None] = mapped_column(String)  # cpu-basic, t4-small, ...
-
-
-class Rename(Base):
-    """A repo that reappeared under a new id with the same ``hub_id``: updated in place, recorded here."""
-
-    __tablename__ = "renames"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    hub_id: Mapped[str] = mapped_column(String, index=True)
-    old_id: Mapped[str] = mapped_column(String, index=True)
-    new_id: Mapped[str] = mapped_column(String, index=True)
-    run_id: Mapped[int | None] = mapped_column(Integer)
-    renamed_at: Mapped[datetime] = mapped_column(UtcDateTime)  # when the catalog noticed
+# A repo that reappeared under a new id with the same ``hub_id``: updated in place, recorded here.
+renames = Table(
+    "renames", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("hub_id", String, nullable=False, index=True),
+    Column("old_id", String, nullable=False, index=True),
+    Column("new_id", String, nullable=False, index=True),
+    Column("run_id", Integer),
+    Column("renamed_at", UtcDateTime, nullable=False),  # when the catalog noticed
+)
 
 
 def _tag_table(name: str, repos: str, key: str) -> Table:
@@ -127,7 +140,7 @@ def _tag_table(name: str, repos: str, key: str) -> Table:
     is random in listing order). Revision 0010.
     """
     return Table(
-        name, Base.metadata,
+        name, metadata,
         Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True),
         Column("tag", String, primary_key=True),
         Index(f"ix_{name}_tag", "tag"),
@@ -140,94 +153,78 @@ def _tag_view(name: str, key: str) -> Table:
     return Table(name, views, Column(key, String), Column("tag", String))
 
 
-class SyncState(Base):
-    """Where each listing scope stands: an unfinished walk's cursor and the last finished watermark."""
-
-    __tablename__ = "sync_state"
-
-    scope: Mapped[str] = mapped_column(String, primary_key=True)  # kind plus any filters
-    kind: Mapped[str] = mapped_column(String(16))
-    cursor: Mapped[str | None] = mapped_column(Text)  # next-page URL of an unfinished walk
-    walk_mode: Mapped[str | None] = mapped_column(String(16))  # full or incremental
-    walk_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    walk_top: Mapped[datetime | None] = mapped_column(UtcDateTime)  # newest lastModified when the walk began
-    walk_stop_before: Mapped[datetime | None] = mapped_column(UtcDateTime)  # incremental walks stop below this
-    walk_pages: Mapped[int] = mapped_column(Integer, default=0)
-    page_size: Mapped[int | None] = mapped_column(Integer)
-    watermark: Mapped[datetime | None] = mapped_column(UtcDateTime)  # Hub lastModified of the last finished walk
+# Where each listing scope stands: an unfinished walk's cursor and the last finished watermark.
+sync_state = Table(
+    "sync_state", metadata,
+    Column("scope", String, primary_key=True),  # kind plus any filters
+    Column("kind", String(16), nullable=False),
+    Column("cursor", Text),  # next-page URL of an unfinished walk
+    Column("walk_mode", String(16)),  # full or incremental
+    Column("walk_started_at", UtcDateTime),
+    Column("walk_top", UtcDateTime),  # newest lastModified when the walk began
+    Column("walk_stop_before", UtcDateTime),  # incremental walks stop below this
+    Column("walk_pages", Integer, nullable=False, default=0),
+    Column("page_size", Integer),
+    Column("watermark", UtcDateTime),  # Hub lastModified of the last finished walk
     # Set when a full walk finishes: rows not seen since then are deleted once its catch-up is done.
-    sweep_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    Column("sweep_since", UtcDateTime),
+    Column("updated_at", UtcDateTime),
+)
 
+# A scope held by a running sync; renewed with every page, taken over once expired.
+sync_locks = Table(
+    "sync_locks", metadata,
+    Column("scope", String, primary_key=True),
+    Column("owner", String, nullable=False),  # a random id per holding process and run
+    Column("host", String),  # for people reading `harvester status`
+    Column("pid", Integer),
+    Column("run_id", Integer),
+    Column("ttl_seconds", Float, nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),  # the holder's clock plus ttl_seconds
+)
 
-class SyncLock(Base):
-    """A scope held by a running sync; renewed with every page, taken over once expired."""
+# The change log: one row per insert, update, rename, delete or undelete a sync wrote.
+# ``seq`` grows in commit order, so ``WHERE seq > last_seen`` never misses or repeats an event.
+changes = Table(
+    "changes", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer),
+    Column("kind", String(16), nullable=False),
+    Column("hub_id", String, nullable=False, index=True),
+    Column("repo_id", String, nullable=False),  # the repo id after the change
+    Column("change", String(16), nullable=False),  # insert, update, rename, delete, undelete
+    Column("fields", NullableJSON),  # updates: the names of the columns that changed
+    Column("previous_id", String),  # renames: the repo id before
+    Column("changed_at", UtcDateTime, nullable=False),
+    Index("ix_changes_kind_seq", "kind", "seq"),
+)
 
-    __tablename__ = "sync_locks"
+# Up to which change ``<kind>_search`` (SQLite FTS5, filled by `harvester search`) is current.
+search_indexed = Table(
+    "search_indexed", metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("seq", Integer, nullable=False),
+)
 
-    scope: Mapped[str] = mapped_column(String, primary_key=True)
-    owner: Mapped[str] = mapped_column(String)  # a random id per holding process and run
-    host: Mapped[str | None] = mapped_column(String)  # for people reading `harvester status`
-    pid: Mapped[int | None] = mapped_column(Integer)
-    run_id: Mapped[int | None] = mapped_column(Integer)
-    ttl_seconds: Mapped[float] = mapped_column(Float)
-    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the holder's clock plus ttl_seconds
-
-
-class Change(Base):
-    """The change log: one row per insert, update, rename, delete or undelete a sync wrote.
-
-    ``seq`` grows in commit order, so ``WHERE seq > last_seen`` never misses or repeats an event.
-    """
-
-    __tablename__ = "changes"
-    __table_args__ = (Index("ix_changes_kind_seq", "kind", "seq"),)
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int | None] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))
-    hub_id: Mapped[str] = mapped_column(String, index=True)
-    repo_id: Mapped[str] = mapped_column(String)  # the repo id after the change
-    change: Mapped[str] = mapped_column(String(16))  # insert, update, rename, delete, undelete
-    fields: Mapped[Any | None] = mapped_column(NullableJSON)  # updates: the names of the columns that changed
-    previous_id: Mapped[str | None] = mapped_column(String)  # renames: the repo id before
-    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class SearchIndexed(Base):
-    """Up to which change ``<kind>_search`` (SQLite FTS5, filled by `harvester search`) is current."""
-
-    __tablename__ = "search_indexed"
-
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)
-
-
-class SyncRun(Base):
-    """One `harvester sync` run and what it did; updated with every committed page."""
-
-    __tablename__ = "sync_runs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    scope: Mapped[str] = mapped_column(String, index=True)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    mode: Mapped[str] = mapped_column(String(16))  # full, incremental, resume
-    status: Mapped[str] = mapped_column(String(16))  # running, ok, failed, interrupted, abandoned
-    complete: Mapped[bool] = mapped_column(default=False)  # False when --max-pages left the walk unfinished
-    pages: Mapped[int] = mapped_column(Integer, default=0)
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    retries: Mapped[int] = mapped_column(Integer, default=0)
-    rows_seen: Mapped[int] = mapped_column(Integer, default=0)
-    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
-    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
-    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
-    rows_renamed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    rows_deleted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    samples_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # --stats history rows
-    error: Mapped[str | None] = mapped_column(Text)
+# One `harvester sync` run and what it did; updated with every committed page.
+sync_runs = Table(
+    "sync_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String, nullable=False, index=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("mode", String(16), nullable=False),  # full, incremental, resume
+    Column("status", String(16), nullable=False),  # running, ok, failed, interrupted, abandoned
+    Column("complete", Boolean, nullable=False, default=False),  # False when --max-pages left the walk unfinished
+    *(Column(name, Integer, nullable=False, default=0) for name in (
+        "pages", "requests", "retries", "rows_seen", "rows_inserted", "rows_updated", "rows_unchanged",
+        "rows_rejected")),
+    Column("rows_renamed", Integer, nullable=False, default=0, server_default="0"),
+    Column("rows_deleted", Integer, nullable=False, default=0, server_default="0"),
+    Column("samples_taken", Integer, nullable=False, default=0, server_default="0"),  # --stats history rows
+    Column("error", Text),
+)
 
 
 def _stats_table(name: str, repos: str, key: str) -> Table:
@@ -236,7 +233,7 @@ def _stats_table(name: str, repos: str, key: str) -> Table:
     Clustered on (repo, run) in SQLite, so one repo's history is one contiguous range.
     """
     return Table(
-        name, Base.metadata,
+        name, metadata,
         Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
         Column("run_id", Integer, primary_key=True),
         Column("taken_at", UtcDateTime, nullable=False),
@@ -250,7 +247,7 @@ def _stats_table(name: str, repos: str, key: str) -> Table:
 def _files_table(name: str, repos: str, key: str) -> Table:
     """Files of one repo kind at its ``files_sha``, from `sync --details`; sizes where the Hub gives them."""
     return Table(
-        name, Base.metadata,
+        name, metadata,
         Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True),
         Column("path", String, primary_key=True),
         Column("size", BigInteger),  # bytes
@@ -262,9 +259,6 @@ def _files_table(name: str, repos: str, key: str) -> Table:
 # Columns only `sync --details` writes; listing upserts leave them as they are.
 DETAIL_COLUMNS = frozenset({"files_sha", "parameters", "safetensors", "config"})
 
-models = Model.__table__
-datasets = Dataset.__table__
-spaces = Space.__table__
 model_tag_keys = _tag_table("model_tag_keys", "models", "model_key")
 dataset_tag_keys = _tag_table("dataset_tag_keys", "datasets", "dataset_key")
 space_tag_keys = _tag_table("space_tag_keys", "spaces", "space_key")
@@ -277,12 +271,7 @@ space_stats = _stats_table("space_stats", "spaces", "space_id")
 model_files = _files_table("model_files", "models", "model_id")
 dataset_files = _files_table("dataset_files", "datasets", "dataset_id")
 space_files = _files_table("space_files", "spaces", "space_id")
-sync_state = SyncState.__table__
-sync_runs = SyncRun.__table__
-sync_locks = SyncLock.__table__
-changes = Change.__table__
-search_indexed = SearchIndexed.__table__
-renames = Rename.__table__
+
 
 def is_search_table(name: str | None) -> bool:
     """SQLite's FTS5 tables for `harvester search` and their shadow tables: made by revision
