@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 # Incremental walks re-read this much below the watermark. The Hub's listing is served from a
 # search index updated shortly after each commit, so a repo committed just before the previous
 # walk began can surface late with a lastModified slightly below that walk's top; re-reading a
-# few minutes costs at most about one page and leaves unchanged rows untouched.
+# few minutes costs at most about one page and leaves unchanged rows untouched. Rows below
+# the overlap on the walk's last page are not stored at all (see `sync._plan_listing_page`).
 OVERLAP = timedelta(minutes=10)
 
 

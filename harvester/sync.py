@@ -86,6 +86,11 @@ def _keyed(row: MappedRow) -> tuple[str, MappedRow]:
     return row.id, row
 
 
+def _below(row: MappedRow, line: datetime) -> bool:
+    modified = row.row["last_modified"]
+    return modified is not None and modified < line
+
+
 def first_page_url(config: SyncConfig) -> str:
     if config.reconcile:  # ids only, in creation order: no row can move past the cursor
         return listing_url(config.endpoint, config.kind, [("sort", "createdAt"), ("expand", "createdAt")])
@@ -112,6 +117,9 @@ def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: 
     next_url = page.next_url
     if state.stop_before is not None and any(value < state.stop_before for value in modified):
         next_url = None
+        # The walk ends on this page. Rows below its line were stored by earlier walks: marking
+        # them seen would rewrite up to a page of rows all over the table for nothing.
+        rows = [row for row in rows if not _below(row, state.stop_before)]
     sweep_since = state.sweep_due(next_url)
     state = state.advance(next_url=next_url, page_size=page.page_size, newest=max(modified, default=None))
     return PlannedPage(state, partial(store_page, engine, rows, rejected=rejected, state=state, run_id=run_id,

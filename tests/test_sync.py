@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +20,7 @@ from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota
 from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
+from harvester.state import OVERLAP
 from harvester.sync import sync
 from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, expected_catalog, runs, wait_for_pages
 
@@ -66,6 +68,25 @@ def test_incremental_run_touches_exactly_the_changed_rows_and_their_pages(hub, d
     got = catalog(db)
     expected = expected_catalog(hub)
     assert all(got[key][2] == expected[key][2] for key in modified + added), "new sha stored"
+
+
+def test_an_incremental_walk_leaves_the_rows_past_its_overlap_alone(hub, db):
+    """The walk ends at the first row older than the watermark minus the overlap: the rows of
+    that last page below the line were stored by earlier walks, so they are not even marked seen."""
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    line = max(corpus.modified[j] for j in corpus.live()) - OVERLAP // timedelta(milliseconds=1)
+    overlap = {corpus.ids[j] for j in corpus.live() if corpus.modified[j] >= line}
+    seen_before = dict(db.rows("SELECT id, last_seen_at FROM models"))
+    modified = set(corpus.modify(3))
+    run = sync(config(hub, db))
+    assert (run["mode"], run["pages"], run["rows_updated"]) == ("incremental", 1, 3)
+    assert run["rows_unchanged"] == len(overlap - modified) > 0
+    assert run["rows_seen"] == len(overlap | modified) < PAGE
+    touched = {repo_id for repo_id, seen in db.rows("SELECT id, last_seen_at FROM models")
+               if seen != seen_before[repo_id]}
+    assert touched == overlap | modified
+    assert_catalog_equals_corpus(hub, db)
 
 
 def test_unchanged_rows_are_not_rewritten(hub, db):
