@@ -113,15 +113,15 @@ class PlannedPage(NamedTuple):
 def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats) -> PlannedPage:
     """Map a page of full items for upsert; an incremental walk ends at the first row it already had."""
     rows, rejected = map_page(state.kind, page.items)
-    modified = [row.row["last_modified"] for row in rows if row.row["last_modified"] is not None]
+    newest = max((row.row["last_modified"] for row in rows if row.row["last_modified"] is not None), default=None)
     next_url = page.next_url
-    if state.stop_before is not None and any(value < state.stop_before for value in modified):
-        next_url = None
+    if state.stop_before is not None and any(_below(row, state.stop_before) for row in rows):
         # The walk ends on this page. Rows below its line were stored by earlier walks: marking
         # them seen would rewrite up to a page of rows all over the table for nothing.
+        next_url = None
         rows = [row for row in rows if not _below(row, state.stop_before)]
     sweep_since = state.sweep_due(next_url)
-    state = state.advance(next_url=next_url, page_size=page.page_size, newest=max(modified, default=None))
+    state = state.advance(next_url=next_url, page_size=page.page_size, newest=newest)
     return PlannedPage(state, partial(store_page, engine, rows, rejected=rejected, state=state, run_id=run_id,
                                       stats=stats, now=now(), sweep_since=sweep_since))
 

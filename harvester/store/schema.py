@@ -41,7 +41,7 @@ class JsonDocument(TypeDecorator):
     comparator_factory = JSON.Comparator
 
     @property
-    def should_evaluate_none(self) -> bool:  # type: ignore[override]
+    def should_evaluate_none(self) -> bool:
         return self.impl.should_evaluate_none
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
