@@ -173,6 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         kind, _, repo_id = unquote(url.path).removeprefix("/api/").partition("/")
         status, fault, rows = 200, None, 0
+        self._reply: tuple[int, bytes, dict[str, str]] | None = None
         try:
             if url.path.rstrip("/") == "/api/whoami-v2":
                 status = self._whoami()
@@ -185,8 +186,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 status, fault, rows = self._listing(kind, url.path, pairs)
         finally:
+            # Logged before the answer goes out, so a client that has its answer finds its request in the log.
             emulator.log(LoggedRequest(url.path, tuple(pairs), status, fault, rows,
                                        "Authorization" in self.headers, time.time()))
+            if self._reply is not None:
+                self._write(*self._reply)
 
     def _whoami(self) -> int:
         header = self.headers.get("Authorization")
@@ -288,10 +292,14 @@ class _Handler(BaseHTTPRequestHandler):
         return status
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        """The answer, written once the request is logged (see ``do_GET``)."""
+        self._reply = (status, body, headers or {})
+
+    def _write(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
