@@ -58,28 +58,35 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _map_each(items: list[Any], mapper: Callable[[Any], tuple[str, T]]) -> tuple[dict[str, T], int]:
-    """Map a page's items by repo id; a bad item, or an earlier duplicate of an id, is logged and counted."""
+def _map_each(items: list[Any], mapper: Callable[[Any], tuple[str, T]]) -> tuple[dict[str, T], list[Any]]:
+    """Map a page's items by repo id; a bad item, or an earlier duplicate of an id, is logged and
+    returned among the rejected ones."""
     mapped: dict[str, T] = {}
-    rejected = 0
+    rejected = []
     for item in items:
         try:
             repo_id, value = mapper(item)
         except RejectedItem as reason:
-            rejected += 1
+            rejected.append(item)
             log.warning("skipped an item: %s", reason)
             continue
         if repo_id in mapped:
-            rejected += 1
+            rejected.append(item)
             log.warning("item %r appears twice in one page; keeping the later one", repo_id)
         mapped[repo_id] = value
     return mapped, rejected
 
 
-def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], int]:
+def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], list[Any]]:
     """Map a page of full items to rows; see ``_map_each`` for what is rejected."""
     rows, rejected = _map_each(items, lambda item: _keyed(map_item(kind, item)))
     return list(rows.values()), rejected
+
+
+def listed_hub_ids(items: list[Any]) -> list[str]:
+    """The Hub's ``_id`` of each item that has one: what proves a repo still listed, even when the
+    rest of its item is unusable."""
+    return [item["_id"] for item in items if isinstance(item, dict) and isinstance(item.get("_id"), str)]
 
 
 def _keyed(row: MappedRow) -> tuple[str, MappedRow]:
@@ -122,18 +129,22 @@ def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: 
         rows = [row for row in rows if not _below(row, state.stop_before)]
     sweep_since = state.sweep_due(next_url)
     state = state.advance(next_url=next_url, page_size=page.page_size, newest=newest)
-    return PlannedPage(state, partial(store_page, engine, rows, rejected=rejected, state=state, run_id=run_id,
+    # A rejected item's repo is still listed: it must count as seen, or a deletion sweep would take it for gone.
+    return PlannedPage(state, partial(store_page, engine, rows, rejected=len(rejected),
+                                      listed=listed_hub_ids(rejected), state=state, run_id=run_id,
                                       stats=stats, now=now(), sweep_since=sweep_since))
 
 
 def _plan_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_id: int,
                          stats: RunStats) -> PlannedPage:
     """Mark the repos of a page of ids as seen (by hub_id, so renamed repos count as seen)."""
-    hub_ids = [item["_id"] for item in page.items if isinstance(item, dict) and isinstance(item.get("_id"), str)]
+    hub_ids = listed_hub_ids(page.items)
+    if len(hub_ids) < len(page.items):
+        log.warning("skipped %d items without an _id", len(page.items) - len(hub_ids))
     sweep_since = state.sweep_due(page.next_url)
     state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None)
-    return PlannedPage(state, partial(store_seen_page, engine, hub_ids, state=state, run_id=run_id, stats=stats,
-                                      now=now(), sweep_since=sweep_since))
+    return PlannedPage(state, partial(store_seen_page, engine, hub_ids, rejected=len(page.items) - len(hub_ids),
+                                      state=state, run_id=run_id, stats=stats, now=now(), sweep_since=sweep_since))
 
 
 def _plan_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats,
@@ -143,7 +154,7 @@ def _plan_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: in
     counters, rejected = _map_each(items, partial(map_counters, state.kind))
     done = stats.rows_seen + len(items) >= top
     state = state.advance(next_url=None if done else page.next_url, page_size=page.page_size, newest=None)
-    return PlannedPage(state, partial(store_stats_page, engine, counters, rejected=rejected, state=state,
+    return PlannedPage(state, partial(store_stats_page, engine, counters, rejected=len(rejected), state=state,
                                       run_id=run_id, stats=stats, now=now()))
 
 
@@ -208,7 +219,7 @@ def fetch_details(engine: Engine, client: HubClient, config: SyncConfig, *, run_
             fetched.append((repo_id, client.fetch_repo(repo_url(config.endpoint, kind, repo_id))))
             after = (modified, repo_id)
         details, rejected = _map_each(fetched, partial(_map_repo_page, kind))
-        store_details_page(engine, kind, details, rejected=rejected, run_id=run_id, stats=stats, now=now())
+        store_details_page(engine, kind, details, rejected=len(rejected), run_id=run_id, stats=stats, now=now())
         if on_page is not None:
             on_page(stats)
         if stop is not None and stop.is_set():

@@ -66,6 +66,15 @@ def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db):
     assert_catalog_equals_corpus(hub, db)
 
 
+def test_a_listed_item_that_cannot_be_stored_still_counts_as_seen(hub, db):
+    sync(config(hub, db))
+    hub.faults.add(f"missing-field,after={len(hub.requests) + 5},times=1")  # one item of page 6 loses its id
+    run = sync(config(hub, db, full=True))
+    assert run["rows_rejected"] == 1 and run["rows_deleted"] == 0 and deleted(db) == set()
+    assert db.rows("SELECT count(*) FROM changes WHERE change = 'delete'") == [(0,)]
+    assert_catalog_equals_corpus(hub, db)
+
+
 def test_a_reappearing_repo_is_no_longer_deleted(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]

@@ -122,12 +122,12 @@ def test_bad_items_never_lose_their_page(engine, bad):
         stored = set(conn.execute(select(models.c.id)).scalars())
         transaction.rollback()
     assert {item["id"] for item in good} <= stored
-    assert len(rows) + rejected == len(page)
+    assert len(rows) + len(rejected) == len(page)
 
 
 def test_duplicate_ids_in_one_page_keep_the_later_and_are_counted():
     rows, rejected = map_page("models", [{"_id": "a", "id": "x/y", "likes": 1}, {"_id": "a", "id": "x/y", "likes": 9}])
-    assert rejected == 1 and [row.row["likes"] for row in rows] == [9]
+    assert len(rejected) == 1 and [row.row["likes"] for row in rows] == [9]
 
 
 @pytest.mark.parametrize(("item", "reason"), [
@@ -152,7 +152,7 @@ def test_emoji_and_right_to_left_ids_are_stored_as_they_are_and_nul_is_refused(e
     with engine.begin() as conn:
         upsert_repos(conn, "models", rows, now=NOW)
     with engine.connect() as conn:
-        assert set(conn.execute(select(models.c.id)).scalars()) == set(ids[:2]) and rejected == 2
+        assert set(conn.execute(select(models.c.id)).scalars()) == set(ids[:2]) and len(rejected) == 2
 
 
 def test_deeply_nested_card_data_is_stored_whole(engine):
@@ -163,4 +163,4 @@ def test_deeply_nested_card_data_is_stored_whole(engine):
     with engine.begin() as conn:
         upsert_repos(conn, "models", rows, now=NOW)
     with engine.connect() as conn:
-        assert conn.execute(select(models.c.card_data)).scalar_one() == deep and rejected == 0
+        assert conn.execute(select(models.c.card_data)).scalar_one() == deep and rejected == []

@@ -306,8 +306,8 @@ def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]
 
 
 def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime, run_id: int | None = None) -> int:
-    """A reconcile page: mark the rows with these ``hub_id``s as seen now (logging the ones that
-    come back from deleted); returns how many."""
+    """Mark the rows with these ``hub_id``s as seen now (logging the ones that come back from
+    deleted): a reconcile page, or items of a page that could not be stored; returns how many."""
     table = REPO_TABLES[kind][0]
     back = conn.execute(select(table.c.id, table.c.hub_id)
                         .where(table.c.hub_id.in_(hub_ids), table.c.deleted_at.is_not(None))).all()
@@ -320,12 +320,15 @@ def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime
 
 
 def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: WalkState, run_id: int,
-               stats: RunStats, now: datetime, sweep_since: datetime | None = None) -> None:
+               stats: RunStats, now: datetime, sweep_since: datetime | None = None, listed: list[str] = ()) -> None:
     """Commit one page: its rows, the walk's checkpoint, a due deletion sweep and the run's
-    counters, all or nothing."""
+    counters, all or nothing. ``listed`` are the ``hub_id``s of rejected items: their rows are
+    only marked seen."""
 
     def write(conn: Connection, after: RunStats) -> None:
         counts = upsert_repos(conn, state.kind, rows, now=now, run_id=run_id)
+        if listed:
+            touch_seen(conn, state.kind, list(listed), now=now, run_id=run_id)
         after.rows_seen += len(rows)
         after.rows_inserted += counts.inserted
         after.rows_updated += counts.updated
@@ -336,15 +339,16 @@ def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: W
                  rejected=rejected)
 
 
-def store_seen_page(engine: Engine, hub_ids: list[str], *, state: WalkState, run_id: int, stats: RunStats,
-                    now: datetime, sweep_since: datetime | None = None) -> None:
+def store_seen_page(engine: Engine, hub_ids: list[str], *, rejected: int, state: WalkState, run_id: int,
+                    stats: RunStats, now: datetime, sweep_since: datetime | None = None) -> None:
     """Commit one reconcile page: rows seen, the checkpoint, a due sweep and the counters."""
 
     def write(conn: Connection, after: RunStats) -> None:
         after.rows_seen += len(hub_ids)
         after.rows_unchanged += touch_seen(conn, state.kind, hub_ids, now=now, run_id=run_id)
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since)
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since,
+                 rejected=rejected)
 
 
 def store_stats_page(engine: Engine, counters: dict[str, dict[str, Any]], *, rejected: int, state: WalkState,
