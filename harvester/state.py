@@ -38,9 +38,15 @@ class WalkState:
         """Whether this walk covers a slice of its kind (filters in the scope key), not all of it."""
         return "?" in self.scope
 
-    def begin(self, mode: str, *, first_url: str, page_size: int, now: datetime) -> WalkState:
-        """Start a walk from the top of the listing; incremental walks stop near the watermark."""
-        stop_before = self.watermark - OVERLAP if mode == "incremental" and self.watermark else None
+    @property
+    def sweep_pending(self) -> bool:
+        """Whether a finished full walk still waits for a catch-up that can prove its deletions."""
+        return self.sweep_since is not None
+
+    def begin(self, mode: str, *, first_url: str, page_size: int, now: datetime,
+              overlap: timedelta = OVERLAP) -> WalkState:
+        """Start a walk from the top of the listing; incremental walks stop ``overlap`` below the watermark."""
+        stop_before = self.watermark - overlap if mode == "incremental" and self.watermark else None
         return replace(self, cursor=first_url, mode=mode, started_at=now, top=None, stop_before=stop_before,
                        pages=0, page_size=page_size)
 
@@ -48,28 +54,34 @@ class WalkState:
         """When the page about to be committed ends a walk that proves deletions, the time before
         which every row still unseen is gone from the Hub.
 
-        That is the end of a catch-up after a full walk (rows modified during the full walk had
-        moved above its cursor; the catch-up has seen them), or the end of a reconcile walk
-        (sorted by creation time, which never changes, so no row can move past its cursor).
+        That is the end of a reconcile walk (sorted by creation time, which never changes, so no
+        row can move past its cursor), or a catch-up after a full walk that read everything above
+        its line in one page: rows modified during the full walk had moved above its cursor, and
+        the catch-up has seen them. Between the pages of a longer catch-up, such a row can be
+        modified again and jump above the catch-up's cursor too, unseen by either walk.
         """
         if next_url is not None:
             return None
         if self.mode == "reconcile":
             return self.started_at
-        return self.sweep_since if self.mode == "incremental" else None
+        return self.sweep_since if self.mode == "incremental" and self.pages == 0 else None
 
     def advance(self, *, next_url: str | None, page_size: int, newest: datetime | None) -> WalkState:
         """The state after one more page; a walk without a next page is finished.
 
         A finished full walk leaves a sweep pending: rows it did not see are marked deleted only
-        once the catch-up after it has seen the rows that moved above its cursor meanwhile.
+        once a catch-up after it has seen the rows that moved above its cursor meanwhile (see
+        ``sweep_due``); the sweep stays pending until then.
         """
         top = self.top if self.top is not None else newest
         if next_url is None:
             watermark = max(filter(None, (self.watermark, top)), default=None)
             # Only a walk of a whole kind proves deletions: a repo can leave a scoped listing (drop
             # the tag, move to another author) and still exist.
-            sweep_since = self.started_at if self.mode == "full" and not self.scoped else None
+            if self.mode == "full":
+                sweep_since = None if self.scoped else self.started_at
+            else:
+                sweep_since = None if self.sweep_due(next_url) is not None else self.sweep_since
             return replace(self, cursor=None, mode=None, top=None, stop_before=None, pages=self.pages + 1,
                            page_size=page_size, watermark=watermark, sweep_since=sweep_since)
         return replace(self, cursor=next_url, top=top, pages=self.pages + 1, page_size=page_size)

@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -44,7 +44,7 @@ from .mapping import (
     map_details,
     map_item,
 )
-from .state import RunStats, WalkState
+from .state import OVERLAP, RunStats, WalkState
 from .store.engine import catalog_error, open_catalog
 from .store.locks import ScopeLock
 from .store.runs import finish_run, load_state, run_record, start_run
@@ -264,12 +264,30 @@ def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: s
     # cursor: catch up with them. A reconcile walk, in creation order, needs no catch-up.
     catch_up = state.mode == "full" or (mode == "resume" and state.mode == "incremental")
     state = walk(state)
-    budget_left = config.max_pages is None or stats.pages < config.max_pages
-    if catch_up and not state.unfinished and budget_left:
-        # a page size a 504 shrank stays shrunk for the rest of the run
-        state = walk(state.begin("incremental", first_url=first_page_url(config),
-                                 page_size=state.page_size or config.page_size, now=now()))
+    if catch_up and _may_walk_again(state, config, stats):
+        state = walk(_catch_up(state, config))
+    # A catch-up of several pages proves no deletion (see `WalkState.sweep_due`). The rows that
+    # may have slipped past it were modified while it ran, so they sit above where it began:
+    # walk down to there, no further, until one such walk fits in one page and sweeps.
+    for _ in range(SETTLING_WALKS):
+        if not (state.sweep_pending and _may_walk_again(state, config, stats)):
+            break
+        state = walk(_catch_up(state, config, overlap=timedelta(0)))
     return state
+
+
+SETTLING_WALKS = 3  # at most, per run; a sweep still pending waits for the next run
+
+
+def _may_walk_again(state: WalkState, config: SyncConfig, stats: RunStats) -> bool:
+    return not state.unfinished and (config.max_pages is None or stats.pages < config.max_pages)
+
+
+def _catch_up(state: WalkState, config: SyncConfig, *, overlap: timedelta = OVERLAP) -> WalkState:
+    """An incremental walk from the top down to the watermark, less ``overlap``; a page size a 504
+    shrank stays shrunk for the rest of the run."""
+    return state.begin("incremental", first_url=first_page_url(config), page_size=state.page_size or config.page_size,
+                       now=now(), overlap=overlap)
 
 
 def _record_failure(engine: Engine, run_id: int, exc: BaseException, stats: RunStats) -> None:

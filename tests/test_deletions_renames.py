@@ -66,6 +66,48 @@ def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db):
     assert_catalog_equals_corpus(hub, db)
 
 
+def oldest_first(corpus) -> list[str]:
+    return [corpus.ids[j] for j in sorted(corpus.live(), key=lambda j: (corpus.modified[j], j))]
+
+
+def test_a_row_modified_again_during_the_catch_up_is_never_marked_deleted(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    moved: list[str] = []
+    again: list[str] = []
+
+    def modify_twice(stats) -> None:
+        if stats.pages == 2 and not moved:  # 120 rows the full walk has not reached jump above its cursor
+            moved.extend(corpus.modify(ids=oldest_first(corpus)[:120]))
+        [(mode, pages)] = db.rows("SELECT walk_mode, walk_pages FROM sync_state")
+        if mode == "incremental" and pages == 1 and not again:  # and one the catch-up has not reached, too
+            again.extend(corpus.modify(ids=[moved[0]]))
+
+    run = sync(config(hub, db, full=True), on_page=modify_twice)
+    assert again and run["status"] == "ok" and run["complete"]
+    assert run["rows_deleted"] == 0 and deleted(db) == set()
+    assert db.rows("SELECT count(*) FROM changes WHERE change = 'delete'") == [(0,)]
+    gone = set(corpus.delete(3))  # and a sweep still happens, once a catch-up fits in one page
+    assert sync(config(hub, db, full=True))["rows_deleted"] == 3 and deleted(db) == gone
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_catch_up_resumed_after_rows_moved_again_marks_none_of_them_deleted(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    sync(config(hub, db, full=True, max_pages=2))
+    moved = corpus.modify(ids=oldest_first(corpus)[:120])  # above the full walk's cursor
+    assert sync(config(hub, db, max_pages=13))["mode"] == "resume"  # the full walk's 12 pages left, a catch-up page
+    [(mode, cursor)] = db.rows("SELECT walk_mode, cursor FROM sync_state")
+    assert mode == "incremental" and cursor is not None
+    corpus.modify(ids=[moved[0]])  # above the catch-up's cursor too
+    run = sync(config(hub, db))
+    assert run["status"] == "ok" and run["complete"] and deleted(db) == set()
+    assert run["rows_deleted"] == 0 and db.rows("SELECT count(*) FROM changes WHERE change = 'delete'") == [(0,)]
+    assert db.rows("SELECT sweep_since FROM sync_state") == [(None,)], "the sweep was made, with nothing to mark"
+    assert_catalog_equals_corpus(hub, db)
+
+
 def test_a_listed_item_that_cannot_be_stored_still_counts_as_seen(hub, db):
     sync(config(hub, db))
     hub.faults.add(f"missing-field,after={len(hub.requests) + 5},times=1")  # one item of page 6 loses its id
