@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -294,7 +294,7 @@ def query(db: str | None, sql: str, format_: str) -> None:
 
     with _reported_errors():
         engine = read_only_catalog(database_url(db))
-        columns, stream = rows(engine, sql)
+        columns, _, stream = rows(engine, sql)
         if format_ == "csv":
             write_csv(columns, stream, sys.stdout)
         elif format_ == "json":
@@ -343,19 +343,23 @@ def export(db: str | None, table_or_query: str, format_: str, output: str | None
     """
     from .config import database_url
     from .errors import ConfigError
-    from .read import read_only_catalog, rows, write_csv, write_jsonl, write_parquet
+    from .read import read_only_catalog, replaced_on_success, rows, write_csv, write_jsonl, write_parquet
 
     with _reported_errors():
         if format_ == "parquet" and output is None:
             raise ConfigError("--format parquet writes a file: give --output FILE")
         engine = read_only_catalog(database_url(db))
-        columns, stream = rows(engine, table_or_query)
+        result = rows(engine, table_or_query)
         if format_ == "parquet":
-            count = write_parquet(columns, stream, output)
+            with replaced_on_success(output) as path:
+                count = write_parquet(result, path)
         else:
             write = write_jsonl if format_ == "jsonl" else write_csv
-            with open(output, "w", newline="", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
-                count = write(columns, stream, out)
+            if output is None:
+                count = write(result.columns, result.stream, sys.stdout)
+            else:
+                with replaced_on_success(output) as path, open(path, "w", newline="", encoding="utf-8") as out:
+                    count = write(result.columns, result.stream, out)
         click.echo(f"exported {count} rows", err=True)
 
 

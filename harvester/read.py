@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from sqlalchemy import Engine, MetaData, select, text
+from sqlalchemy import JSON, Engine, MetaData, TypeDecorator, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import TypeEngine
 
 from .errors import CatalogError, ConfigError
 from .store import dialect
@@ -42,8 +46,17 @@ def read_only_catalog(url: str) -> Engine:
     return engine
 
 
-def rows(engine: Engine, table_or_query: str) -> tuple[list[str], Iterator[tuple]]:
-    """Column names and a stream of rows, for a table (or view) name or a SELECT.
+class Rows(NamedTuple):
+    """What an export streams: column names, the SQL types a table declares for them (None for a
+    query's columns, whose types only their values tell), and the rows."""
+
+    columns: list[str]
+    types: list[TypeEngine[Any] | None]
+    stream: Iterator[tuple]
+
+
+def rows(engine: Engine, table_or_query: str) -> Rows:
+    """Column names, types and a stream of rows, for a table (or view) name or a SELECT.
 
     A table's JSON columns come back parsed on every backend; a query's values are as the
     database gives them.
@@ -55,10 +68,10 @@ def rows(engine: Engine, table_or_query: str) -> tuple[list[str], Iterator[tuple
             metadata.reflect(engine, only=[name], views=True)
     except SQLAlchemyError:
         pass
-    is_table = name in metadata.tables
-    statement = select(metadata.tables[name]) if is_table else text(table_or_query)
+    table = metadata.tables.get(name)
+    statement = select(table) if table is not None else text(table_or_query)
     # a server-side cursor can only run a query; anything else is run as it is, and refused
-    streamed = is_table or READING.match(table_or_query) is not None
+    streamed = table is not None or READING.match(table_or_query) is not None
     conn = engine.connect()
     try:
         options = {"yield_per": BATCH} if streamed else {}  # yield_per implies a server-side cursor
@@ -78,7 +91,9 @@ def rows(engine: Engine, table_or_query: str) -> tuple[list[str], Iterator[tuple
         finally:
             conn.close()
 
-    return list(result.keys()), stream()
+    columns = list(result.keys())
+    types = [table.c[column].type for column in columns] if table is not None else [None] * len(columns)
+    return Rows(columns, types, stream())
 
 
 def _refused(engine: Engine, exc: SQLAlchemyError) -> QueryRefused:
@@ -123,9 +138,27 @@ def write_csv(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
     return count
 
 
-def write_parquet(columns: list[str], stream: Iterator[tuple], path: str) -> int:
-    """Parquet through pyarrow, a row group per 1,000 rows; the schema comes from the first batch
-    (a column with no value in it is text), nested values are stored as JSON text."""
+@contextmanager
+def replaced_on_success(path: str) -> Iterator[str]:
+    """A temporary path beside ``path`` that takes its place only if the block succeeds: a failed
+    export leaves no partial file that reads as a whole one."""
+    directory, name = os.path.split(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+    os.close(descriptor)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_parquet(result: Rows, path: str) -> int:
+    """Parquet through pyarrow, a row group per 1,000 rows; nested values are stored as JSON text.
+
+    A table's column types come from its declaration. A query's come from its first batch (a
+    column with no value there is text, and later values are written as text).
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -133,16 +166,21 @@ def write_parquet(columns: list[str], stream: Iterator[tuple], path: str) -> int
         raise ConfigError("Parquet needs pyarrow: pip install 'hf-harvester[parquet]'") from None
     writer = None
     count = 0
+    declared = [_declared_arrow_type(pa, sql_type) for sql_type in result.types]
     try:
-        for batch in _batches(stream, PARQUET_BATCH):
-            data = {name: [_parquet_value(row[i]) for row in batch] for i, name in enumerate(columns)}
+        for batch in _batches(result.stream, PARQUET_BATCH):
+            data = [[_parquet_value(row[i]) for row in batch] for i in range(len(result.columns))]
             if writer is None:
-                schema = pa.schema([(name, _arrow_type(pa, values)) for name, values in data.items()])
-                writer = pq.ParquetWriter(path, schema)
-            writer.write_table(pa.table(data, schema=writer.schema))
+                types = [known or _arrow_type(pa, values) for known, values in zip(declared, data, strict=True)]
+                writer = pq.ParquetWriter(path, pa.schema(list(zip(result.columns, types, strict=True))))
+            arrays = [_arrow_array(pa, name, values, field.type, count)
+                      for name, values, field in zip(result.columns, data, writer.schema, strict=True)]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=writer.schema))
             count += len(batch)
         if writer is None:  # no rows: still a valid file with the columns
-            pq.write_table(pa.table({name: pa.array([], pa.string()) for name in columns}), path)
+            types = [known or pa.string() for known in declared]
+            pq.write_table(pa.table({name: pa.array([], type_) for name, type_ in zip(result.columns, types,
+                                                                                      strict=True)}), path)
     finally:
         if writer is not None:
             writer.close()
@@ -164,10 +202,40 @@ def _parquet_value(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
-def _arrow_type(pa, values: list[Any]):
+def _declared_arrow_type(pa: Any, sql_type: TypeEngine[Any] | None) -> Any:
+    """The Parquet type for a column a table declares, or None to go by its values."""
+    if sql_type is None:
+        return None
+    if isinstance(sql_type, JSON | TypeDecorator) and isinstance(getattr(sql_type, "impl", sql_type), JSON):
+        return pa.string()  # JSON text, whatever the document's own type
+    try:
+        python_type = sql_type.python_type
+    except NotImplementedError:
+        return None
+    return {datetime: pa.timestamp("us", tz="UTC"), bool: pa.bool_(), int: pa.int64(), float: pa.float64(),
+            str: pa.string()}.get(python_type)
+
+
+def _arrow_type(pa: Any, values: list[Any]) -> Any:
     sample = next((value for value in values if value is not None), None)
     if sample is None:
         return pa.string()
     if isinstance(sample, datetime):
         return pa.timestamp("us", tz="UTC")
     return pa.array([sample]).type
+
+
+def _arrow_array(pa: Any, column: str, values: list[Any], type_: Any, before: int) -> Any:
+    """One batch of a column as its Parquet type; a query column typed as text takes any value as text."""
+    if pa.types.is_string(type_):
+        values = [value if value is None or isinstance(value, str) else _as_text(value) for value in values]
+    try:
+        return pa.array(values, type_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise ConfigError(f"column {column!r} does not fit Parquet type {type_} after row {before:,} ({exc}); "
+                          "CAST it in the query, or export JSON Lines") from None
+
+
+def _as_text(value: Any) -> str:
+    value = plain(value)
+    return value if isinstance(value, str) else json.dumps(value)

@@ -6,9 +6,11 @@ import csv
 import io
 import json
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from harvester import read
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.read import csv_cell
@@ -86,8 +88,6 @@ def test_csv_export_of_a_query_round_trips_and_defuses_formulas(synced, tmp_path
 
 
 def test_parquet_export_reads_back_with_pyarrow(synced, tmp_path):
-    import pyarrow.parquet as pq
-
     out = tmp_path / "models.parquet"
     result = run("export", "--db", synced.url, "models", "--format", "parquet", "--output", str(out))
     assert result.exit_code == 0, result.output
@@ -97,6 +97,40 @@ def test_parquet_export_reads_back_with_pyarrow(synced, tmp_path):
     for repo_id, likes, downloads in synced.rows("SELECT id, likes, downloads FROM models"):
         assert (back[repo_id]["likes"], back[repo_id]["downloads"]) == (likes, downloads)
     assert str(table.schema.field("last_modified").type) == "timestamp[us, tz=UTC]"
+
+
+def test_parquet_columns_empty_in_the_first_row_group_take_the_tables_types(synced, tmp_path, monkeypatch):
+    monkeypatch.setattr(read, "PARQUET_BATCH", 50)  # six row groups; the values below are in the last one
+    [(last,)] = synced.rows("SELECT id FROM models ORDER BY row_key DESC LIMIT 1")
+    synced.execute("UPDATE models SET deleted_at = last_seen_at, parameters = 7000000000 WHERE id = :id", id=last)
+    out = tmp_path / "models.parquet"
+    result = run("export", "--db", synced.url, "models", "--format", "parquet", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.num_rows == 300 and str(table.schema.field("deleted_at").type) == "timestamp[us, tz=UTC]"
+    [row] = [row for row in table.select(["id", "deleted_at", "parameters"]).to_pylist() if row["id"] == last]
+    assert row["deleted_at"] is not None and row["parameters"] == 7_000_000_000
+
+
+def test_a_query_column_empty_in_the_first_row_group_is_written_as_text(synced, tmp_path, monkeypatch):
+    monkeypatch.setattr(read, "PARQUET_BATCH", 50)
+    out = tmp_path / "late.parquet"
+    late = "SELECT id, CASE WHEN row_key > 250 THEN likes END AS late FROM models ORDER BY row_key"
+    assert run("export", "--db", synced.url, late, "--format", "parquet", "--output", str(out)).exit_code == 0
+    values = pq.read_table(out).column("late").to_pylist()
+    assert values[:250] == [None] * 250 and all(isinstance(value, str) for value in values[250:])
+
+
+@pytest.mark.sqlite_only  # a column whose values change type: only SQLite allows it
+def test_a_query_column_that_changes_type_fails_in_one_line_and_leaves_no_file(synced, tmp_path, monkeypatch):
+    monkeypatch.setattr(read, "PARQUET_BATCH", 50)
+    out = tmp_path / "misfit.parquet"
+    out.write_bytes(b"an earlier export")
+    misfit = "SELECT CASE WHEN row_key > 250 THEN 'x' ELSE row_key END AS n FROM models ORDER BY row_key"
+    result = run("export", "--db", synced.url, misfit, "--format", "parquet", "--output", str(out))
+    assert result.exit_code == 2 and "column 'n' does not fit" in result.stderr and "Traceback" not in result.output
+    assert out.read_bytes() == b"an earlier export", "a failed export replaces nothing"
+    assert [path.name for path in tmp_path.iterdir() if "misfit" in path.name] == ["misfit.parquet"]
 
 
 def test_parquet_needs_an_output_file(synced):
