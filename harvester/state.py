@@ -12,6 +12,12 @@ from datetime import datetime, timedelta
 # the overlap on the walk's last page are not stored at all (see `sync._plan_listing_page`).
 OVERLAP = timedelta(minutes=10)
 
+# A lastModified further ahead of this machine's clock than this is a bad date, not a commit: it
+# is stored as listed but never becomes a watermark, which would put every later change below
+# the line of every incremental walk. Past that much skew the clock is wrong; harvester then
+# re-reads more, never less.
+FUTURE_SKEW = timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class WalkState:
@@ -75,7 +81,10 @@ class WalkState:
         """
         top = self.top if self.top is not None else newest
         if next_url is None:
-            watermark = max(filter(None, (self.watermark, top)), default=None)
+            if self.mode == "full" and top is not None:
+                watermark = top  # a full walk saw the whole listing: its top is the truth, even if lower
+            else:
+                watermark = max(filter(None, (self.watermark, top)), default=None)
             # Only a walk of a whole kind proves deletions: a repo can leave a scoped listing (drop
             # the tag, move to another author) and still exist.
             if self.mode == "full":

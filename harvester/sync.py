@@ -44,7 +44,7 @@ from .mapping import (
     map_details,
     map_item,
 )
-from .state import OVERLAP, RunStats, WalkState
+from .state import FUTURE_SKEW, OVERLAP, RunStats, WalkState
 from .store.engine import catalog_error, open_catalog
 from .store.locks import ScopeLock
 from .store.runs import finish_run, load_state, run_record, start_run
@@ -93,6 +93,15 @@ def _keyed(row: MappedRow) -> tuple[str, MappedRow]:
     return row.id, row
 
 
+def _newest(rows: list[MappedRow], *, horizon: datetime) -> datetime | None:
+    """The newest lastModified of a page that can be a watermark: none past ``horizon``."""
+    dates = [modified for row in rows if (modified := row.row["last_modified"]) is not None]
+    for modified in (d for d in dates if d > horizon):
+        log.warning("a lastModified of %s is ahead of this machine's clock; it will not be a watermark",
+                    modified.isoformat())
+    return max((d for d in dates if d <= horizon), default=None)
+
+
 def _below(row: MappedRow, line: datetime) -> bool:
     modified = row.row["last_modified"]
     return modified is not None and modified < line
@@ -120,7 +129,7 @@ class PlannedPage(NamedTuple):
 def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats) -> PlannedPage:
     """Map a page of full items for upsert; an incremental walk ends at the first row it already had."""
     rows, rejected = map_page(state.kind, page.items)
-    newest = max((row.row["last_modified"] for row in rows if row.row["last_modified"] is not None), default=None)
+    newest = _newest(rows, horizon=now() + FUTURE_SKEW)
     next_url = page.next_url
     if state.stop_before is not None and any(_below(row, state.stop_before) for row in rows):
         # The walk ends on this page. Rows below its line were stored by earlier walks: marking

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -158,6 +158,27 @@ def test_a_resumed_walk_catches_up_with_rows_modified_meanwhile(hub, db):
     assert run["mode"] == "resume"
     assert_catalog_equals_corpus(hub, db)
     assert set(moved) | set(changed) <= set(catalog(db))
+
+
+def test_one_future_dated_item_never_hides_later_changes(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    [odd] = corpus.modify(1, at_ms=corpus.clock_ms + 365 * 86_400_000)  # a bad date, a year ahead
+    assert sync(config(hub, db))["rows_updated"] == 1
+    corpus.modify(ids=[odd])  # the Hub corrects it
+    changed = corpus.modify(30)
+    assert sync(config(hub, db))["rows_updated"] == 31
+    assert_catalog_equals_corpus(hub, db)
+    assert set(changed) < {row[0] for row in db.rows("SELECT repo_id FROM changes WHERE change = 'update'")}
+
+
+def test_a_full_walk_takes_its_own_top_as_the_watermark(hub, db):
+    sync(config(hub, db))
+    db.execute("UPDATE sync_state SET watermark = :future", future=datetime(2030, 1, 1, tzinfo=UTC))
+    assert sync(config(hub, db))["rows_seen"] <= PAGE, "a watermark in the future hides everything"
+    sync(config(hub, db, full=True))
+    hub.corpora["models"].modify(30)
+    assert sync(config(hub, db))["rows_updated"] == 30
 
 
 def test_state_reset_forgets_the_watermark_but_keeps_rows(hub, db):

@@ -351,13 +351,15 @@ class Corpus:
             created = [self._tick() for _ in range(n)]
             return [self.ids[j] for j in self._append(self._rng, n, created=created)]
 
-    def modify(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
-        """Push a new commit to some repos: new sha, newer lastModified."""
+    def modify(self, n: int | None = None, *, ids: Iterable[str] | None = None,
+               at_ms: int | None = None) -> list[str]:
+        """Push a new commit to some repos: new sha, newer lastModified (or exactly ``at_ms``,
+        which can be a bad date the Hub serves, even one in the future)."""
         with self.lock:
             rows = self._pick(n, ids)
             for j in rows:
                 self.rev[j] += 1
-                self.modified[j] = self._tick()
+                self.modified[j] = self._tick() if at_ms is None else at_ms
             self._indexes.pop("lastModified", None)
             return [self.ids[j] for j in rows]
 
