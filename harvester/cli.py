@@ -122,8 +122,8 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="Walk ids only (cheap) and mark repos the Hub no longer lists as deleted.")
 @click.option("--stats", is_flag=True,
               help="Counter lane: refresh downloads, likes and trending of the top repos and sample their history.")
-@click.option("--top", default=10_000, show_default=True, type=click.IntRange(min=1),
-              help="How many of the busiest repos --stats covers.")
+@click.option("--top", default=None, type=click.IntRange(min=1),
+              help="How many of the busiest repos --stats covers. [default: 10,000]")
 @click.option("--details", is_flag=True,
               help="Details lane: fetch files, safetensors and config of repos whose commit moved since last time.")
 @click.option("--max-repos", type=click.IntRange(min=1), default=None,
@@ -144,7 +144,7 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="json: one JSON object per line on stderr, with scope and run id.")
 @click.option("--json", "as_json", is_flag=True, help="Print each run record as one JSON object per line on stdout.")
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
-         reconcile: bool, stats: bool, top: int, details: bool, max_repos: int | None, author: str | None,
+         reconcile: bool, stats: bool, top: int | None, details: bool, max_repos: int | None, author: str | None,
          search: str | None, filters: tuple[str, ...], pipeline_tag: str | None, page_size: int,
          max_pages: int | None, retries: int, wait: float, quiet: bool, log_format: str, as_json: bool) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.

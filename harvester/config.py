@@ -41,6 +41,9 @@ def _escape(value: str) -> str:
     return value.replace("%", "%25").replace("&", "%26").replace("=", "%3D")
 
 
+STATS_TOP = 10_000
+
+
 @dataclass(frozen=True)
 class SyncConfig:
     """Everything one `harvester sync` needs to know."""
@@ -52,7 +55,7 @@ class SyncConfig:
     full: bool = False
     reconcile: bool = False  # walk ids only to find deletions; its own cursor, scope "<kind>:reconcile"
     stats: bool = False  # the counter lane: refresh downloads/likes/trending of the top repos, sample history
-    top: int = 10_000  # how many repos the counter lane covers
+    top: int | None = None  # how many repos the counter lane covers (None: STATS_TOP)
     details: bool = False  # the details lane: files and heavy fields of repos whose sha moved; scope "<kind>:details"
     max_repos: int | None = None  # how many repos one details run fetches at most
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
@@ -82,12 +85,21 @@ class SyncConfig:
                               "scope filters")
         if sum((self.full, self.reconcile, self.stats, self.details)) > 1:
             raise ConfigError("--full, --reconcile, --stats and --details are different lanes: choose one")
+        if self.max_repos is not None and not self.details:
+            raise ConfigError("--max-repos applies to --details only")
         if self.max_repos is not None and self.max_repos < 1:
             raise ConfigError(f"--max-repos must be at least 1, got {self.max_repos}")
-        if self.top < 1:
+        if self.top is not None and not self.stats:
+            raise ConfigError("--top applies to --stats only")
+        if self.top is not None and self.top < 1:
             raise ConfigError(f"--top must be at least 1, got {self.top}")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
+
+    @property
+    def stats_top(self) -> int:
+        """How many of the busiest repos the counter lane covers."""
+        return STATS_TOP if self.top is None else self.top
 
     @property
     def scope_params(self) -> list[tuple[str, str]]:

@@ -175,7 +175,7 @@ def page_planner(config: SyncConfig, state: WalkState) -> PagePlanner:
     if state.mode == "reconcile":
         return _plan_reconcile_page
     if state.mode == "stats":
-        return partial(_plan_stats_page, top=config.top)
+        return partial(_plan_stats_page, top=config.stats_top)
     return _plan_listing_page
 
 

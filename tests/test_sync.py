@@ -367,6 +367,16 @@ def test_bad_page_size_is_a_usage_error(db):
     assert result.exit_code == 2 and "page size 5000 is out of range" in result.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--top", "5"], "--top applies to --stats only"),
+    (["--max-repos", "5"], "--max-repos applies to --details only"),
+    (["--full", "--top", "5"], "--top applies to --stats only"),
+])
+def test_an_option_of_another_lane_is_a_usage_error(db, args, message):
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", "http://127.0.0.1:9", *args])
+    assert result.exit_code == 2 and message in result.stderr
+
+
 def test_a_cursor_the_hub_no_longer_accepts_fails_with_a_way_out(hub, db):
     sync(config(hub, db, max_pages=2))
     db.execute("UPDATE sync_state SET cursor = cursor || 'garbage'")

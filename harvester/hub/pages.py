@@ -141,8 +141,10 @@ class HubClient:
             return self.policy.call(attempt, on_retry=count_and)
         except TransientError as error:
             kind = MalformedResponse if error.malformed else HubUnavailable
+            tries = self.policy.attempts
             raise kind(f"the Hub kept failing at {_redact(url)}: {error} "
-                       f"(gave up after {self.policy.attempts} attempts)", status=error.status, url=url) from None
+                       f"(gave up after {tries} attempt{'' if tries == 1 else 's'})", status=error.status,
+                       url=url) from None
 
     def _get(self, url: str, page_size: int) -> Page:
         items, response = self._get_json(url)
