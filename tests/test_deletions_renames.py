@@ -146,6 +146,31 @@ def test_a_rename_updates_the_row_in_place_and_is_logged(hub, db):
     assert sync(config(hub, db, full=True))["rows_deleted"] == 0
 
 
+def test_a_chain_of_renames_in_one_page_moves_every_row(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    a, b = sorted(corpus.ids)[100], sorted(corpus.ids)[200]
+    corpus.rename_to({b: b + "-v2", a: b})  # b moves on, and a takes its old name
+    run = sync(config(hub, db))
+    assert (run["rows_renamed"], run["rows_inserted"]) == (2, 0)
+    assert_catalog_equals_corpus(hub, db)
+    assert db.rows("SELECT count(*) FROM models GROUP BY hub_id HAVING count(*) > 1") == []
+    assert sorted(db.rows("SELECT old_id, new_id FROM renames")) == sorted([(b, b + "-v2"), (a, b)])
+
+
+def test_two_repos_that_swap_names_keep_their_rows(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    a, b = sorted(corpus.ids)[100], sorted(corpus.ids)[200]
+    keys = dict(db.rows("SELECT hub_id, row_key FROM models WHERE id IN (:a, :b)", a=a, b=b))
+    corpus.rename_to({a: b, b: a})
+    run = sync(config(hub, db))
+    assert (run["rows_renamed"], run["rows_inserted"]) == (2, 0)
+    assert dict(db.rows("SELECT hub_id, row_key FROM models WHERE id IN (:a, :b)", a=a, b=b)) == keys
+    assert db.rows("SELECT count(*) FROM models WHERE id LIKE '% (moving)'") == [(0,)]
+    assert_catalog_equals_corpus(hub, db)
+
+
 def test_renames_work_for_spaces_too(hub, db):
     sync(config(hub, db, kind="spaces"))
     renamed = hub.corpora["spaces"].rename(3)

@@ -386,6 +386,20 @@ class Corpus:
             self._indexes.pop("lastModified", None)
             return renamed
 
+    def rename_to(self, new_ids: dict[str, str]) -> None:
+        """Rename repos to the ids given, all at once: chains (b to c, then a to b) and swaps too."""
+        with self.lock:
+            rows = {self.position(old): new for old, new in new_ids.items()}
+            held = {self.ids[j].lower() for j in self.live()} - {old.lower() for old in new_ids}
+            if clash := {new for new in rows.values() if new.lower() in held}:
+                raise ValueError(f"ids taken by other repos: {sorted(clash)}")
+            for j, new in rows.items():
+                self.ids[j] = new
+                self._taken.add(new.lower())
+                self.modified[j] = self._tick()
+            self._positions = None
+            self._indexes.pop("lastModified", None)
+
     def bump_counters(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
         """Move downloads, likes and trending score without a commit, as the Hub does."""
         with self.lock:

@@ -178,26 +178,59 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
 
 def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
                    run_id: int | None, log: ChangeLog) -> int:
-    """Move rows whose ``hub_id`` arrives under a new repo id to that id; returns how many."""
+    """Move rows whose ``hub_id`` arrives under a new repo id to that id; returns how many.
+
+    A move waits until its new id is free: in a chain (b to c, then a to b) the row holding it
+    moves first, and in a cycle (a swap) one row is parked under an id no repo can have. A move
+    whose new id a row keeps (another repo that held the name, or two rows sharing a hub_id) is
+    left undone.
+    """
     table = REPO_TABLES[kind][0]
     new_ids = {row.row["hub_id"]: repo_id for repo_id, row in by_id.items()}
-    known = conn.execute(select(table.c.id, table.c.hub_id).where(table.c.hub_id.in_(new_ids))
-                         .order_by(table.c.id)).all()  # renames logged in the same order on every backend
-    moves = [(old_id, new_ids[hub_id], hub_id) for old_id, hub_id in known if old_id != new_ids[hub_id]]
-    taken = set(conn.execute(select(table.c.id).where(table.c.id.in_([new for _, new, _ in moves]))).scalars())
+    known = conn.execute(select(table.c.id, table.c.hub_id).where(table.c.hub_id.in_(new_ids))).all()
+    pending = {old_id: (new_ids[hub_id], hub_id) for old_id, hub_id in known if old_id != new_ids[hub_id]}
+    held = set(conn.execute(select(table.c.id).where(table.c.id.in_([new for new, _ in pending.values()])))
+               .scalars())
+    origin = {old_id: old_id for old_id in pending}  # the id each pending row had before this page
     done = []
-    for old_id, new_id, hub_id in moves:
-        if new_id in taken:  # another row has the new id (or two rows share the hub_id): leave them be
-            continue
-        taken.add(new_id)
+
+    def move(old_id: str, new_id: str) -> None:
         conn.execute(update(table).where(table.c.id == old_id).values(id=new_id))  # tags follow the row_key
-        done.append((old_id, new_id, hub_id))
+        held.discard(old_id)
+        held.add(new_id)
+
+    while pending:
+        moved = False
+        for old_id in sorted(pending):  # sorted: renames are logged in the same order on every backend
+            new_id, hub_id = pending[old_id]
+            if new_id not in held:  # checked at each move: two rows may want one id
+                del pending[old_id]
+                move(old_id, new_id)
+                done.append((origin.pop(old_id), new_id, hub_id))
+                moved = True
+        if moved:
+            continue
+        cycle = next((old_id for old_id in sorted(pending) if _in_cycle(old_id, pending)), None)
+        if cycle is None:  # what is left waits on rows that stay where they are
+            break
+        parked = f"{cycle} (moving)"  # a space: no Hub repo id has one
+        move(cycle, parked)
+        pending[parked], origin[parked] = pending.pop(cycle), origin.pop(cycle)
     if done:
         conn.execute(insert(renames), [{"kind": kind, "hub_id": hub_id, "old_id": old_id, "new_id": new_id,
                                         "run_id": run_id, "renamed_at": now} for old_id, new_id, hub_id in done])
     for old_id, new_id, hub_id in done:
         log.add("rename", hub_id, new_id, fields=["id"], previous_id=old_id)
     return len(done)
+
+
+def _in_cycle(start: str, pending: dict[str, tuple[str, str]]) -> bool:
+    """Whether following new ids from ``start`` through rows that still must move leads back to it."""
+    seen, current = set(), start
+    while current in pending and current not in seen:
+        seen.add(current)
+        current = pending[current][0]
+    return current == start
 
 
 def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime, run_id: int | None = None) -> int:
