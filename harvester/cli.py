@@ -34,9 +34,9 @@ def main() -> None:
 def _report(exc: HarvesterError, kind: str | None = None) -> None:
     """One line on stderr (or one JSON object) for an error; ``kind`` when several kinds ran."""
     if isinstance(exc, Interrupted):
-        logs.failed(f"interrupted: {exc}; the next run resumes from there", exc.exit_code)
+        logs.failed(f"interrupted: {exc}; the next run resumes from there", exc.exit_code, exc.run)
     else:
-        logs.failed(f"error: {kind}: {exc}" if kind else f"error: {exc}", exc.exit_code)
+        logs.failed(f"error: {kind}: {exc}" if kind else f"error: {exc}", exc.exit_code, exc.run)
 
 
 @contextmanager
@@ -85,7 +85,9 @@ def _summary(run: dict[str, Any]) -> str:
     return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {run['pages']} pages, "
             f"{run['requests']} requests, {run['retries']} retries; rows {run['rows_seen']} seen, "
             f"{run['rows_inserted']} inserted, {run['rows_updated']} updated, {run['rows_unchanged']} unchanged, "
-            f"{run['rows_rejected']} rejected")
+            f"{run['rows_rejected']} rejected"
+            + "".join(f", {run[f'rows_{name}']} {name}" for name in ("renamed", "deleted") if run[f"rows_{name}"])
+            + (f"; {run['samples_taken']} samples" if run["samples_taken"] else ""))
 
 
 @contextmanager
@@ -142,7 +144,8 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something fails (for cron).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object per line on stderr, with scope and run id.")
-@click.option("--json", "as_json", is_flag=True, help="Print each run record as one JSON object per line on stdout.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print each run record, failed ones too, as one JSON object per line on stdout.")
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
          reconcile: bool, stats: bool, top: int | None, details: bool, max_repos: int | None, author: str | None,
          search: str | None, filters: tuple[str, ...], pipeline_tag: str | None, page_size: int,
@@ -174,9 +177,11 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                     live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
                     with _progress(live, config.kind) as show:
                         run = run_sync(config, stop=stop, on_page=show)
-                except (Interrupted, CatalogError):
-                    raise  # not about one kind: stop here
                 except HarvesterError as exc:
+                    if as_json and exc.run is not None:
+                        click.echo(json.dumps(exc.run))
+                    if isinstance(exc, Interrupted | CatalogError):
+                        raise  # not about one kind: stop here
                     _report(exc, config.kind if len(configs) > 1 else None)
                     exit_code = exit_code or exc.exit_code
                     continue

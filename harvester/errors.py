@@ -7,11 +7,15 @@ holds the scope's lock, 130 interrupted.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HarvesterError(Exception):
-    """Base of every error harvester reports without a traceback."""
+    """Base of every error harvester reports without a traceback. ``run`` is the record of the
+    sync run it ended, once that run was recorded."""
 
     exit_code = 1
+    run: dict[str, Any] | None = None
 
 
 class ConfigError(HarvesterError):

@@ -45,6 +45,8 @@ def run_finished(summary: str, record: dict[str, Any]) -> None:
                                                              for k, v in record.items()}}})
 
 
-def failed(message: str, exit_code: int) -> None:
-    """The one line that says why a command failed, and the exit code it ends with."""
-    log.error(message, extra={"fields": {"event": "error", "exit_code": exit_code}})
+def failed(message: str, exit_code: int, run: dict[str, Any] | None = None) -> None:
+    """The one line that says why a command failed, and the exit code it ends with; the scope
+    and id of the run it ended, if one was recorded."""
+    tags = {"scope": run["scope"], "run_id": run["id"]} if run else {}
+    log.error(message, extra={"fields": {**tags, "event": "error", "exit_code": exit_code}})

@@ -310,6 +310,13 @@ def _record_failure(engine: Engine, run_id: int, exc: BaseException, stats: RunS
         log.warning("could not record the end of run %s: %s", run_id, secondary)
 
 
+def _recorded_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
+    try:
+        return run_record(engine, run_id)
+    except SQLAlchemyError:
+        return None
+
+
 def sync(config: SyncConfig, *, stop: threading.Event | None = None,
          on_page: Callable[[RunStats], None] | None = None) -> dict[str, Any]:
     """Bring the catalog up to date with one listing scope; returns the run record.
@@ -349,6 +356,8 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
                                          stop=stop, on_page=on_page).unfinished
     except BaseException as exc:
         _record_failure(engine, run_id, exc, stats)
+        if isinstance(exc, HarvesterError):
+            exc.run = _recorded_run(engine, run_id)
         raise
     finally:
         logs.current_run.reset(tagged)

@@ -129,6 +129,27 @@ def test_a_reappearing_repo_is_no_longer_deleted(hub, db):
     assert deleted(db) == set()
 
 
+def test_a_repo_listed_again_without_a_commit_counts_as_updated(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    first, second = corpus.delete(2)
+    sync(config(hub, db, full=True))
+    corpus.deleted[corpus.position(first)] = 0  # public again, same commit
+    run = sync(config(hub, db, full=True))
+    assert (run["rows_updated"], run["rows_unchanged"]) == (1, run["rows_seen"] - 1)
+    corpus.deleted[corpus.position(second)] = 0
+    run = sync(config(hub, db, reconcile=True))
+    assert (run["rows_updated"], run["rows_unchanged"]) == (1, 799) and deleted(db) == set()
+    assert db.rows("SELECT count(*) FROM changes WHERE change = 'undelete'") == [(2,)]
+
+
+def test_the_summary_line_says_how_many_were_marked_deleted(hub, db):
+    sync(config(hub, db))
+    hub.corpora["models"].delete(2)
+    result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--full"])
+    assert result.exit_code == 0 and ", 2 deleted" in result.stderr
+
+
 def test_a_rename_updates_the_row_in_place_and_is_logged(hub, db):
     sync(config(hub, db))
     before = dict(db.rows("SELECT hub_id, first_seen_at FROM models"))

@@ -174,6 +174,15 @@ def test_json_logs_carry_the_run_id_and_scope(hub, db):
                                        "--retries", "1"])
     error = json.loads(failed.stderr.splitlines()[-1])
     assert (error["event"], error["exit_code"], failed.exit_code) == ("error", 3, 3)
+    assert (error["scope"], error["run_id"]) == ("models", 2), "the error names the run it ended"
+
+
+def test_json_output_carries_failed_runs_too(hub, db):
+    hub.faults.add("503")
+    failed = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--json", "--retries", "1"])
+    [record] = [json.loads(line) for line in failed.stdout.splitlines()]
+    assert failed.exit_code == 3 and (record["status"], record["scope"]) == ("failed", "models")
+    assert "HTTP 503" in record["error"] and record["id"] == runs(db)[-1]["id"]
 
 
 def test_status_json_tells_monitoring_how_old_the_last_success_is_and_who_holds_a_lock(hub, db):

@@ -92,6 +92,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     fresh: list[MappedRow] = []
     changed: list[MappedRow] = []
     unchanged: list[str] = []
+    revived = 0  # unchanged items of rows marked deleted: updated, since they are no longer deleted
     for repo_id, row in by_id.items():
         old = stored.get(repo_id)
         if old is None:
@@ -103,6 +104,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
             unchanged.append(repo_id)
             if old["deleted_at"] is not None:
                 log.add("undelete", row.row["hub_id"], repo_id)
+                revived += 1
     keys = {row.id: stored[row.id]["row_key"] for row in changed}
     retagged = _log_updates(conn, kind, changed, keys, log) if changed else set()
 
@@ -117,7 +119,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     log.write(conn)
-    return PageCounts(len(fresh), len(changed), len(unchanged), renamed)
+    return PageCounts(len(fresh), len(changed) + revived, len(unchanged) - revived, renamed)
 
 
 def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[str, int], retagged: set[int]) -> None:
@@ -338,9 +340,11 @@ def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]
     return len(stored)
 
 
-def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime, run_id: int | None = None) -> int:
+def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime,
+               run_id: int | None = None) -> tuple[int, int]:
     """Mark the rows with these ``hub_id``s as seen now (logging the ones that come back from
-    deleted): a reconcile page, or items of a page that could not be stored; returns how many."""
+    deleted): a reconcile page, or items of a page that could not be stored. Returns how many
+    rows were seen, and how many of them came back."""
     table = REPO_TABLES[kind][0]
     back = conn.execute(select(table.c.id, table.c.hub_id)
                         .where(table.c.hub_id.in_(hub_ids), table.c.deleted_at.is_not(None))).all()
@@ -349,7 +353,7 @@ def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime
     for repo_id, hub_id in sorted(back):
         log.add("undelete", hub_id, repo_id)
     log.write(conn)
-    return result.rowcount
+    return result.rowcount, len(back)
 
 
 def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: WalkState, run_id: int,
@@ -378,7 +382,9 @@ def store_seen_page(engine: Engine, hub_ids: list[str], *, rejected: int, state:
 
     def write(conn: Connection, after: RunStats) -> None:
         after.rows_seen += len(hub_ids)
-        after.rows_unchanged += touch_seen(conn, state.kind, hub_ids, now=now, run_id=run_id)
+        seen, back = touch_seen(conn, state.kind, hub_ids, now=now, run_id=run_id)
+        after.rows_updated += back
+        after.rows_unchanged += seen - back
 
     _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since,
                  rejected=rejected)
