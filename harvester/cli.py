@@ -58,15 +58,19 @@ def _reported_errors() -> Iterator[None]:
 
 @contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
-    """The first Ctrl-C or SIGTERM asks the run to stop after its current page; a second one kills."""
+    """The first Ctrl-C or SIGTERM asks the run to stop after its current page; a second one
+    aborts at once (KeyboardInterrupt: the page in progress is rolled back, the run recorded)."""
     stop = threading.Event()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def abort(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
 
     def ask_to_stop(signum: int, _frame: Any) -> None:
         stop.set()
         click.echo("harvester: stopping after the current page (again to abort)", err=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig in previous:
+            signal.signal(sig, abort)
 
     for sig in previous:
         signal.signal(sig, ask_to_stop)
@@ -75,6 +79,17 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def _aborts_reported() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM: one line, and the code of an interruption."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        logs.failed("aborted: the page in progress was rolled back; the next run resumes from the last "
+                    "committed page", Interrupted.exit_code)
+        sys.exit(Interrupted.exit_code)
 
 
 def _summary(run: dict[str, Any]) -> str:
@@ -171,7 +186,7 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                               filters=filters, pipeline_tag=pipeline_tag, page_size=page_size,
                               max_pages=max_pages, attempts=retries, wait=wait)
                    for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
-        with _stop_on_signals() as stop:
+        with _stop_on_signals() as stop, _aborts_reported():
             for config in configs:
                 try:
                     live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
@@ -213,7 +228,7 @@ def status(db: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table("scope", "last run", "status", "pages", "rows seen", "ins/upd/same", "last success", "watermark",
-                  "unfinished walk")
+                  "unfinished walk", "locked by")
     for scope in report:
         run = scope["last_run"] or {}
         table.add_row(
@@ -222,8 +237,13 @@ def status(db: str | None, as_json: bool) -> None:
             f"{run.get('rows_inserted', 0)}/{run.get('rows_updated', 0)}/{run.get('rows_unchanged', 0)}",
             _ago(scope["seconds_since_success"]), (scope["watermark"] or "-")[:19],
             f"yes ({scope['walk_pages']} pages done)" if scope["unfinished_walk"] else "no",
+            _holder(scope["locked_by"]),
         )
     _print(table)
+
+
+def _holder(lock: dict[str, Any] | None) -> str:
+    return "-" if lock is None else f"run {lock['run_id']}, pid {lock['pid']} on {lock['host']}"
 
 
 def _ago(seconds: int | None) -> str:

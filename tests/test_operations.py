@@ -13,12 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.exc import SQLAlchemyError
 
 from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.errors import Locked, LockLost
-from harvester.store.locks import this_host
+from harvester.store.dialect import read_only
+from harvester.store.engine import create_catalog_engine, open_catalog
+from harvester.store.locks import ScopeLock, this_host
 from harvester.sync import sync
 from helpers import PAGE, assert_catalog_equals_corpus, config, runs, wait_for_pages
 
@@ -195,9 +198,21 @@ def test_status_json_tells_monitoring_how_old_the_last_success_is_and_who_holds_
         while runs(db)[-1]["status"] != "running" and time.monotonic() < deadline:
             time.sleep(0.01)
         status = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)[0]
+        text = CliRunner().invoke(main, ["status", "--db", db.url], env={"COLUMNS": "400"}).stdout
     finally:
         holder.communicate(timeout=120)
+    assert f"run 2, pid {holder.pid} on" in text, "the text status names the lock holder too"
     assert status["last_run"]["status"] == "running"
     assert status["locked_by"]["run_id"] == 2 and status["locked_by"]["pid"] == holder.pid
     assert 0 <= status["seconds_since_success"] < 60
     assert datetime.fromisoformat(status["last_success_at"]) <= datetime.now(UTC)
+
+
+def test_a_lock_that_could_not_be_taken_is_not_released(db, caplog):
+    open_catalog(db.url).dispose()
+    engine = create_catalog_engine(db.url)
+    read_only(engine)  # taking the lock fails, as on a catalog file this user cannot write
+    with pytest.raises(SQLAlchemyError), ScopeLock(engine, "models") as lock:
+        lock.acquire()
+    engine.dispose()
+    assert "release" not in caplog.text, "only the real error is reported"

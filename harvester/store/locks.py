@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import Locked, LockLost
 from .dialect import upsert_capable_insert
+from .engine import database_reason
 from .runs import utc
 from .schema import sync_locks
 
@@ -111,16 +112,18 @@ class ScopeLock:
                 return  # lost: the next page's commit says so and stops the run
 
     def release(self) -> None:
+        if self._heartbeat is None:  # never acquired: nothing to release
+            return
         _HELD.discard(self.owner)
         self._stop.set()
-        if self._heartbeat is not None:
-            self._heartbeat.join()
+        self._heartbeat.join()
         try:
             with self.engine.begin() as conn:
                 conn.execute(delete(sync_locks).where(sync_locks.c.scope == self.scope,
                                                       sync_locks.c.owner == self.owner))
         except SQLAlchemyError as exc:  # it expires by itself
-            log.warning("could not release the lock of %r: %s", self.scope, exc)
+            log.warning("could not release the lock of %r (it expires by itself): %s", self.scope,
+                        database_reason(exc))
 
     def __enter__(self) -> ScopeLock:
         return self
