@@ -16,6 +16,7 @@ from huggingface_hub.utils import get_session, parse_ratelimit_headers
 
 from harvester.emulator import Corpus, FaultPlan, HubEmulator, parse_fault, parse_quota
 from harvester.emulator.corpus import SORT_COLUMNS
+from harvester.emulator.items import PROPERTIES
 
 SORTS = ["lastModified", "createdAt", "downloads", "likes", "trendingScore"]
 CLIENT_SORTS = {"lastModified": "last_modified", "createdAt": "created_at", "downloads": "downloads",
@@ -309,11 +310,15 @@ def test_fault_specs_parse_and_reject_nonsense():
     fault = parse_fault("429,retry_after=1.5,rate=0.25,times=3")
     assert (fault.status, fault.retry_after, fault.rate, fault.times) == (429, 1.5, 0.25, 3)
     assert parse_fault("slow=2").seconds == 2.0 and parse_fault("drop").every == 1
-    for bad in ("explode", "502,often=2", "200", "slow=fast"):
+    for bad in ("explode", "status", "502,often=2", "200", "slow=fast", "502,every=0", "502,rate=1.5",
+                "drop,times=0", "slow=-1", "429,retry_after=-2"):
         with pytest.raises(ValueError, match="bad fault spec"):
             parse_fault(bad)
-    with pytest.raises(ValueError, match="REQUESTS/SECONDS"):
-        parse_quota("lots")
+    with pytest.raises(ValueError, match="an HTTP status such as 502, or one of drop,"):
+        parse_fault("explode")
+    for bad in ("lots", "0/1", "5/0"):
+        with pytest.raises(ValueError, match="bad quota"):
+            parse_quota(bad)
     plan = FaultPlan(faults=[parse_fault("500,every=2")])
     assert [plan.next_fault() is not None for _ in range(4)] == [False, True, False, True]
 
@@ -410,3 +415,14 @@ def test_emulator_command_on_a_busy_port_is_a_clear_error(hub):
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 1 and f"cannot serve on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_repos_card_does_not_change_when_other_repos_come_go_or_are_renamed():
+    corpus = HubEmulator(models=2_000, seed=3).corpora["models"]
+    card = PROPERTIES["cardData"]
+    before = {corpus.hub_id(j): card(corpus, j) for j in corpus.live()}
+    corpus.delete(20)
+    corpus.add(50)
+    renamed = {corpus.hub_id(corpus.position(new)) for _, new in corpus.rename(10)}
+    after = {corpus.hub_id(j): card(corpus, j) for j in corpus.live()}
+    assert renamed and {hub_id for hub_id in before.keys() & after.keys() if before[hub_id] != after[hub_id]} == set()

@@ -51,6 +51,18 @@ class Fault:
         return rng.random() < self.rate
 
 
+def _check_ranges(fault: Fault) -> None:
+    """Refuse options under which a fault would never fire, or could not."""
+    if fault.every is not None and fault.every < 1:
+        raise ValueError("every must be at least 1")
+    if fault.times is not None and fault.times < 1:
+        raise ValueError("times must be at least 1")
+    if fault.after < 0 or fault.seconds < 0 or (fault.retry_after or 0) < 0:
+        raise ValueError("after, slow and retry_after cannot be negative")
+    if not 0 <= fault.rate <= 1:
+        raise ValueError("rate must be between 0 and 1")
+
+
 def parse_fault(spec: str) -> Fault:
     """Parse a command-line fault spec such as ``502,every=5`` or ``slow=3,rate=0.1``."""
     head, *options = [part.strip() for part in spec.split(",") if part.strip()]
@@ -60,8 +72,11 @@ def parse_fault(spec: str) -> Fault:
             fault = Fault("status", status=int(name))
         elif name == "slow":
             fault = Fault("slow", seconds=float(value or 1))
-        else:
+        elif name in ACTIONS and name != "status":
             fault = Fault(name)
+        else:
+            actions = ", ".join(action for action in ACTIONS if action != "status")
+            raise ValueError(f"unknown fault {name!r}; expected an HTTP status such as 502, or one of {actions}")
         for option in options:
             key, _, raw = option.partition("=")
             key = key.replace("-", "_")
@@ -71,6 +86,7 @@ def parse_fault(spec: str) -> Fault:
                 setattr(fault, key, float(raw))
             else:
                 raise ValueError(f"unknown option {key!r}")
+        _check_ranges(fault)
     except ValueError as exc:
         raise ValueError(f"bad fault spec {spec!r}: {exc}") from None
     if fault.every is None and fault.rate == 0.0:
@@ -109,9 +125,12 @@ def parse_quota(spec: str) -> Quota:
     """Parse ``REQUESTS/SECONDS`` such as ``500/300``."""
     requests, _, window = spec.partition("/")
     try:
-        return Quota(int(requests), float(window))
+        quota = Quota(int(requests), float(window))
     except ValueError:
         raise ValueError(f"bad quota {spec!r}: expected REQUESTS/SECONDS, e.g. 500/300") from None
+    if quota.requests < 1 or quota.window <= 0:
+        raise ValueError(f"bad quota {spec!r}: at least one request in a window of more than 0 seconds")
+    return quota
 
 
 @dataclass

@@ -33,8 +33,8 @@ def _card_data(c: Corpus, j: int) -> dict[str, Any]:
             card["pipeline_tag"] = c.category_value(j)
         if c.library_value(j):
             card["library_name"] = c.library_value(j)
-        if rng.random() < 0.3 and len(c.ids) > 1:
-            card["base_model"] = c.ids[rng.randrange(len(c.ids))]
+        if rng.random() < 0.3:  # a name, as a card has it: it does not follow later adds and renames
+            card["base_model"] = f"{rng.choice(['acme-ai', 'open-labs'])}/{rng.choice(vocab.MODEL_FAMILIES)}"
         card["datasets"] = [f"{rng.choice(vocab.DATASET_STEMS)}" for _ in range(rng.randint(0, 2))]
     else:
         card["pretty_name"] = c.ids[j].rsplit("/", 1)[-1].replace("-", " ").title()
