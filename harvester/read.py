@@ -69,6 +69,9 @@ def rows(engine: Engine, table_or_query: str) -> Rows:
     except SQLAlchemyError:
         pass
     table = metadata.tables.get(name)
+    if table is None and name.isidentifier():
+        raise QueryRefused(f"catalog {describe(engine)!r} has no table or view named {name!r}: give a table "
+                           "name (models, datasets, spaces, changes, ...) or a SELECT")
     statement = select(table) if table is not None else text(table_or_query)
     # a server-side cursor can only run a query; anything else is run as it is, and refused
     streamed = table is not None or READING.match(table_or_query) is not None

@@ -62,6 +62,11 @@ def test_a_bad_query_is_one_clear_line(synced):
     assert result.exit_code == 2 and "the query failed" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_exporting_a_table_that_does_not_exist_says_so(synced):
+    result = run("export", "--db", synced.url, "nosuch")
+    assert result.exit_code == 2 and "has no table or view named 'nosuch'" in result.stderr
+
+
 def test_jsonl_export_round_trips_every_row(synced, tmp_path):
     out = tmp_path / "models.jsonl"
     result = run("export", "--db", synced.url, "models", "--output", str(out))

@@ -66,6 +66,8 @@ def test_a_second_sync_that_will_not_wait_exits_5_and_touches_nothing(hub, db):
         result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url])
         assert result.exit_code == 5
         assert "another run holds 'models'" in result.stderr and "--wait" in result.stderr
+        waited = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--wait", "0.2"])
+        assert waited.exit_code == 5 and "after 0.2 s of waiting" in waited.stderr and "--wait" not in waited.stderr
         assert [run["status"] for run in runs(db)] == ["running"], "no run recorded, none abandoned"
     finally:
         holder.communicate(timeout=120)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from .. import jsontext
-from ..errors import CatalogError, CatalogTooNew
+from ..errors import CatalogError, CatalogTooNew, ConfigError
 from . import dialect
 
 if TYPE_CHECKING:
@@ -48,10 +48,12 @@ def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> En
         shown = _safe_url(url)
         raise CatalogError(f"cannot open catalog {shown!r}: not a database URL SQLAlchemy knows ({exc})") from None
     except ImportError as exc:
+        _refuse_unsupported(url)
         extra = DRIVER_EXTRAS.get(make_url(url).get_backend_name())
         how = f"pip install 'hf-harvester[{extra}]'" if extra else "install it with pip"
         raise CatalogError(f"cannot open catalog {_safe_url(url)!r}: its database driver is not installed "
                            f"({exc.name or exc}); {how}") from None
+    _refuse_unsupported(url)
     dialect.configure(engine, busy_timeout=busy_timeout)
     if engine.dialect.name == "sqlite":
         database = make_url(url).database
@@ -59,6 +61,13 @@ def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> En
             raise CatalogError(f"cannot open catalog {database!r}: directory {str(Path(database).parent)!r} "
                                "does not exist")
     return engine
+
+
+def _refuse_unsupported(url: str) -> None:
+    backend = make_url(url).get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"cannot open catalog {_safe_url(url)!r}: harvester keeps its catalog in SQLite or "
+                          f"PostgreSQL, not {backend}")
 
 
 def _safe_url(url: str) -> str:
@@ -87,6 +96,8 @@ def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to")
         hint = ": another process holds the catalog (a long query or another sync); try again later"
     elif "full" in reason:
         hint = ": free some space; the next run resumes after the last committed page"
+    elif "unable to open" in reason or "readonly" in reason:
+        hint = ": check that this user may write the file and its directory"
     return CatalogError(f"cannot {doing} catalog {describe(engine)!r}: {reason}{hint}")
 
 

@@ -71,8 +71,9 @@ class ScopeLock:
         while (holder := self._try()) is not None:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Locked(f"another run holds {self.scope!r}: {_describe(holder)}; "
-                             "try again later, or wait for it with --wait SECONDS")
+                advice = (f"it still held it after {wait:g} s of waiting" if wait > 0
+                          else "try again later, or wait for it with --wait SECONDS")
+                raise Locked(f"another run holds {self.scope!r}: {_describe(holder)}; {advice}")
             self._sleep(min(1.0, left))
         _HELD.add(self.owner)
         self._heartbeat = threading.Thread(target=self._beat, name=f"lock {self.scope}", daemon=True)
