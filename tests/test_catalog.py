@@ -148,12 +148,12 @@ def test_connections_opening_a_new_file_at_once_all_get_it_in_wal_mode(tmp_path)
 
 def test_upsert_merges_changes_keeps_first_seen_and_replaces_tags(engine):
     with engine.begin() as conn:
-        assert upsert_repos(conn, "models", [map_model(item())], now=NOW) == (1, 0, 0, 0)
+        assert upsert_repos(conn, "models", [map_model(item())], now=NOW) == (1, 0, 0, 0, 0)
     later = NOW + timedelta(hours=1)
     with engine.begin() as conn:
-        assert upsert_repos(conn, "models", [map_model(item())], now=later) == (0, 0, 1, 0)
+        assert upsert_repos(conn, "models", [map_model(item())], now=later) == (0, 0, 1, 0, 0)
         changed = map_model(item(sha="b" * 40, tags=["transformers", "fr"]))
-        assert upsert_repos(conn, "models", [changed], now=later) == (0, 1, 0, 0)
+        assert upsert_repos(conn, "models", [changed], now=later) == (0, 1, 0, 0, 0)
     with engine.connect() as conn:
         row = conn.execute(select(models)).mappings().one()
         tags = set(conn.execute(select(model_tags.c.tag)).scalars())
@@ -172,7 +172,7 @@ def test_row_keys_grow_with_arrival_and_stay_with_their_row(engine):
                                                map_model(item("a/one", tags=["fr"])),
                                                map_model(item("b/two", _id="6ae67f4400000000000d91eb", likes=9))],
                               now=NOW)
-    assert counts == (1, 2, 0, 0)
+    assert counts == (1, 2, 0, 0, 0)
     with engine.connect() as conn:
         keys = dict(conn.execute(select(models.c.id, models.c.row_key)).all())
         stored = sorted(conn.execute(select(model_tag_keys.c.model_key, model_tag_keys.c.tag)).all())
@@ -183,7 +183,7 @@ def test_row_keys_grow_with_arrival_and_stay_with_their_row(engine):
 def test_duplicate_ids_in_a_page_keep_the_last(engine):
     with engine.begin() as conn:
         rows = [map_model(item(likes=1)), map_model(item(likes=5))]
-        assert upsert_repos(conn, "models", rows, now=NOW) == (1, 0, 0, 0)
+        assert upsert_repos(conn, "models", rows, now=NOW) == (1, 0, 0, 0, 0)
     with engine.connect() as conn:
         assert conn.execute(select(models.c.likes)).scalar_one() == 5
 

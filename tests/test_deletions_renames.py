@@ -192,6 +192,23 @@ def test_two_repos_that_swap_names_keep_their_rows(hub, db):
     assert_catalog_equals_corpus(hub, db)
 
 
+def test_a_repo_renamed_to_the_name_of_a_deleted_one_takes_its_id_and_the_old_row_steps_aside(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    a, b = sorted(corpus.ids)[100], sorted(corpus.ids)[200]
+    [(b_hub_id, b_key)] = db.rows("SELECT hub_id, row_key FROM models WHERE id = :b", b=b)
+    corpus.delete(ids=[b])
+    corpus.rename_to({a: b})
+    run = sync(config(hub, db))
+    assert (run["rows_renamed"], run["rows_deleted"], run["rows_inserted"]) == (1, 1, 0)
+    assert_catalog_equals_corpus(hub, db)
+    assert db.rows("SELECT count(*) FROM models GROUP BY hub_id HAVING count(*) > 1") == []
+    [(aside, deleted_at)] = db.rows("SELECT id, deleted_at FROM models WHERE row_key = :key", key=b_key)
+    assert aside == f"{b} (replaced; hub_id {b_hub_id})" and deleted_at is not None
+    assert [tuple(row) for row in db.rows("SELECT change, repo_id FROM changes WHERE hub_id = :h AND change "
+                                          "= 'delete'", h=b_hub_id)] == [("delete", b)]
+
+
 def test_renames_work_for_spaces_too(hub, db):
     sync(config(hub, db, kind="spaces"))
     renamed = hub.corpora["spaces"].rename(3)

@@ -87,7 +87,7 @@ def test_an_item_is_stored_faithfully_or_rejected_with_a_reason(engine, item):
         assert str(reason)
         return
     with engine.connect() as conn, conn.begin() as transaction:
-        assert upsert_repos(conn, "models", [mapped], now=NOW) == (1, 0, 0, 0)
+        assert upsert_repos(conn, "models", [mapped], now=NOW) == (1, 0, 0, 0, 0)
         row = conn.execute(select(models).where(models.c.id == item["id"])).mappings().one()
         tags = set(conn.execute(select(model_tags.c.tag).where(model_tags.c.model_id == item["id"])).scalars())
         transaction.rollback()

@@ -73,6 +73,7 @@ class PageCounts(NamedTuple):
     updated: int
     unchanged: int
     renamed: int = 0
+    replaced: int = 0  # rows moved aside because another repo now has their id
 
 
 def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: datetime,
@@ -85,6 +86,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     table = REPO_TABLES[kind][0]
     log = ChangeLog(kind, run_id=run_id, now=now)
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
+    replaced = _move_aside_replaced(conn, kind, by_id, now=now, log=log)
     renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id, log=log)
     stored = {row["id"]: row for row in conn.execute(
         select(table.c.id, table.c.row_key, table.c.deleted_at, table.c.raw).where(table.c.id.in_(by_id)))
@@ -119,7 +121,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
     log.write(conn)
-    return PageCounts(len(fresh), len(changed) + revived, len(unchanged) - revived, renamed)
+    return PageCounts(len(fresh), len(changed) + revived, len(unchanged) - revived, renamed, replaced)
 
 
 def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[str, int], retagged: set[int]) -> None:
@@ -176,6 +178,29 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
         change = "undelete" if old["deleted_at"] is not None else "update"
         log.add(change, row.row["hub_id"], row.id, fields=fields or ["raw"])
     return retagged
+
+
+def _move_aside_replaced(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
+                         log: ChangeLog) -> int:
+    """Move aside the rows whose repo id the Hub now gives to another repo (another ``hub_id``),
+    when their own repo is not on this page under a new name: it was deleted, or renamed out of
+    sight, and its id was taken. Each keeps its history, marked deleted, under an id no Hub repo
+    can have; if its repo is listed again under a new name, the rename finds it by ``hub_id``.
+    Returns how many live rows were marked deleted so."""
+    table = REPO_TABLES[kind][0]
+    listed = {row.row["hub_id"] for row in by_id.values()}
+    occupants = conn.execute(select(table.c.id, table.c.hub_id, table.c.deleted_at)
+                             .where(table.c.id.in_(by_id))).all()
+    gone = 0
+    for repo_id, hub_id, deleted_at in sorted(occupants):
+        if hub_id == by_id[repo_id].row["hub_id"] or hub_id in listed:  # the same repo, or one moving on
+            continue
+        conn.execute(update(table).where(table.c.id == repo_id).values(
+            id=f"{repo_id} (replaced; hub_id {hub_id})", deleted_at=deleted_at or now))
+        if deleted_at is None:
+            log.add("delete", hub_id, repo_id)
+            gone += 1
+    return gone
 
 
 def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
@@ -371,6 +396,7 @@ def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: W
         after.rows_updated += counts.updated
         after.rows_unchanged += counts.unchanged
         after.rows_renamed += counts.renamed
+        after.rows_deleted += counts.replaced
 
     _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since,
                  rejected=rejected)
