@@ -267,6 +267,12 @@ def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: s
     """The run's walk in ``mode``, then the catch-up walk a full or resumed walk needs."""
     walk = lambda s: _walk(engine, client, s, page_planner(config, s), run_id=run_id,  # noqa: E731
                            stats=stats, max_pages=config.max_pages, stop=stop, on_page=on_page)
+    if mode == "incremental" and state.sweep_pending:
+        # A pending sweep waits on a walk that fits in one page (see `WalkState.sweep_due`); the
+        # walk down to the watermark, without the overlap, is the shortest, so it goes first.
+        state = walk(_catch_up(state, config, overlap=timedelta(0)))
+        if not _may_walk_again(state, config, stats):
+            return state
     if mode != "resume":
         state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())
     # Rows modified during a full walk (or while a walk was interrupted) moved above its
@@ -275,9 +281,11 @@ def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: s
     state = walk(state)
     if catch_up and _may_walk_again(state, config, stats):
         state = walk(_catch_up(state, config))
-    # A catch-up of several pages proves no deletion (see `WalkState.sweep_due`). The rows that
-    # may have slipped past it were modified while it ran, so they sit above where it began:
-    # walk down to there, no further, until one such walk fits in one page and sweeps.
+    # A catch-up of several pages proves no deletion (see `WalkState.sweep_due`). A row unseen
+    # since the full walk began was modified after the last finished walk began, so it sits
+    # above that walk's top, the watermark: walk down to there, no further, until one such walk
+    # fits in one page and sweeps. (Without the overlap, a repo that surfaces in the Hub's index
+    # late, below that top, after dodging every walk so far, could still be marked deleted.)
     for _ in range(SETTLING_WALKS):
         if not (state.sweep_pending and _may_walk_again(state, config, stats)):
             break

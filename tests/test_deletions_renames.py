@@ -108,6 +108,21 @@ def test_a_catch_up_resumed_after_rows_moved_again_marks_none_of_them_deleted(hu
     assert_catalog_equals_corpus(hub, db)
 
 
+def test_a_pending_sweep_is_made_by_runs_of_two_pages_on_a_busy_hub(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    start = corpus.clock_ms + 1_000
+    for i, repo in enumerate(sorted(corpus.ids)[:60]):  # more than a page of commits inside the overlap
+        corpus.modify(ids=[repo], at_ms=start + i * 5_000)
+    corpus.clock_ms = start + 60 * 5_000
+    gone = set(corpus.delete(3))
+    sync(config(hub, db, full=True, max_pages=2))
+    for _ in range(12):  # the full walk's 14 pages left, then what the sweep needs
+        sync(config(hub, db, max_pages=2))
+    assert deleted(db) == gone and db.rows("SELECT sweep_since FROM sync_state") == [(None,)]
+    assert_catalog_equals_corpus(hub, db)
+
+
 def test_a_listed_item_that_cannot_be_stored_still_counts_as_seen(hub, db):
     sync(config(hub, db))
     hub.faults.add(f"missing-field,after={len(hub.requests) + 5},times=1")  # one item of page 6 loses its id
