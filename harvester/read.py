@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,17 +144,35 @@ def write_csv(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
 
 @contextmanager
 def replaced_on_success(path: str) -> Iterator[str]:
-    """A temporary path beside ``path`` that takes its place only if the block succeeds: a failed
-    export leaves no partial file that reads as a whole one."""
-    directory, name = os.path.split(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+    """Where to write an export to ``path``: a temporary file beside it that takes its place only
+    if the block succeeds, so a failed export leaves no partial file that reads as a whole one.
+
+    Only for a new file or a plain one: a symlink or a device (``/dev/stdout``, a named pipe) is
+    written in place, since replacing it would write somewhere else.
+    """
+    if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+        yield path
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part",
+                                                 dir=directory)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path!r}: {exc.strerror}") from None
     os.close(descriptor)
     try:
+        os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o666 & ~_umask())
         yield temporary
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_parquet(result: Rows, path: str) -> int:

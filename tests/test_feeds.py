@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 
 import pyarrow.parquet as pq
 import pytest
@@ -136,6 +138,25 @@ def test_a_query_column_that_changes_type_fails_in_one_line_and_leaves_no_file(s
     assert result.exit_code == 2 and "column 'n' does not fit" in result.stderr and "Traceback" not in result.output
     assert out.read_bytes() == b"an earlier export", "a failed export replaces nothing"
     assert [path.name for path in tmp_path.iterdir() if "misfit" in path.name] == ["misfit.parquet"]
+
+
+def test_an_output_file_gets_the_usual_mode_and_a_device_is_written_in_place(synced, tmp_path):
+    out = tmp_path / "models.jsonl"
+    old = os.umask(0o022)
+    try:
+        assert run("export", "--db", synced.url, "models", "--output", str(out)).exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    out.chmod(0o640)
+    assert run("export", "--db", synced.url, "models", "--output", str(out)).exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640, "a file replaced keeps its mode"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(out)
+    assert run("export", "--db", synced.url, "SELECT 1 AS one", "--output", str(link)).exit_code == 0
+    assert link.is_symlink() and out.read_text() == '{"one": 1}\n', "a symlink is written through"
+    missing = run("export", "--db", synced.url, "models", "--output", str(tmp_path / "nowhere" / "x.jsonl"))
+    assert missing.exit_code == 2 and "cannot write" in missing.stderr and "Traceback" not in missing.output
 
 
 def test_parquet_needs_an_output_file(synced):
