@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from harvester.cli import main
 from harvester.errors import CatalogTooNew
@@ -144,6 +146,21 @@ def test_connections_opening_a_new_file_at_once_all_get_it_in_wal_mode(tmp_path)
         for thread in threads:
             thread.join()
     assert errors == []
+
+
+@pytest.mark.sqlite_only
+def test_a_file_another_writer_holds_is_waited_for_once_not_once_per_retry(tmp_path):
+    path = tmp_path / "held.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # a rollback-journal file: switching it to WAL must wait
+    engine = create_catalog_engine(f"sqlite:///{path}", busy_timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="locked"):
+        engine.connect()
+    assert time.monotonic() - started < 3, "the busy timeout bounds the whole wait (it was 20 of them)"
+    holder.close()
+    engine.dispose()
 
 
 def test_upsert_merges_changes_keeps_first_seen_and_replaces_tags(engine):

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, text
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random
 
 from .bulk import BulkInsert
 
@@ -32,7 +32,7 @@ def _sqlite_pragmas(busy_timeout: float):
     def apply(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        _switch_to_wal(cursor)  # readers never block the writer
+        _switch_to_wal(cursor, busy_timeout)  # readers never block the writer
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
         cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # B-tree pages of the indexes stay in memory
@@ -47,15 +47,14 @@ def _sqlite_pragmas(busy_timeout: float):
     return apply
 
 
-# Two processes opening a new file at once can deadlock on its rollback-journal locks while each
-# switches it to WAL, and SQLite then fails one of them at once, without the busy timeout. That
-# one tries again: by then the other has switched the file, and the pragma only reads it.
-_retry_wal_switch = Retrying(retry=retry_if_exception(lambda exc: "locked" in str(exc)),
-                             wait=wait_random(0.01, 0.1), stop=stop_after_attempt(20), reraise=True)
-
-
-def _switch_to_wal(cursor: Any) -> None:
-    _retry_wal_switch(cursor.execute, "PRAGMA journal_mode=WAL")
+def _switch_to_wal(cursor: Any, busy_timeout: float) -> None:
+    """Two processes opening a new file at once can deadlock on its rollback-journal locks while
+    each switches it to WAL, and SQLite then fails one of them at once, without the busy timeout.
+    That one tries again: by then the other has switched the file, and the pragma only reads it.
+    A lock really held waits out the busy timeout once, not once per try."""
+    retrying = Retrying(retry=retry_if_exception(lambda exc: "locked" in str(exc)), wait=wait_random(0.01, 0.1),
+                        stop=stop_after_attempt(20) | stop_after_delay(busy_timeout), reraise=True)
+    retrying(cursor.execute, "PRAGMA journal_mode=WAL")
 
 
 def upsert_capable_insert(dialect: Dialect, table: Table) -> Insert:
