@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from . import __version__, logs
-from .errors import CatalogError, HarvesterError, Interrupted
+from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
 from .mapping import KINDS
 
 
@@ -195,7 +195,7 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                 except HarvesterError as exc:
                     if as_json and exc.run is not None:
                         click.echo(json.dumps(exc.run))
-                    if isinstance(exc, Interrupted | CatalogError):
+                    if isinstance(exc, Interrupted | CatalogError | ConfigError):
                         raise  # not about one kind: stop here
                     _report(exc, config.kind if len(configs) > 1 else None)
                     exit_code = exit_code or exc.exit_code
@@ -367,7 +367,6 @@ def export(db: str | None, table_or_query: str, format_: str, output: str | None
     CSV cells that start like a spreadsheet formula (=, +, -, @) are written with a leading '.
     """
     from .config import database_url
-    from .errors import ConfigError
     from .read import read_only_catalog, replaced_on_success, rows, write_csv, write_jsonl, write_parquet
 
     with _reported_errors():

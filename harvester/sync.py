@@ -364,6 +364,10 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
                                          stop=stop, on_page=on_page).unfinished
     except BaseException as exc:
         _record_failure(engine, run_id, exc, stats)
+        if isinstance(exc, KeyboardInterrupt):  # a second Ctrl-C: reported like the first, run and all
+            aborted = Interrupted("aborted: the page in progress was rolled back")
+            aborted.run = _recorded_run(engine, run_id)
+            raise aborted from exc
         if isinstance(exc, HarvesterError):
             exc.run = _recorded_run(engine, run_id)
         raise

@@ -260,6 +260,8 @@ def test_bad_database_urls_are_one_line_errors(url, message, code):
     result = CliRunner().invoke(main, ["status", "--db", url])
     assert result.exit_code == code and message in result.stderr and "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+    synced = CliRunner().invoke(main, ["sync", "--db", url, "--kind", "all", "--endpoint", "http://127.0.0.1:9"])
+    assert synced.exit_code == code and synced.stderr.count(message) == 1, "said once, not once per kind"
 
 
 def test_status_of_a_missing_catalog_says_so_and_creates_nothing(tmp_path):

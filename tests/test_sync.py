@@ -308,14 +308,15 @@ def test_ctrl_c_stops_after_the_current_page_and_records_interrupted(hub, db):
 
 def test_a_second_signal_aborts_at_once_records_the_run_and_frees_the_lock(hub, db):
     hub.faults.add("slow=0.3")
-    process = _start_cli(hub, db)
+    process = _start_cli(hub, db, "--json")
     wait_for_pages(db, 2)
     process.send_signal(signal.SIGTERM)
     time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130 and "aborted" in stderr and "Traceback" not in stderr
     assert runs(db)[-1]["status"] == "interrupted"
+    assert json.loads(stdout)["status"] == "interrupted", "--json prints the aborted run too"
     assert db.rows("SELECT count(*) FROM sync_locks") == [(0,)]
     hub.faults.clear()
     assert sync(config(hub, db))["mode"] == "resume"

@@ -60,6 +60,7 @@ class ScopeLock:
         self._sleep = sleep
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        self._tried = False
 
     def acquire(self, wait: float = 0.0) -> None:
         """Take the lock, waiting up to ``wait`` seconds for its holder to finish.
@@ -68,6 +69,7 @@ class ScopeLock:
             Locked: another run still holds it after ``wait`` seconds.
         """
         deadline = time.monotonic() + wait
+        self._tried = True  # from here on the row may exist, even if an abort comes before we know it
         while (holder := self._try()) is not None:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -113,18 +115,21 @@ class ScopeLock:
                 return  # lost: the next page's commit says so and stops the run
 
     def release(self) -> None:
-        if self._heartbeat is None:  # never acquired: nothing to release
+        if not self._tried:
             return
         _HELD.discard(self.owner)
         self._stop.set()
-        self._heartbeat.join()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
         try:
             with self.engine.begin() as conn:
                 conn.execute(delete(sync_locks).where(sync_locks.c.scope == self.scope,
                                                       sync_locks.c.owner == self.owner))
         except SQLAlchemyError as exc:  # it expires by itself
-            log.warning("could not release the lock of %r (it expires by itself): %s", self.scope,
-                        database_reason(exc))
+            # A lock never known to be taken (its insert failed: the real error follows) is not
+            # worth a line of its own.
+            report = log.warning if self._heartbeat is not None else log.debug
+            report("could not release the lock of %r (it expires by itself): %s", self.scope, database_reason(exc))
 
     def __enter__(self) -> ScopeLock:
         return self
