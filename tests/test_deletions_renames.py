@@ -224,6 +224,37 @@ def test_a_repo_renamed_to_the_name_of_a_deleted_one_takes_its_id_and_the_old_ro
                                           "= 'delete'", h=b_hub_id)] == [("delete", b)]
 
 
+def test_a_row_moved_aside_and_renamed_a_page_later_keeps_its_history_and_its_name_in_the_log(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    a, b = sorted(corpus.ids)[100], sorted(corpus.ids)[200]
+    [(b_hub_id, b_key)] = db.rows("SELECT hub_id, row_key FROM models WHERE id = :b", b=b)
+    corpus.rename_to({b: b + "-v2"})
+    corpus.modify(60)  # more than a page between them
+    corpus.rename_to({a: b})  # a takes b's old name: it is listed a page before b's new one
+    sync(config(hub, db, max_pages=1))
+    sync(config(hub, db, reconcile=True))  # sees b's hub_id listed, but cannot know its new id
+    assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NULL AND id LIKE '% (replaced%'") == [(0,)]
+    sync(config(hub, db))
+    assert_catalog_equals_corpus(hub, db)
+    assert db.rows("SELECT id FROM models WHERE row_key = :key", key=b_key) == [(b + "-v2",)]
+    assert sorted(db.rows("SELECT old_id, new_id FROM renames")) == sorted([(b, b + "-v2"), (a, b)])
+    assert [tuple(row) for row in db.rows("SELECT change, repo_id, previous_id FROM changes WHERE hub_id = :h "
+                                          "AND change != 'insert' ORDER BY seq", h=b_hub_id)] == [
+        ("delete", b, None), ("rename", b + "-v2", b), ("undelete", b + "-v2", None)]
+
+
+def test_a_rotation_of_three_names_and_a_chain_in_one_page(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    a, b, c, d, e = sorted(corpus.ids)[100:105]
+    corpus.rename_to({a: b, b: c, c: a, d: e, e: e + "-x"})
+    run = sync(config(hub, db))
+    assert (run["rows_renamed"], run["rows_inserted"], run["rows_deleted"]) == (5, 0, 0)
+    assert_catalog_equals_corpus(hub, db)
+    assert db.rows("SELECT count(*) FROM models WHERE id LIKE '% (%'") == [(0,)]
+
+
 def test_renames_work_for_spaces_too(hub, db):
     sync(config(hub, db, kind="spaces"))
     renamed = hub.corpora["spaces"].rename(3)

@@ -180,6 +180,14 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
     return retagged
 
 
+ASIDE = " (replaced; hub_id "  # "<id> (replaced; hub_id <_id>)": a row moved aside; no Hub repo id has a space
+
+
+def _original_id(row_id: str) -> str:
+    """The repo id a row had before it was moved aside (the id itself for any other row)."""
+    return row_id.split(ASIDE, 1)[0]
+
+
 def _move_aside_replaced(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
                          log: ChangeLog) -> int:
     """Move aside the rows whose repo id the Hub now gives to another repo (another ``hub_id``),
@@ -196,7 +204,7 @@ def _move_aside_replaced(conn: Connection, kind: str, by_id: dict[str, MappedRow
         if hub_id == by_id[repo_id].row["hub_id"] or hub_id in listed:  # the same repo, or one moving on
             continue
         conn.execute(update(table).where(table.c.id == repo_id).values(
-            id=f"{repo_id} (replaced; hub_id {hub_id})", deleted_at=deleted_at or now))
+            id=f"{repo_id}{ASIDE}{hub_id})", deleted_at=deleted_at or now))
         if deleted_at is None:
             log.add("delete", hub_id, repo_id)
             gone += 1
@@ -233,7 +241,7 @@ def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, 
             if new_id not in held:  # checked at each move: two rows may want one id
                 del pending[old_id]
                 move(old_id, new_id)
-                done.append((origin.pop(old_id), new_id, hub_id))
+                done.append((_original_id(origin.pop(old_id)), new_id, hub_id))
                 moved = True
         if moved:
             continue
@@ -371,9 +379,10 @@ def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime
     deleted): a reconcile page, or items of a page that could not be stored. Returns how many
     rows were seen, and how many of them came back."""
     table = REPO_TABLES[kind][0]
-    back = conn.execute(select(table.c.id, table.c.hub_id)
-                        .where(table.c.hub_id.in_(hub_ids), table.c.deleted_at.is_not(None))).all()
-    result = conn.execute(update(table).where(table.c.hub_id.in_(hub_ids)).values(last_seen_at=now, deleted_at=None))
+    # A row moved aside stays deleted until a listing walk finds its repo's new id and renames it.
+    listed = (table.c.hub_id.in_(hub_ids), ~table.c.id.contains(ASIDE, autoescape=True))
+    back = conn.execute(select(table.c.id, table.c.hub_id).where(*listed, table.c.deleted_at.is_not(None))).all()
+    result = conn.execute(update(table).where(*listed).values(last_seen_at=now, deleted_at=None))
     log = ChangeLog(kind, run_id=run_id, now=now)
     for repo_id, hub_id in sorted(back):
         log.add("undelete", hub_id, repo_id)
