@@ -87,8 +87,8 @@ def _aborts_reported() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        logs.failed("aborted: the page in progress was rolled back; the next run resumes from the last "
-                    "committed page", Interrupted.exit_code)
+        logs.failed("aborted: the catalog holds every page committed before it; the next run resumes from there",
+                    Interrupted.exit_code)
         sys.exit(Interrupted.exit_code)
 
 

@@ -228,7 +228,7 @@ def _declared_arrow_type(pa: Any, sql_type: TypeEngine[Any] | None) -> Any:
     """The Parquet type for a column a table declares, or None to go by its values."""
     if sql_type is None:
         return None
-    if isinstance(sql_type, JSON | TypeDecorator) and isinstance(getattr(sql_type, "impl", sql_type), JSON):
+    if isinstance(sql_type.impl if isinstance(sql_type, TypeDecorator) else sql_type, JSON):
         return pa.string()  # JSON text, whatever the document's own type
     try:
         python_type = sql_type.python_type

@@ -11,7 +11,7 @@ replace the heavy fields and files of repos whose commit moved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
@@ -391,7 +391,7 @@ def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime
 
 
 def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: WalkState, run_id: int,
-               stats: RunStats, now: datetime, sweep_since: datetime | None = None, listed: list[str] = ()) -> None:
+               stats: RunStats, now: datetime, sweep_since: datetime | None = None, listed: Sequence[str] = ()) -> None:
     """Commit one page: its rows, the walk's checkpoint, a due deletion sweep and the run's
     counters, all or nothing. ``listed`` are the ``hub_id``s of rejected items: their rows are
     only marked seen."""
