@@ -339,7 +339,7 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
     engine = open_catalog(config.db_url, busy_timeout=config.busy_timeout)
     try:
         with ScopeLock(engine, config.scope, ttl=config.lock_ttl) as lock:
-            lock.acquire(config.wait)
+            lock.acquire(config.wait, stop=stop)
             return _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page)
     except SQLAlchemyError as exc:
         raise catalog_error(engine, exc) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -86,6 +87,17 @@ def test_a_lock_left_on_another_host_is_waited_for_then_taken_over_once_expired(
     assert run["status"] == "ok" and run["mode"] == "resume"
     assert_catalog_equals_corpus(hub, db)
     assert db.rows("SELECT count(*) FROM sync_locks") == [(0,)], "released at the end"
+
+
+def test_ctrl_c_while_waiting_for_a_lock_stops_the_wait(hub, db):
+    sync(config(hub, db, max_pages=1))
+    plant_lock(db, host="another-machine", pid=1, expires_in=600)
+    waiting = start_cli(hub, db, "--wait", "600")
+    time.sleep(1.5)  # started, and waiting
+    waiting.send_signal(signal.SIGINT)
+    _, stderr = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130 and "while waiting for another run" in stderr
+    assert [run["mode"] for run in runs(db)] == ["full"], "no run was started"
 
 
 def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(hub, db):

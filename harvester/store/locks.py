@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import Locked, LockLost
+from ..errors import Interrupted, Locked, LockLost
 from .dialect import upsert_capable_insert
 from .engine import database_reason
 from .runs import utc
@@ -62,11 +62,12 @@ class ScopeLock:
         self._heartbeat: threading.Thread | None = None
         self._tried = False
 
-    def acquire(self, wait: float = 0.0) -> None:
-        """Take the lock, waiting up to ``wait`` seconds for its holder to finish.
+    def acquire(self, wait: float = 0.0, stop: threading.Event | None = None) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for its holder to finish, unless ``stop`` is set.
 
         Raises:
             Locked: another run still holds it after ``wait`` seconds.
+            Interrupted: ``stop`` was set while waiting.
         """
         deadline = time.monotonic() + wait
         self._tried = True  # from here on the row may exist, even if an abort comes before we know it
@@ -76,6 +77,8 @@ class ScopeLock:
                 advice = (f"it still held it after {wait:g} s of waiting" if wait > 0
                           else "try again later, or wait for it with --wait SECONDS")
                 raise Locked(f"another run holds {self.scope!r}: {_describe(holder)}; {advice}")
+            if stop is not None and stop.is_set():
+                raise Interrupted(f"stopped while waiting for another run to release {self.scope!r}")
             self._sleep(min(1.0, left))
         _HELD.add(self.owner)
         self._heartbeat = threading.Thread(target=self._beat, name=f"lock {self.scope}", daemon=True)
