@@ -267,10 +267,11 @@ def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: s
     """The run's walk in ``mode``, then the catch-up walk a full or resumed walk needs."""
     walk = lambda s: _walk(engine, client, s, page_planner(config, s), run_id=run_id,  # noqa: E731
                            stats=stats, max_pages=config.max_pages, stop=stop, on_page=on_page)
+    settle = lambda s: walk(_catch_up(s, config, overlap=timedelta(0)))  # noqa: E731 - see the loop below
     if mode == "incremental" and state.sweep_pending:
         # A pending sweep waits on a walk that fits in one page (see `WalkState.sweep_due`); the
         # walk down to the watermark, without the overlap, is the shortest, so it goes first.
-        state = walk(_catch_up(state, config, overlap=timedelta(0)))
+        state = settle(state)
         if not _may_walk_again(state, config, stats):
             return state
     if mode != "resume":
@@ -289,7 +290,7 @@ def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: s
     for _ in range(SETTLING_WALKS):
         if not (state.sweep_pending and _may_walk_again(state, config, stats)):
             break
-        state = walk(_catch_up(state, config, overlap=timedelta(0)))
+        state = settle(state)
     return state
 
 

@@ -180,12 +180,15 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
     return retagged
 
 
-ASIDE = " (replaced; hub_id "  # "<id> (replaced; hub_id <_id>)": a row moved aside; no Hub repo id has a space
+# Ids no Hub repo can have (they hold a space): "<id> (replaced; hub_id <_id>)" for a row moved
+# aside, "<id> (moving)" for one parked while a cycle of renames goes round.
+ASIDE = " (replaced; hub_id "
+PARKED = " (moving)"
 
 
 def _original_id(row_id: str) -> str:
-    """The repo id a row had before it was moved aside (the id itself for any other row)."""
-    return row_id.split(ASIDE, 1)[0]
+    """The repo id a row had before it was moved aside or parked (the id itself for any other row)."""
+    return row_id.split(ASIDE, 1)[0].removesuffix(PARKED)
 
 
 def _move_aside_replaced(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime,
@@ -226,7 +229,6 @@ def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, 
     pending = {old_id: (new_ids[hub_id], hub_id) for old_id, hub_id in known if old_id != new_ids[hub_id]}
     held = set(conn.execute(select(table.c.id).where(table.c.id.in_([new for new, _ in pending.values()])))
                .scalars())
-    origin = {old_id: old_id for old_id in pending}  # the id each pending row had before this page
     done = []
 
     def move(old_id: str, new_id: str) -> None:
@@ -241,16 +243,15 @@ def _apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, 
             if new_id not in held:  # checked at each move: two rows may want one id
                 del pending[old_id]
                 move(old_id, new_id)
-                done.append((_original_id(origin.pop(old_id)), new_id, hub_id))
+                done.append((_original_id(old_id), new_id, hub_id))
                 moved = True
         if moved:
             continue
         cycle = next((old_id for old_id in sorted(pending) if _in_cycle(old_id, pending)), None)
         if cycle is None:  # what is left waits on rows that stay where they are
             break
-        parked = f"{cycle} (moving)"  # a space: no Hub repo id has one
-        move(cycle, parked)
-        pending[parked], origin[parked] = pending.pop(cycle), origin.pop(cycle)
+        move(cycle, cycle + PARKED)
+        pending[cycle + PARKED] = pending.pop(cycle)
     if done:
         conn.execute(insert(renames), [{"kind": kind, "hub_id": hub_id, "old_id": old_id, "new_id": new_id,
                                         "run_id": run_id, "renamed_at": now} for old_id, new_id, hub_id in done])
