@@ -141,8 +141,10 @@ def test_full_and_card_data(hub):
     assert all({"sha", "lastModified", "siblings", "author"} <= set(item) for item in full)
     assert all(s["rfilename"] for item in full for s in item["siblings"])
     assert all("cardData" not in item for item in full)
-    card = get(hub, "/api/models", {"limit": 5, "cardData": "true"}).json()
-    assert all("cardData" in item for item in card)
+    card = get(hub, "/api/models", {"limit": 100, "cardData": "true"}).json()
+    with_card = [item for item in card if "cardData" in item]
+    assert 50 < len(with_card) < 100, "most repos have a card; a few have none, and then no cardData"
+    assert all(isinstance(item["cardData"], dict) for item in with_card)
     models = list(HfApi(endpoint=hub.url).list_models(full=True, cardData=True, limit=5))
     assert all(m.sha and m.last_modified and m.siblings is not None for m in models)
 

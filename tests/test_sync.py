@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from catalog import Catalog
 from harvester.cli import main
-from harvester.emulator import HubEmulator, Quota
+from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
 from harvester.state import OVERLAP
 from harvester.sync import sync
@@ -54,6 +54,14 @@ def test_catalog_keeps_card_data_and_the_raw_item(hub, db):
     sync(config(hub, db))
     [(raw, card)] = db.rows("SELECT raw, card_data FROM models WHERE card_data IS NOT NULL LIMIT 1")
     assert '"_id"' in raw and '"language"' in card
+
+
+def test_a_repo_without_a_card_has_sql_null_card_data(hub, db):
+    sync(config(hub, db))
+    corpus = hub.corpora["models"]
+    cardless = {corpus.ids[j] for j in corpus.live() if "cardData" not in items.render(corpus, j, ("cardData",))}
+    assert cardless, "the emulator serves some repos without a card"
+    assert {row[0] for row in db.rows("SELECT id FROM models WHERE card_data IS NULL")} == cardless
 
 
 def test_incremental_run_touches_exactly_the_changed_rows_and_their_pages(hub, db):

@@ -96,3 +96,19 @@ def test_each_revision_downgrades_and_upgrades_again(db, revision: str):
     migrate(engine, "upgrade", "head")
     assert schema_revision(engine) == HEAD
     engine.dispose()
+
+
+def test_revision_0011_turns_json_null_cards_into_sql_null(db):
+    engine = create_catalog_engine(db.url)
+    migrate(engine, "upgrade", "0010")
+    json_null = "'null'::jsonb" if db.backend == "postgresql" else "'null'"
+    card = "'{\"license\": \"mit\"}'" + ("::jsonb" if db.backend == "postgresql" else "")
+    with engine.begin() as conn:
+        for n, value in enumerate((json_null, card)):
+            conn.exec_driver_sql(
+                f"INSERT INTO models (id, hub_id, raw, card_data, first_seen_at, last_seen_at) VALUES "
+                f"('m{n}', 'h{n}', '{{}}', {value}, '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00')")
+    migrate(engine, "upgrade", "head")
+    engine.dispose()
+    assert db.rows("SELECT id FROM models WHERE card_data IS NULL") == [("m0",)]
+    assert db.rows("SELECT count(*) FROM models WHERE verified_at IS NULL") == [(2,)]

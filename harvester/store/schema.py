@@ -52,7 +52,6 @@ class JsonDocument(TypeDecorator):
         return dialect.type_descriptor(self.impl)
 
 
-Json = JsonDocument()
 NullableJSON = JsonDocument(none_as_null=True)
 
 metadata = MetaData()
@@ -74,8 +73,10 @@ def _repo_columns() -> list[Column]:
         Column("likes", BigInteger, index=True),
         Column("trending_score", Float),
         Column("license", String),
-        Column("card_data", Json),
-        Column("raw", Json, nullable=False),  # the item exactly as received
+        Column("card_data", NullableJSON),  # SQL NULL when the item has no cardData (revision 0011)
+        # The item as a listing last served it whole (at `verified_at`); the counter lane
+        # (`--stats`) refreshes its counters with the columns, so the two always agree.
+        Column("raw", NullableJSON, nullable=False),
         Column("first_seen_at", UtcDateTime, nullable=False),
         Column("last_seen_at", UtcDateTime, nullable=False),
         Column("deleted_at", UtcDateTime),  # NULL while the repo exists
@@ -84,6 +85,9 @@ def _repo_columns() -> list[Column]:
         # A stable integer per row, growing in the order the catalog first stored repos; tags are
         # stored under it (revision 0010). Kept across renames; never NULL once a sync wrote the row.
         Column("row_key", Integer, index=True, unique=True),
+        # When a listing last served this repo with all its fields (any walk of full items: the
+        # incremental walk, a full walk, the verification lap); NULL if never since revision 0011.
+        Column("verified_at", UtcDateTime),
     ]
 
 

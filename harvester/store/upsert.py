@@ -114,12 +114,13 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     written = sorted(fresh + changed, key=attrgetter("id"))
     if written:
         keys.update(_new_row_keys(conn, kind, sorted(row.id for row in fresh)))
-        seen = {"first_seen_at": now, "last_seen_at": now, "deleted_at": None}
+        seen = {"first_seen_at": now, "last_seen_at": now, "verified_at": now, "deleted_at": None}
         _repo_upsert(conn.dialect, kind).run(
             conn, ({**row.row, **seen, "raw": row.raw_json, "row_key": keys[row.id]} for row in written))
         _write_tags(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in retagged)], keys, retagged)
     if unchanged:
-        conn.execute(update(table).where(table.c.id.in_(unchanged)).values(last_seen_at=now, deleted_at=None))
+        conn.execute(update(table).where(table.c.id.in_(unchanged))
+                     .values(last_seen_at=now, verified_at=now, deleted_at=None))
     log.write(conn)
     return PageCounts(len(fresh), len(changed) + revived, len(unchanged) - revived, renamed, replaced)
 
@@ -148,7 +149,8 @@ def _compared_columns(kind: str) -> tuple[str, ...]:
     """The columns a listing item sets, whose changes the log names: bookkeeping times left out,
     and ``raw``, which is named only when nothing else changed."""
     table = REPO_TABLES[kind][0]
-    bookkeeping = {"id", "row_key", "first_seen_at", "last_seen_at", "deleted_at", "raw", *DETAIL_COLUMNS}
+    bookkeeping = {"id", "row_key", "first_seen_at", "last_seen_at", "verified_at", "deleted_at", "raw",
+                   *DETAIL_COLUMNS}
     return tuple(c.name for c in table.columns if c.name not in bookkeeping)
 
 
