@@ -79,9 +79,9 @@ def test_counter_moves_from_the_stats_lane_are_not_changes_but_a_walk_that_reads
 def test_a_repo_back_after_deletion_is_an_undelete(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
-    [gone] = corpus.delete(1)
+    [gone] = corpus.make_private(1)
     sync(config(hub, db, reconcile=True))
-    corpus.deleted[corpus.position(gone)] = 0  # made public again
+    corpus.make_public([gone])
     _, since = poll(db, 0)
     sync(config(hub, db, reconcile=True))
     events, _ = poll(db, since)

@@ -135,10 +135,10 @@ def test_a_listed_item_that_cannot_be_stored_still_counts_as_seen(hub, db):
 def test_a_reappearing_repo_is_no_longer_deleted(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
-    [repo] = corpus.delete(1)
+    [repo] = corpus.make_private(1)
     sync(config(hub, db, full=True))
     assert deleted(db) == {repo}
-    corpus.deleted[corpus.position(repo)] = 0  # made public again
+    corpus.make_public([repo])
     corpus.modify(ids=[repo])
     sync(config(hub, db))
     assert deleted(db) == set()
@@ -147,12 +147,12 @@ def test_a_reappearing_repo_is_no_longer_deleted(hub, db):
 def test_a_repo_listed_again_without_a_commit_counts_as_updated(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
-    first, second = corpus.delete(2)
+    first, second = corpus.make_private(2)
     sync(config(hub, db, full=True))
-    corpus.deleted[corpus.position(first)] = 0  # public again, same commit
+    corpus.make_public([first])  # same commit
     run = sync(config(hub, db, full=True))
     assert (run["rows_updated"], run["rows_unchanged"]) == (1, run["rows_seen"] - 1)
-    corpus.deleted[corpus.position(second)] = 0
+    corpus.make_public([second])
     run = sync(config(hub, db, reconcile=True))
     assert (run["rows_updated"], run["rows_unchanged"]) == (1, 799) and deleted(db) == set()
     assert db.rows("SELECT count(*) FROM changes WHERE change = 'undelete'") == [(2,)]

@@ -221,6 +221,44 @@ def test_modify_moves_lastmodified_and_sha_but_counters_do_not():
     assert corpus.sha(j) != sha and corpus.modified[j] > max(m for i, m in enumerate(corpus.modified) if i != j)
 
 
+def test_drift_changes_what_the_hub_changes_without_a_commit():
+    corpus = Corpus.generate("models", 400, seed=5)
+    repos = corpus.ids[:300]
+    before = {repo: _listed(corpus, repo) for repo in repos}
+    corpus.drift(ids=repos)
+    after = {repo: _listed(corpus, repo) for repo in repos}
+    assert all(after[r]["sha"] == before[r]["sha"] and after[r]["lastModified"] == before[r]["lastModified"]
+               and after[r].get("cardData") == before[r].get("cardData") for r in repos), "no commit: same card"
+    changed = Counter(name for r in repos for name in after[r] if after[r][name] != before[r].get(name))
+    assert changed["tags"] == 300 and changed["downloads"] == 300
+    assert changed["gated"] > 50 and changed["pipeline_tag"] > 30 and changed["disabled"] >= 1
+    hub_tags = set(corpus.profile.hub_computed)
+    assert all(set(after[r]["tags"]) ^ set(before[r]["tags"]) <= hub_tags | {after[r].get("pipeline_tag"),
+                                                                            before[r].get("pipeline_tag")}
+               for r in repos)
+
+
+def _listed(corpus: Corpus, repo: str) -> dict:
+    from harvester.emulator.items import render
+    from harvester.mapping import EXPAND
+
+    return render(corpus, corpus.position(repo), ("id", *EXPAND["models"]))
+
+
+def test_a_private_repo_vanishes_from_listings_and_pages_until_public_again(fresh_hub):
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    corpus = fresh_hub.corpora["models"]
+    api = HfApi(endpoint=fresh_hub.url)
+    hidden = corpus.make_private(ids=[next(i for i in corpus.ids if i.isascii() and ".." not in i and "--" not in i)])
+    assert not {m.id for m in api.list_models()} & set(hidden) and len(corpus) == 599
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info(hidden[0])
+    sha = corpus.sha(corpus.position(hidden[0]))
+    corpus.make_public(hidden)
+    assert set(hidden) <= {m.id for m in api.list_models()} and api.model_info(hidden[0]).sha == sha
+
+
 def test_deleted_and_added_repos_show_in_listings(fresh_hub):
     corpus = fresh_hub.corpora["models"]
     gone = corpus.delete(20)

@@ -65,6 +65,8 @@ class Profile:
     make_name: Callable[[random.Random], str]
     library: vocab.Weighted | None = None
     counters: tuple[str, ...] = ("downloads", "likes", "trendingScore")
+    # Extra tags the Hub computes itself (deployability, region): they come and go without a commit.
+    hub_computed: tuple[str, ...] = ()
 
 
 def _model_name(rng: random.Random) -> str:
@@ -82,14 +84,16 @@ def _space_name(rng: random.Random) -> str:
 
 PROFILES = {
     "models": Profile(
-        "models", vocab.PIPELINE_TAGS, lambda t: t, vocab.MODEL_EXTRA_TAGS, _model_name, vocab.LIBRARIES
+        "models", vocab.PIPELINE_TAGS, lambda t: t, vocab.MODEL_EXTRA_TAGS, _model_name, vocab.LIBRARIES,
+        hub_computed=("endpoints_compatible", "text-generation-inference", "region:us", "region:eu"),
     ),
     "datasets": Profile(
-        "datasets", vocab.DATASET_TASKS, lambda t: f"task_categories:{t}", vocab.DATASET_EXTRA_TAGS, _dataset_name
+        "datasets", vocab.DATASET_TASKS, lambda t: f"task_categories:{t}", vocab.DATASET_EXTRA_TAGS, _dataset_name,
+        hub_computed=("croissant", "region:us"),
     ),
     "spaces": Profile(
         "spaces", vocab.SPACE_SDKS, lambda t: t, vocab.SPACE_EXTRA_TAGS, _space_name,
-        counters=("likes", "trendingScore"),
+        counters=("likes", "trendingScore"), hub_computed=("region:us", "region:eu"),
     ),
 }
 
@@ -140,7 +144,9 @@ class Corpus:
         self.trending = array("q")
         self.rev = array("I")
         self.deleted = bytearray()
+        self.private = bytearray()  # hidden from listings and repo pages, like a deleted repo, until public again
         self.category = bytearray()
+        self.inferred: dict[int, int] = {}  # category the Hub infers now, where it differs from the committed one
         self.library = bytearray()
         self.license = bytearray()
         self.gated = bytearray()
@@ -193,6 +199,7 @@ class Corpus:
             self.trending.append(int(likes * rng.random() / age_years / 4))
         self.rev.extend(itertools.repeat(0, n))
         self.deleted.extend(bytes(n))
+        self.private.extend(bytes(n))
         self.category.extend(rng.choices(range(len(profile.category.values)), profile.category.weights, k=n))
         lib = profile.library or vocab.Weighted((None,), (1,))
         self.library.extend(rng.choices(range(len(lib.values)), lib.weights, k=n))
@@ -226,11 +233,15 @@ class Corpus:
     # -- reading ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.ids) - sum(self.deleted)
+        return sum(1 for _ in self.live())
+
+    def listed(self, j: int) -> bool:
+        """Whether a repo is visible to everyone now: neither deleted nor private."""
+        return not (self.deleted[j] or self.private[j])
 
     def live(self) -> Iterator[int]:
-        """Positions of the repos that exist now."""
-        return (j for j, gone in enumerate(self.deleted) if not gone)
+        """Positions of the repos that listings show now (neither deleted nor private)."""
+        return (j for j in range(len(self.ids)) if self.listed(j))
 
     def position(self, repo_id: str) -> int:
         """The row position of a repo id (KeyError when unknown)."""
@@ -244,7 +255,7 @@ class Corpus:
             j = self.position(repo_id)
         except KeyError:
             return None
-        return None if self.deleted[j] else j
+        return j if self.listed(j) else None
 
     def author(self, j: int) -> str | None:
         repo_id = self.ids[j]
@@ -257,8 +268,10 @@ class Corpus:
     def sha(self, j: int) -> str:
         return hashlib.sha1(f"{self.seed}/{self.kind}/{j}/{self.rev[j]}".encode()).hexdigest()
 
-    def category_value(self, j: int) -> str | None:
-        return self.profile.category.values[self.category[j]]
+    def category_value(self, j: int, *, committed: bool = False) -> str | None:
+        """The repo's category as the Hub lists it now, or (``committed``) as its last commit set it."""
+        index = self.category[j] if committed else self.inferred.get(j, self.category[j])
+        return self.profile.category.values[index]
 
     def library_value(self, j: int) -> str | None:
         return (self.profile.library or vocab.Weighted((None,), (1,))).values[self.library[j]]
@@ -269,17 +282,19 @@ class Corpus:
     def gated_value(self, j: int) -> bool | str:
         return vocab.GATED.values[self.gated[j]] or False
 
-    def tags(self, j: int) -> list[str]:
-        """The repo's tags as the Hub lists them: library, task, extras, license."""
+    def tags(self, j: int, *, committed: bool = False) -> list[str]:
+        """The repo's tags as the Hub lists them: library, task, extras, license. ``committed``:
+        only what its last commit set (no Hub-computed tags, the committed task), as its card has them."""
         tags: list[str] = []
         library = self.library_value(j)
         if library:
             tags.append(library)
-        category = self.category_value(j)
+        category = self.category_value(j, committed=committed)
         if category:
             tags.append(self.profile.category_tag(category))
         mask = self.tagmask[j]
-        tags.extend(tag for bit, tag in enumerate(self.profile.extra_tags) if mask >> bit & 1)
+        hidden = self.profile.hub_computed if committed else ()
+        tags.extend(tag for bit, tag in enumerate(self.profile.extra_tags) if mask >> bit & 1 and tag not in hidden)
         license_ = self.license_value(j)
         if license_:
             tags.append(f"license:{license_}")
@@ -319,7 +334,7 @@ class Corpus:
         return rows[: query.limit], len(rows) > query.limit
 
     def _matcher(self, query: Query) -> Callable[[int], bool]:
-        checks: list[Callable[[int], bool]] = [lambda j: not self.deleted[j]]
+        checks: list[Callable[[int], bool]] = [self.listed]
         if query.author is not None:
             author = query.author.lower()
             checks.append(lambda j: (self.author(j) or "").lower() == author)
@@ -405,11 +420,54 @@ class Corpus:
         with self.lock:
             rows = self._pick(n, ids)
             for j in rows:
-                extra = self._rng.randrange(1, 5_000)
-                self.downloads[j] += extra
-                self.downloads_all[j] += extra
-                self.likes[j] += self._rng.randrange(0, 20)
-                self.trending[j] = self._rng.randrange(0, 500)
+                self._bump(j)
             for sort in COUNTER_SORTS:
                 self._indexes.pop(sort, None)
+            return [self.ids[j] for j in rows]
+
+    def _bump(self, j: int) -> None:
+        extra = self._rng.randrange(1, 5_000)
+        self.downloads[j] += extra
+        self.downloads_all[j] += extra
+        self.likes[j] += self._rng.randrange(0, 20)
+        self.trending[j] = self._rng.randrange(0, 500)
+
+    def drift(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
+        """Change what the Hub changes without a commit (``sha`` and ``lastModified`` stay): a
+        Hub-computed tag comes or goes and the counters move; sometimes the gating changes, the
+        Hub infers another task (models), or the repo is disabled or enabled again."""
+        with self.lock:
+            rows = self._pick(n, ids)
+            hub_tags = [self.profile.extra_tags.index(tag) for tag in self.profile.hub_computed]
+            for j in rows:
+                if hub_tags:
+                    self.tagmask[j] ^= 1 << self._rng.choice(hub_tags)
+                if self._rng.random() < 0.3:
+                    self.gated[j] = (self.gated[j] + self._rng.randrange(1, 3)) % 3
+                if self.kind == "models" and self._rng.random() < 0.2:
+                    current = self.inferred.get(j, self.category[j])
+                    self.inferred[j] = (current + self._rng.randrange(1, len(self.profile.category.values))) % len(
+                        self.profile.category.values)
+                if self._rng.random() < 0.02:
+                    self.disabled[j] ^= 1
+                self._bump(j)
+            for sort in COUNTER_SORTS:
+                self._indexes.pop(sort, None)
+            return [self.ids[j] for j in rows]
+
+    def make_private(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
+        """Make some repos private: they vanish from listings and repo pages exactly like deleted
+        ones, with no new commit; ``make_public`` brings them back as they were."""
+        with self.lock:
+            rows = self._pick(n, ids)
+            for j in rows:
+                self.private[j] = 1
+            return [self.ids[j] for j in rows]
+
+    def make_public(self, ids: Iterable[str]) -> list[str]:
+        """Make private repos public again (sha and lastModified unchanged)."""
+        with self.lock:
+            rows = [self.position(repo_id) for repo_id in ids]
+            for j in rows:
+                self.private[j] = 0
             return [self.ids[j] for j in rows]

@@ -29,10 +29,10 @@ def _card_data(c: Corpus, j: int) -> dict[str, Any] | None:
     if c.license_value(j):
         card["license"] = c.license_value(j)
     card["language"] = rng.sample(["en", "fr", "de", "zh", "ja", "es", "multilingual"], rng.randint(1, 3))
-    card["tags"] = c.tags(j)[:3]
+    card["tags"] = c.tags(j, committed=True)[:3]  # what the README says: no tag the Hub computes
     if c.kind == "models":
-        if c.category_value(j):
-            card["pipeline_tag"] = c.category_value(j)
+        if c.category_value(j, committed=True):
+            card["pipeline_tag"] = c.category_value(j, committed=True)
         if c.library_value(j):
             card["library_name"] = c.library_value(j)
         if rng.random() < 0.3:  # a name, as a card has it: it does not follow later adds and renames
