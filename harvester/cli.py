@@ -95,6 +95,8 @@ def _aborts_reported() -> Iterator[None]:
 def _summary(run: dict[str, Any]) -> str:
     if run["mode"] == "details":
         walk = "no repo left due" if run["complete"] else "more repos due: the next run goes on"
+    elif run["mode"] == "verify":
+        walk = "lap complete" if run["complete"] else "lap goes on next run"
     else:
         walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
     return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {run['pages']} pages, "
@@ -152,6 +154,10 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--page-size", default=1000, show_default=True, type=int, help="Rows per page (10..1000).")
 @click.option("--max-pages", type=click.IntRange(min=1), default=None,
               help="Stop cleanly after this many pages per kind; the next run resumes.")
+@click.option("--verify-pages", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Pages of the verification lap after a plain sync: a rolling re-read of every repo, "
+                   "resumed run after run, that catches what the Hub changes without a commit. 0: none. "
+                   "[default: 12]")
 @click.option("--retries", default=8, show_default=True, type=click.IntRange(min=1),
               help="Attempts per page before a transient failure ends the run.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
@@ -164,35 +170,47 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
          reconcile: bool, stats: bool, top: int | None, details: bool, max_repos: int | None, author: str | None,
          search: str | None, filters: tuple[str, ...], pipeline_tag: str | None, page_size: int,
-         max_pages: int | None, retries: int, wait: float, quiet: bool, log_format: str, as_json: bool) -> None:
+         max_pages: int | None, verify_pages: int | None, retries: int, wait: float, quiet: bool, log_format: str,
+         as_json: bool) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
-    resumes where it stopped. A kind that fails does not stop the others. Scope filters
+    resumes where it stopped. Each plain run then re-reads a few more pages of every repo
+    (--verify-pages), so that what the Hub changes without a commit (tags, gating, counters,
+    repos made private) reaches the catalog within one lap. A kind that fails does not stop the
+    others. Scope filters
     (--author, --search, --filter, --pipeline-tag) sync a slice of the Hub with its own state.
     Exit codes: 0 ok (nothing to do included), 1 failed, 2 bad usage or configuration, 3 Hub
     unavailable after retries, 4 catalog from a newer harvester, 5 another run holds the lock,
     130 interrupted. With several kinds, the first failure's code.
     """
-    from .config import SyncConfig, database_url, endpoint_url
-    from .sync import sync as run_sync
+    from .config import VERIFY_PAGES, SyncConfig, database_url, endpoint_url
+    from .hub.retry import Pacer
+    from .sync import sync_kind
 
     logs.setup(log_format, quiet=quiet)
     exit_code = 0
     with _reported_errors():
+        if verify_pages is not None and (full or reconcile or stats or details):
+            raise ConfigError("--verify-pages applies to a plain sync only, not to --full, --reconcile, --stats "
+                              "or --details")
         configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
                               full=full, reconcile=reconcile, stats=stats, top=top, details=details,
                               max_repos=max_repos, author=author, search=search,
                               filters=filters, pipeline_tag=pipeline_tag, page_size=page_size,
-                              max_pages=max_pages, attempts=retries, wait=wait)
+                              max_pages=max_pages, attempts=retries, wait=wait,
+                              verify_pages=VERIFY_PAGES if verify_pages is None else verify_pages)
                    for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
+        pacer = Pacer()  # one pace for the whole command: the quota is the token's, not a kind's
         with _stop_on_signals() as stop, _aborts_reported():
             for config in configs:
+                finished: list[dict[str, Any]] = []
                 try:
                     live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
                     with _progress(live, config.kind) as show:
-                        run = run_sync(config, stop=stop, on_page=show)
+                        finished.extend(sync_kind(config, stop=stop, on_page=show, pacer=pacer))
                 except HarvesterError as exc:
+                    _print_runs(finished, as_json)
                     if as_json and exc.run is not None:
                         click.echo(json.dumps(exc.run))
                     if isinstance(exc, Interrupted | CatalogError | ConfigError):
@@ -200,11 +218,16 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                     _report(exc, config.kind if len(configs) > 1 else None)
                     exit_code = exit_code or exc.exit_code
                     continue
-                if as_json:
-                    click.echo(json.dumps(run))
-                else:
-                    logs.run_finished(_summary(run), run)
+                _print_runs(finished, as_json)
     sys.exit(exit_code)
+
+
+def _print_runs(runs: list[dict[str, Any]], as_json: bool) -> None:
+    for run in runs:
+        if as_json:
+            click.echo(json.dumps(run))
+        else:
+            logs.run_finished(_summary(run), run)
 
 
 @main.command()

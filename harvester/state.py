@@ -18,6 +18,8 @@ OVERLAP = timedelta(minutes=10)
 # re-reads more, never less.
 FUTURE_SKEW = timedelta(days=1)
 
+CREATION_ORDER = ("reconcile", "verify")  # walks sorted by createdAt; see `WalkState.in_creation_order`
+
 
 @dataclass(frozen=True)
 class WalkState:
@@ -26,7 +28,7 @@ class WalkState:
     scope: str
     kind: str
     cursor: str | None = None  # next-page URL of an unfinished walk
-    mode: str | None = None  # "full", "incremental", "reconcile" or "stats" while a walk is under way
+    mode: str | None = None  # "full", "incremental", "reconcile", "stats" or "verify" while a walk is under way
     started_at: datetime | None = None
     top: datetime | None = None  # newest lastModified seen when the walk began
     stop_before: datetime | None = None  # incremental walks end at the first row older than this
@@ -45,6 +47,12 @@ class WalkState:
         return "?" in self.scope
 
     @property
+    def in_creation_order(self) -> bool:
+        """Whether the walk goes by creation time (reconcile, the verification lap): no repo can
+        move past its cursor, new ones appear above it, and it says nothing of lastModified."""
+        return self.mode in CREATION_ORDER
+
+    @property
     def sweep_pending(self) -> bool:
         """Whether a finished full walk still waits for a catch-up that can prove its deletions."""
         return self.sweep_since is not None
@@ -60,16 +68,17 @@ class WalkState:
         """When the page about to be committed ends a walk that proves deletions, the time before
         which every row still unseen is gone from the Hub.
 
-        That is the end of a reconcile walk (sorted by creation time, which never changes, so no
-        row can move past its cursor), or a catch-up after a full walk that read everything above
-        its line in one page: rows modified during the full walk had moved above its cursor, and
-        the catch-up has seen them. Between the pages of a longer catch-up, such a row can be
-        modified again and jump above the catch-up's cursor too, unseen by either walk.
+        That is the end of a walk in creation order (reconcile, or a lap of the whole kind:
+        creation time never changes, so no row can move past its cursor), or a catch-up after a
+        full walk that read everything above its line in one page: rows modified during the full
+        walk had moved above its cursor, and the catch-up has seen them. Between the pages of a
+        longer catch-up, such a row can be modified again and jump above the catch-up's cursor
+        too, unseen by either walk.
         """
         if next_url is not None:
             return None
-        if self.mode == "reconcile":
-            return self.started_at
+        if self.in_creation_order:
+            return None if self.scoped else self.started_at
         return self.sweep_since if self.mode == "incremental" and self.pages == 0 else None
 
     def advance(self, *, next_url: str | None, page_size: int, newest: datetime | None) -> WalkState:

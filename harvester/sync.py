@@ -6,6 +6,9 @@ Modes:
                  overlap, see ``state.OVERLAP``).
     resume       an unfinished walk exists: continue it from its cursor.
     reconcile    --reconcile: walk ids only, in creation order, to find deleted repos cheaply.
+    verify       the verification lap, after every plain sync: full items in creation order, a
+                 few pages per run (``--verify-pages``), resumed run after run. It re-reads what
+                 the Hub changes without a commit, and a finished lap marks unseen repos deleted.
     stats        --stats: walk the busiest repos' counters, refresh them and sample their history.
     details      --details: no walk; fetch files and heavy fields of each repo whose sha moved
                  since they were last fetched (``files_sha``), newest first.
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -32,7 +35,7 @@ from . import logs
 from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
 from .hub.pages import HubClient, Page, PageWalk, listing_url, repo_url
-from .hub.retry import RetryPolicy
+from .hub.retry import Pacer, RetryPolicy
 from .mapping import (
     COUNTERS,
     EXPAND,
@@ -108,8 +111,12 @@ def _below(row: MappedRow, line: datetime) -> bool:
 
 
 def first_page_url(config: SyncConfig) -> str:
-    if config.reconcile:  # ids only, in creation order: no row can move past the cursor
+    # In creation order no row can move past the cursor: reconcile reads ids only, the lap full items.
+    if config.reconcile:
         return listing_url(config.endpoint, config.kind, [("sort", "createdAt"), ("expand", "createdAt")])
+    if config.verify:
+        params = [("sort", "createdAt"), *config.scope_params, *(("expand", name) for name in EXPAND[config.kind])]
+        return listing_url(config.endpoint, config.kind, params)
     if config.stats:  # the busiest first, counters only
         params = [("sort", STATS_SORT[config.kind]), *config.scope_params,
                   *(("expand", name) for name in COUNTERS[config.kind])]
@@ -129,7 +136,7 @@ class PlannedPage(NamedTuple):
 def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats) -> PlannedPage:
     """Map a page of full items for upsert; an incremental walk ends at the first row it already had."""
     rows, rejected = map_page(state.kind, page.items)
-    newest = _newest(rows, horizon=now() + FUTURE_SKEW)
+    newest = None if state.in_creation_order else _newest(rows, horizon=now() + FUTURE_SKEW)
     next_url = page.next_url
     if state.stop_before is not None and any(_below(row, state.stop_before) for row in rows):
         # The walk ends on this page. Rows below its line were stored by earlier walks: marking
@@ -252,6 +259,8 @@ def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tupl
     if state.unfinished and not client.same_origin(state.cursor):
         log.warning("the unfinished walk was against another endpoint; starting over")
         state = replace(state, cursor=None, mode=None)
+    if config.verify:  # a lap goes on from its cursor, or begins again at the top
+        return "verify", state
     if state.unfinished and not config.full:
         return "resume", state
     if config.reconcile:
@@ -259,6 +268,16 @@ def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tupl
     if config.stats:
         return "stats", state
     return ("full" if config.full or state.watermark is None else "incremental"), state
+
+
+def _walk_lap(engine: Engine, client: HubClient, config: SyncConfig, state: WalkState, *, run_id: int,
+              stats: RunStats, stop: threading.Event | None, on_page: Callable[[RunStats], None] | None) -> WalkState:
+    """The next ``config.max_pages`` pages of the verification lap, through the ordinary upsert; a
+    lap that ends sweeps the rows it did not see, as a finished reconcile does."""
+    if not state.unfinished:
+        state = state.begin("verify", first_url=first_page_url(config), page_size=config.page_size, now=now())
+    return _walk(engine, client, state, _plan_listing_page, run_id=run_id, stats=stats, max_pages=config.max_pages,
+                 stop=stop, on_page=on_page)
 
 
 def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: str, state: WalkState, *,
@@ -326,8 +345,28 @@ def _recorded_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
         return None
 
 
+def sync_kind(config: SyncConfig, *, stop: threading.Event | None = None,
+              on_page: Callable[[RunStats], None] | None = None,
+              pacer: Pacer | None = None) -> Iterator[dict[str, Any]]:
+    """One kind as `harvester sync` refreshes it: the run ``config`` asks for, then, after a plain
+    sync that ended well, the next instalment of the verification lap (a run of its own, scope
+    ``<kind>:verify``, ``config.verify_pages`` pages). Yields each run's record as it ends.
+
+    Both runs share ``pacer`` (one is made if none is given): the Hub's quota is the token's or
+    the address's, not one walk's.
+
+    Raises:
+        HarvesterError: as `sync`; a failed walk is not followed by a lap.
+    """
+    pacer = pacer or Pacer()
+    yield sync(config, stop=stop, on_page=on_page, pacer=pacer)
+    lap = config.lap()
+    if lap is not None and not (stop is not None and stop.is_set()):
+        yield sync(lap, stop=stop, on_page=on_page, pacer=pacer)
+
+
 def sync(config: SyncConfig, *, stop: threading.Event | None = None,
-         on_page: Callable[[RunStats], None] | None = None) -> dict[str, Any]:
+         on_page: Callable[[RunStats], None] | None = None, pacer: Pacer | None = None) -> dict[str, Any]:
     """Bring the catalog up to date with one listing scope; returns the run record.
 
     Example:
@@ -341,7 +380,7 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
     try:
         with ScopeLock(engine, config.scope, ttl=config.lock_ttl) as lock:
             lock.acquire(config.wait, stop=stop)
-            return _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page)
+            return _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page, pacer=pacer)
     except SQLAlchemyError as exc:
         raise catalog_error(engine, exc) from exc
     finally:
@@ -349,17 +388,21 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
 
 
 def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading.Event | None,
-         on_page: Callable[[RunStats], None] | None) -> dict[str, Any]:
+         on_page: Callable[[RunStats], None] | None, pacer: Pacer | None) -> dict[str, Any]:
     """The run itself, under the scope's lock."""
     stats = RunStats()
     policy = RetryPolicy(attempts=config.attempts, initial_wait=config.retry_wait, stop_event=stop)
-    client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy)
+    client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy,
+                       pacer=pacer)
     mode, state = choose_mode(load_state(engine, config.scope, config.kind), config, client)
     run_id = start_run(engine, state.scope, mode, now=now(), lock_owner=lock_owner)
     tagged = logs.current_run.set({"scope": state.scope, "run_id": run_id})
     try:
         if mode == "details":
             complete = fetch_details(engine, client, config, run_id=run_id, stats=stats, stop=stop, on_page=on_page)
+        elif mode == "verify":
+            complete = not _walk_lap(engine, client, config, state, run_id=run_id, stats=stats, stop=stop,
+                                     on_page=on_page).unfinished
         else:
             complete = not _walk_listing(engine, client, config, mode, state, run_id=run_id, stats=stats,
                                          stop=stop, on_page=on_page).unfinished

@@ -54,11 +54,13 @@ def test_cli_kind_all_syncs_every_kind_and_status_lists_them(hub, db):
                                   "--page-size", "100"])
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["scope"] for r in records] == ["models", "datasets", "spaces"]
+    assert [r["scope"] for r in records] == ["models", "models:verify", "datasets", "datasets:verify", "spaces",
+                                             "spaces:verify"], "each kind's walk, then its lap"
     for kind in ("models", "datasets", "spaces"):
         assert_catalog_equals_corpus(hub, db, kind)
     status = json.loads(runner.invoke(main, ["status", "--db", str(db), "--json"]).stdout)
-    assert [s["scope"] for s in status] == ["datasets", "models", "spaces"]
+    assert [s["scope"] for s in status] == ["datasets", "datasets:verify", "models", "models:verify", "spaces",
+                                            "spaces:verify"]
 
 
 def test_a_failing_kind_does_not_stop_the_others(hub, db):

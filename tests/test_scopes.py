@@ -85,7 +85,7 @@ def test_cli_scopes_and_status(hub, db):
     result = runner.invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--author", author,
                                   "--filter", "transformers", "--json"])
     assert result.exit_code == 0, result.stderr
-    scope = json.loads(result.stdout)["scope"]
-    assert scope.startswith("models?author=") and "filter=transformers" in scope
+    scope, lap = (json.loads(line)["scope"] for line in result.stdout.splitlines())
+    assert scope.startswith("models?author=") and "filter=transformers" in scope and lap == f"{scope}:verify"
     status = json.loads(runner.invoke(main, ["status", "--db", str(db), "--json"]).stdout)
-    assert [s["scope"] for s in status] == [scope]
+    assert [s["scope"] for s in status] == [scope, lap]

@@ -337,10 +337,11 @@ def test_a_second_signal_aborts_at_once_records_the_run_and_frees_the_lock(hub, 
 def test_cli_sync_json_and_status(hub, db):
     runner = CliRunner()
     result = runner.invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--json", "--max-pages", "2",
-                                  "--page-size", str(PAGE)])
+                                  "--page-size", str(PAGE), "--verify-pages", "3"])
     assert result.exit_code == 0, result.output
-    record = json.loads(result.stdout)
+    record, lap = (json.loads(line) for line in result.stdout.splitlines())
     assert record["pages"] == 2 and record["complete"] is False
+    assert (lap["scope"], lap["mode"], lap["pages"], lap["complete"]) == ("models:verify", "verify", 3, False)
     status = runner.invoke(main, ["status", "--db", str(db)])
     assert status.exit_code == 0 and "models" in status.output and "yes (2 pages done)" in status.output
     assert "…" not in status.output, "cells are not cut when the output is not a terminal"
@@ -349,7 +350,8 @@ def test_cli_sync_json_and_status(hub, db):
 def test_cli_prints_one_summary_line_when_not_a_terminal(hub, db):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url])
     assert result.exit_code == 0
-    assert result.stderr.count("\n") == 1 and "ok (full, walk complete)" in result.stderr
+    walk, lap = result.stderr.splitlines()
+    assert "models: run 1 ok (full, walk complete)" in walk and "models:verify: run 2 ok (verify, lap " in lap
 
 
 def test_unreachable_endpoint_fails_clearly(db):

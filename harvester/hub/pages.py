@@ -76,12 +76,12 @@ class HubClient:
     counting requests."""
 
     def __init__(self, endpoint: str, *, token: str | None, policy: RetryPolicy, stats: RunStats,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, pacer: Pacer | None = None) -> None:
         self.endpoint = endpoint
         self.policy = policy
         self.stats = stats
         self.timeout = timeout
-        self.pacer = Pacer(sleep=policy.sleep)
+        self.pacer = pacer or Pacer()
         self._headers = build_hf_headers(token=token, library_name="harvester", library_version=__version__)
         self._session = get_session()
 
@@ -154,7 +154,7 @@ class HubClient:
 
     def _get_json(self, url: str) -> tuple[Any, httpx2.Response]:
         """One paced GET and its decoded JSON; transient failures raise ``TransientError``."""
-        self.pacer.wait()
+        self.pacer.wait(self.policy.sleep)
         self.stats.requests += 1
         try:
             response = self._session.get(url, headers=self._headers, timeout=self.timeout)

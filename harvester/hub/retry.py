@@ -97,17 +97,21 @@ class RetryPolicy:
 
 @dataclass
 class Pacer:
-    """Slows requests down as the Hub's rate-limit window runs low, before it answers 429."""
+    """Slows requests down as the Hub's rate-limit window runs low, before it answers 429.
 
-    sleep: Callable[[float], None]
+    The quota belongs to the token or the address, not to one walk: the runs of one command
+    (every kind, the listing walk and its lap) share one pacer, so that the next run does not
+    start blind into a window the last one used up.
+    """
+
     reserve: float = 0.1  # start spreading requests out when under this share of the quota is left
     _delay: float = 0.0
 
-    def wait(self) -> None:
-        """Sleep as long as the last response asked, before the next request."""
-        if self._delay > 0:
-            self.sleep(self._delay)
-            self._delay = 0.0
+    def wait(self, sleep: Callable[[float], None]) -> None:
+        """Sleep (with ``sleep``) as long as the last response asked, before the next request."""
+        delay, self._delay = self._delay, 0.0
+        if delay > 0:
+            sleep(delay)
 
     def observe(self, headers) -> None:
         """Read ``RateLimit``/``RateLimit-Policy`` from a response and plan the next delay."""
