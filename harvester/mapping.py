@@ -286,8 +286,21 @@ def map_details(kind: str, item: Any) -> RepoDetails:
     return RepoDetails(sha, list(files.values()), columns)
 
 
-def map_counters(kind: str, item: Any) -> tuple[str, dict[str, int | float | None]]:
-    """A counter-lane item as (repo id, {column: value}) for the counters ``kind`` has.
+# Counter column -> the listing item's field that holds it.
+COUNTER_FIELDS = {"downloads": "downloads", "likes": "likes", "trending_score": "trendingScore"}
+
+
+@dataclass(frozen=True)
+class Counters:
+    """One repo's counters from the counter lane: as columns, and as the item's own fields (to
+    bring ``raw`` in line with the columns)."""
+
+    columns: dict[str, int | float | None]
+    fields: dict[str, Any]
+
+
+def map_counters(kind: str, item: Any) -> tuple[str, Counters]:
+    """A counter-lane item as (repo id, its counters) for the counters ``kind`` has.
 
     Raises:
         RejectedItem: no ``id``, or a counter of the wrong type or out of range.
@@ -297,4 +310,4 @@ def map_counters(kind: str, item: Any) -> tuple[str, dict[str, int | float | Non
                                              "trending_score": _number(item, "trendingScore", repo_id)}
     if "downloads" in COUNTERS[kind]:
         values["downloads"] = _int64(item, "downloads", repo_id)
-    return repo_id, values
+    return repo_id, Counters(values, {COUNTER_FIELDS[name]: item.get(COUNTER_FIELDS[name]) for name in values})

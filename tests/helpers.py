@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalog import Catalog
+from catalog import Catalog, sqlite_shaped
 from harvester.config import SyncConfig
 from harvester.emulator import HubEmulator
 
@@ -77,6 +78,25 @@ def assert_catalog_equals_corpus(hub: HubEmulator, db: Catalog, kind: str = "mod
     assert set(got) == set(expected)
     wrong = [key for key in expected if got[key] != expected[key]]
     assert not wrong, f"{len(wrong)} rows differ, e.g. {wrong[0]}: {got[wrong[0]]} != {expected[wrong[0]]}"
+
+
+def assert_raw_agrees_with_columns(db: Catalog, kind: str = "models") -> None:
+    """Every row's columns and tags are what its ``raw`` item maps to: no lane left them apart."""
+    from harvester.mapping import map_item
+
+    names = [name for name in COLUMNS[kind] if name != "disabled"] + ["disabled", "private", "card_data"]
+    tags: dict[str, set[str]] = {}
+    for repo_id, tag in db.rows(f"SELECT {TAG_KEYS[kind]}, tag FROM {kind[:-1]}_tags"):
+        tags.setdefault(repo_id, set()).add(tag)
+    rows = db.records(f"SELECT id, raw, {', '.join(names)} FROM {kind}")
+    assert rows
+    for row in rows:
+        mapped = map_item(kind, json.loads(row["raw"]))
+        expected = {name: mapped.row[name] if name == "card_data" else sqlite_shaped(mapped.row[name])
+                    for name in names}
+        got = {name: json.loads(row[name]) if name == "card_data" and row[name] else row[name] for name in names}
+        assert got == expected, f"{row['id']}: the columns contradict raw: {got} != {expected}"
+        assert tags.get(row["id"], set()) == set(mapped.tags), f"{row['id']}: the tags contradict raw"
 
 
 def runs(db: Catalog) -> list[dict]:

@@ -9,7 +9,7 @@ import pytest
 from harvester.emulator import HubEmulator
 from harvester.errors import ConfigError
 from harvester.sync import sync
-from helpers import PAGE, config
+from helpers import PAGE, assert_raw_agrees_with_columns, config
 
 
 @pytest.fixture
@@ -87,3 +87,16 @@ def test_stats_of_repos_the_catalog_does_not_know_yet_are_left_to_the_main_lane(
 def test_stats_with_full_is_refused(hub, db):
     with pytest.raises(ConfigError, match="choose one"):
         config(hub, db, stats=True, full=True)
+
+
+def test_after_the_counter_lane_every_rows_raw_agrees_with_its_columns(hub, db):
+    sync(config(hub, db))
+    sync(config(hub, db, kind="spaces"))
+    for kind in ("models", "spaces"):
+        hub.corpora[kind].bump_counters(150)
+        run = sync(config(hub, db, kind=kind, stats=True, top=200))
+        assert run["rows_updated"] > 0
+        assert_raw_agrees_with_columns(db, kind)
+    before = db.rows("SELECT count(*) FROM changes")  # the lane covered every space: a walk finds nothing new
+    assert sync(config(hub, db, kind="spaces", full=True))["rows_updated"] == 0
+    assert db.rows("SELECT count(*) FROM changes") == before

@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 
-from ..mapping import MappedRow, RepoDetails
+from ..mapping import Counters, MappedRow, RepoDetails
 from ..state import RunStats, WalkState
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
@@ -300,34 +300,44 @@ def save_run_stats(conn: Connection, run_id: int, stats: RunStats) -> None:
     conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**stats.as_dict()))
 
 
-def record_counters(conn: Connection, kind: str, counters: dict[str, dict[str, Any]], *, run_id: int,
+def record_counters(conn: Connection, kind: str, counters: dict[str, Counters], *, run_id: int,
                     now: datetime) -> tuple[int, int, int]:
     """Refresh counters of known repos, and sample the history where they differ from the last sample.
 
-    Returns (updated, unchanged, sampled). The history is compared with its own last sample, not
+    Returns (updated, unchanged, sampled). A refreshed row's ``raw`` takes the same counters, so
+    that it never contradicts its columns. The history is compared with its own last sample, not
     with the live columns, which the main lane also refreshes. Repos the catalog does not know
     yet are left to the main lane.
     """
     table, stats_table, key = REPO_TABLES[kind][0], STATS_TABLES[kind], REPO_TABLES[kind][1]
     names = [name for name in ("downloads", "likes", "trending_score") if name in table.c]
-    rows = conn.execute(select(table.c.id, *(table.c[n] for n in names)).where(table.c.id.in_(counters))).all()
-    current = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
+    rows = conn.execute(select(table.c.id, table.c.raw, *(table.c[n] for n in names))
+                        .where(table.c.id.in_(counters))).all()
+    current = {row[0]: dict(zip(names, row[2:], strict=True)) for row in rows}
+    raws = {row[0]: row[1] for row in rows}
     previous = stats_table.alias("previous")
     newest_run = select(func.max(previous.c.run_id)).where(previous.c[key] == stats_table.c[key]).scalar_subquery()
     last = select(stats_table.c[key], *(stats_table.c[n] for n in names)).where(
         stats_table.c[key].in_(current), stats_table.c.run_id == newest_run)
     last_sample = {row[0]: dict(zip(names, row[1:], strict=True)) for row in conn.execute(last)}
-    changed = [repo_id for repo_id, values in current.items() if values != counters[repo_id]]
+    changed = [repo_id for repo_id, values in current.items() if values != counters[repo_id].columns]
     if changed:
         statement = update(table).where(table.c.id == bindparam("repo_id")).values(
-            {name: bindparam(f"new_{name}") for name in names})
-        conn.execute(statement, [{"repo_id": repo_id, **{f"new_{n}": counters[repo_id][n] for n in names}}
+            {name: bindparam(f"new_{name}") for name in (*names, "raw")})
+        conn.execute(statement, [{"repo_id": repo_id, "new_raw": _with_fields(raws[repo_id], counters[repo_id].fields),
+                                  **{f"new_{n}": counters[repo_id].columns[n] for n in names}}
                                  for repo_id in changed])
-    samples = [repo_id for repo_id in current if last_sample.get(repo_id) != counters[repo_id]]
+    samples = [repo_id for repo_id in current if last_sample.get(repo_id) != counters[repo_id].columns]
     if samples:
-        conn.execute(insert(stats_table), [{key: repo_id, "run_id": run_id, "taken_at": now, **counters[repo_id]}
-                                           for repo_id in samples])
+        conn.execute(insert(stats_table), [{key: repo_id, "run_id": run_id, "taken_at": now,
+                                            **counters[repo_id].columns} for repo_id in samples])
     return len(changed), len(current) - len(changed), len(samples)
+
+
+def _with_fields(item: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """``item`` with ``fields`` set, and the ones that are None left out, as the Hub leaves them out."""
+    patched = {**item, **fields}
+    return {name: value for name, value in patched.items() if not (name in fields and value is None)}
 
 
 def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | None,
@@ -428,7 +438,7 @@ def store_seen_page(engine: Engine, hub_ids: list[str], *, rejected: int, state:
                  rejected=rejected)
 
 
-def store_stats_page(engine: Engine, counters: dict[str, dict[str, Any]], *, rejected: int, state: WalkState,
+def store_stats_page(engine: Engine, counters: dict[str, Counters], *, rejected: int, state: WalkState,
                      run_id: int, stats: RunStats, now: datetime) -> None:
     """Commit one counter-lane page: counters, history samples, the checkpoint and the counts."""
 
