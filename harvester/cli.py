@@ -263,6 +263,31 @@ def status(db: str | None, as_json: bool) -> None:
             _holder(scope["locked_by"]),
         )
     _print(table)
+    kinds = [scope for scope in report if "lap" in scope]
+    if kinds:
+        _print(_staleness_table(kinds))
+
+
+def _staleness_table(kinds: list[dict[str, Any]]):
+    """Per kind: the staleness bound achieved, and where the verification lap stands."""
+    from rich.table import Table
+
+    table = Table("kind", "live rows", "oldest verified", "lap", "runs to finish", "last lap finished",
+                  title="Every live row was read from the Hub within one lap")
+    now = datetime.now(UTC)
+    for scope in kinds:
+        lap = scope["lap"]
+        oldest = scope["oldest_verified_at"]
+        table.add_row(
+            scope["scope"], f"{scope['live_rows']:,}",
+            _ago(round((now - datetime.fromisoformat(oldest)).total_seconds())) if oldest
+            else f"{scope['unverified_rows']:,} rows never verified",
+            f"{lap['pages_done']:,} pages done, ~{lap['pages_left']:,} left" if lap["started_at"]
+            else f"none under way (~{lap['pages_left']:,} pages)",
+            "-" if lap["runs_to_finish"] is None else f"~{lap['runs_to_finish']:,}",
+            (lap["last_finished_at"] or "never")[:19],
+        )
+    return table
 
 
 def _holder(lock: dict[str, Any] | None) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from ..state import RunStats, WalkState
-from .schema import sync_locks, sync_runs, sync_state
+from .schema import REPO_TABLES, sync_locks, sync_runs, sync_state
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -92,4 +93,57 @@ def scope_status(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
             "locked_by": {"run_id": lock["run_id"], "host": lock["host"], "pid": lock["pid"],
                           "expires_at": utc(lock["expires_at"]).isoformat()} if lock else None,
         })
+        if scope in REPO_TABLES:  # a whole kind: how stale its rows may be, and where its lap stands
+            with engine.connect() as conn:
+                report[-1].update(staleness(conn, scope, states.get(f"{scope}:verify")))
     return report
+
+
+LAP_HISTORY = 5  # recent lap runs whose largest page count is taken as the budget per run
+
+
+def staleness(conn: Connection, kind: str, lap: Any) -> dict[str, Any]:
+    """How stale a kind's live rows may be (``oldest_verified_at``: every live row was read whole
+    from a listing since then; ``unverified_rows`` never were since revision 0011), and the
+    progress of its verification lap, with an estimate of what is left."""
+    table = REPO_TABLES[kind][0]
+    live = table.c.deleted_at.is_(None)
+    rows, oldest, unverified = conn.execute(select(
+        func.count(), func.min(table.c.verified_at),
+        func.count().filter(table.c.verified_at.is_(None))).where(live)).one()
+    scope = f"{kind}:verify"
+    recent = conn.execute(select(sync_runs.c.id, sync_runs.c.started_at, sync_runs.c.pages, sync_runs.c.rows_seen)
+                          .where(sync_runs.c.scope == scope).order_by(sync_runs.c.id.desc())).all()
+    finished = conn.execute(select(func.max(sync_runs.c.finished_at)).where(
+        sync_runs.c.scope == scope, sync_runs.c.status == "ok", sync_runs.c.complete.is_(True))).scalar()
+    ongoing = lap is not None and lap["cursor"] is not None
+    started = utc(lap["walk_started_at"]) if ongoing else None
+    # The run that began this lap is the last one started before it; the lap's rows are theirs since.
+    rows_done = sum(run.rows_seen for run in _since_run_before(recent, started)) if ongoing else 0
+    page_size = (lap["page_size"] if lap is not None else None) or 1000
+    pages_left = math.ceil(max(0, rows - rows_done) / page_size)
+    per_run = max((run.pages for run in recent[:LAP_HISTORY]), default=0) or None
+    return {
+        "live_rows": rows,
+        "oldest_verified_at": utc(oldest).isoformat() if oldest is not None and not unverified else None,
+        "unverified_rows": unverified,
+        "lap": {
+            "scope": scope,
+            "started_at": started.isoformat() if started else None,
+            "pages_done": lap["walk_pages"] if ongoing else 0,
+            "pages_left": pages_left,
+            "pages_per_run": per_run,
+            "runs_to_finish": math.ceil(pages_left / per_run) if per_run else None,
+            "last_finished_at": utc(finished).isoformat() if finished else None,
+        },
+    }
+
+
+def _since_run_before(runs: list[Any], started: datetime | None) -> list[Any]:
+    """``runs`` (newest first) back to the last one that started before ``started``."""
+    kept = []
+    for run in runs:
+        kept.append(run)
+        if started is None or utc(run.started_at) <= started:
+            break
+    return kept
