@@ -1,0 +1,221 @@
+"""The verification lap: plain syncs alone keep every column true, even what the Hub changes
+without a commit (Hub-computed tags, gating, inferred tasks, counters, repos made private)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import main
+from harvester.emulator import HubEmulator, Quota, items
+from harvester.mapping import EXPAND, map_item
+from harvester.store.engine import open_catalog
+from harvester.store.runs import scope_status
+from harvester.sync import now, sync, sync_kind
+from helpers import PAGE, assert_catalog_equals_corpus, assert_raw_agrees_with_columns, config, runs
+
+MODELS = 600
+LAP = math.ceil(MODELS / PAGE)  # pages in one lap
+
+
+@pytest.fixture
+def hub():
+    with HubEmulator(models=MODELS, datasets=150, seed=41) as emulator:
+        yield emulator
+
+
+def plain_sync(hub, db, budget: int, **overrides) -> list[dict]:
+    return list(sync_kind(config(hub, db, verify_pages=budget, **overrides)))
+
+
+def listed_items(hub, kind: str = "models") -> dict[str, dict]:
+    """Every live repo as the lap asks for it (its full expand), straight from the emulator."""
+    corpus = hub.corpora[kind]
+    fields = items.field_set(kind, expand=EXPAND[kind], full=False, card_data=False)
+    return {corpus.ids[j]: items.render(corpus, j, fields) for j in corpus.live()}
+
+
+def assert_every_column_equals_the_hub(hub, db, kind: str = "models") -> None:
+    """Live rows equal the corpus column by column and tag by tag, their raw item is the one the
+    Hub serves now, and exactly the repos the Hub does not list are marked deleted."""
+    assert_catalog_equals_corpus(hub, db, kind)
+    expected = listed_items(hub, kind)
+    stored = {repo_id: json.loads(raw) for repo_id, raw in db.rows(
+        f"SELECT id, raw FROM {kind} WHERE deleted_at IS NULL")}
+    assert stored == expected
+    assert_raw_agrees_with_columns(db, kind)
+
+
+def lap_requests(hub, kind: str = "models") -> list:
+    return [r for r in hub.listing_requests(kind) if r.param("sort") == "createdAt"]
+
+
+def test_plain_syncs_alone_make_every_column_equal_the_hub_within_one_lap(hub, db):
+    budget = 4
+    plain_sync(hub, db, budget)
+    corpus = hub.corpora["models"]
+    hidden = corpus.make_private(8)
+    drifted = corpus.drift(250)
+    corpus.modify(30)
+    corpus.add(20)
+    gone = corpus.delete(10)
+    renamed = dict(corpus.rename(5))
+    # The lap under way ends, then one whole lap begins after the changes and ends too.
+    laps = 0
+    for _ in range(2 * math.ceil((LAP + 1) / budget)):
+        laps += plain_sync(hub, db, budget)[1]["complete"]
+        if laps == 2:
+            break
+    assert laps == 2
+    assert_every_column_equals_the_hub(hub, db)
+    marked = {row[0] for row in db.rows("SELECT id FROM models WHERE deleted_at IS NOT NULL")}
+    assert marked == set(hidden) | set(gone)
+    logged = {row[0] for row in db.rows("SELECT repo_id FROM changes WHERE change = 'update'")}
+    silent = set(drifted) - set(hidden) - set(gone) - set(renamed)
+    assert silent and silent <= logged, "each silent change reached the change log"
+
+
+def test_each_run_spends_at_most_its_budget_on_the_lap(hub, db):
+    plain_sync(hub, db, 3)
+    hub.corpora["models"].drift(100)
+    for _ in range(LAP):
+        before = len(lap_requests(hub))
+        walk, lap = plain_sync(hub, db, 3)
+        assert len(lap_requests(hub)) - before == lap["requests"] <= 3
+        assert (lap["scope"], lap["mode"]) == ("models:verify", "verify") and walk["scope"] == "models"
+    assert [run["pages"] for run in runs(db) if run["scope"] == "models:verify"][:LAP // 3] == [3] * (LAP // 3)
+    [only] = plain_sync(hub, db, 0)
+    assert only["scope"] == "models" and runs(db)[-1]["scope"] == "models", "--verify-pages 0: no lap at all"
+
+
+def test_silent_changes_are_logged_as_updates_naming_the_fields_that_changed(hub, db):
+    plain_sync(hub, db, LAP + 1)  # the first lap ends within the first run
+    before = listed_items(hub)
+    drifted = hub.corpora["models"].drift(120)
+    after = listed_items(hub)
+    [(since,)] = db.rows("SELECT max(seq) FROM changes")
+    walk, lap = plain_sync(hub, db, LAP + 1)
+    assert walk["rows_updated"] < 5, "no commit: the incremental walk re-reads only the repos near its top"
+    assert lap["complete"] and walk["rows_updated"] + lap["rows_updated"] == len(drifted)
+    logged = {repo_id: (change, set(json.loads(fields))) for repo_id, change, fields in db.rows(
+        "SELECT repo_id, change, fields FROM changes WHERE seq > :since", since=since)}
+    for repo_id in drifted:
+        old, new = map_item("models", before[repo_id]), map_item("models", after[repo_id])
+        fields = {name for name in new.row if name != "raw" and new.row[name] != old.row[name]}
+        fields |= {"tags"} if set(new.tags) != set(old.tags) else set()
+        assert logged[repo_id] == ("update", fields), repo_id
+    assert Counter(f for _, fs in logged.values() for f in fs)["tags"] == len(drifted)
+
+
+def test_a_private_repo_is_marked_deleted_by_a_lap_and_undeleted_when_public_again(hub, db):
+    plain_sync(hub, db, LAP + 1)
+    corpus = hub.corpora["models"]
+    hidden = corpus.make_private(3)
+    walk, lap = plain_sync(hub, db, LAP + 1)
+    assert lap["complete"] and lap["rows_deleted"] == 3
+    assert db.rows("SELECT id FROM models WHERE deleted_at IS NOT NULL ORDER BY id") == [(r,) for r in sorted(hidden)]
+    corpus.make_public(hidden)
+    assert plain_sync(hub, db, 2)[0]["rows_updated"] == 0, "no commit: the listing walk cannot see them back"
+    plain_sync(hub, db, LAP)
+    assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NOT NULL") == [(0,)]
+    events = db.rows("SELECT change, repo_id FROM changes WHERE change IN ('delete', 'undelete') ORDER BY seq")
+    assert events[:3] == [("delete", r) for r in sorted(hidden)]
+    assert sorted(events[3:]) == [("undelete", r) for r in sorted(hidden)]
+    assert_every_column_equals_the_hub(hub, db)
+
+
+def test_repos_renamed_or_modified_while_a_lap_goes_on_are_never_marked_deleted(hub, db):
+    plain_sync(hub, db, 0)
+    corpus = hub.corpora["models"]
+    oldest_first = sorted(corpus.live(), key=lambda j: (corpus.created[j], j))
+    moved: list[str] = []
+
+    def meddle(stats) -> None:  # ahead of the lap's cursor and behind it, at every page
+        ahead, behind = corpus.ids[oldest_first[stats.pages]], corpus.ids[oldest_first[-stats.pages]]
+        moved.extend(new for _, new in corpus.rename(ids=[ahead, behind]))
+        corpus.modify(ids=[corpus.ids[oldest_first[stats.pages + 10]]])
+        corpus.add(1)
+
+    lap = sync(config(hub, db, verify=True, max_pages=LAP + 5), on_page=meddle)
+    assert lap["complete"] and lap["rows_deleted"] == 0 and moved
+    assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NOT NULL") == [(0,)]
+    plain_sync(hub, db, 0)  # the renames and commits behind the cursor come with the incremental walk
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_scoped_lap_verifies_its_slice_but_never_marks_deletions(hub, db):
+    corpus = hub.corpora["models"]
+    author = Counter(corpus.author(j) for j in corpus.live()).most_common(1)[0][0]
+    plain_sync(hub, db, 5, author=author)
+    mine = [corpus.ids[j] for j in corpus.live() if corpus.author(j) == author]
+    corpus.make_private(ids=mine[:1])
+    corpus.drift(ids=mine[1:])
+    walk, lap = plain_sync(hub, db, 5, author=author)
+    assert lap["scope"] == f"models?author={author}:verify" and lap["complete"] and lap["rows_deleted"] == 0
+    assert lap["rows_updated"] >= 1
+
+
+def test_a_lap_killed_mid_page_resumes_from_its_cursor(hub, db):
+    plain_sync(hub, db, 0)
+    hub.corpora["models"].drift(200)
+    hub.faults.add("slow=0.05")
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": db.url}
+    command = [sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE), "--verify-pages", str(LAP)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        lap = [run for run in runs(db) if run["scope"] == "models:verify"]
+        if lap and lap[-1]["pages"] >= 3:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = [run for run in runs(db) if run["scope"] == "models:verify"][-1]["pages"]
+    assert 3 <= done < LAP, "killed in the middle of the lap"
+    hub.faults.clear()
+    before = len(lap_requests(hub))
+    walk, lap = plain_sync(hub, db, LAP)
+    first = lap_requests(hub)[before]
+    assert first.param("cursor"), "the lap went on from its cursor, not from the top"
+    assert lap["complete"] and lap["pages"] == LAP - done
+    assert [run["status"] for run in runs(db) if run["scope"] == "models:verify"] == ["abandoned", "ok"]
+    assert_every_column_equals_the_hub(hub, db)
+
+
+def test_status_shows_the_lap_and_the_staleness_bound(hub, db):
+    first_walk = plain_sync(hub, db, 4)[0]
+    engine = open_catalog(db.url)
+    [models] = [s for s in scope_status(engine, now=now()) if s["scope"] == "models"]
+    lap = models["lap"]
+    assert (lap["pages_done"], lap["pages_per_run"], lap["pages_left"]) == (4, 4, LAP - 4)
+    assert lap["runs_to_finish"] == math.ceil((LAP - 4) / 4) and lap["last_finished_at"] is None
+    assert models["live_rows"] == MODELS and models["unverified_rows"] == 0
+    assert datetime.fromisoformat(models["oldest_verified_at"]) <= datetime.fromisoformat(first_walk["finished_at"])
+    for _ in range(math.ceil((LAP - 4) / 4)):
+        plain_sync(hub, db, 4)
+    [models] = [s for s in scope_status(engine, now=now()) if s["scope"] == "models"]
+    assert models["lap"]["last_finished_at"] is not None and models["lap"]["pages_done"] == 0
+    assert datetime.fromisoformat(models["oldest_verified_at"]) > datetime.fromisoformat(first_walk["finished_at"])
+    engine.dispose()
+    text = CliRunner().invoke(main, ["status", "--db", db.url])
+    assert text.exit_code == 0 and "within one lap" in text.output and f"{MODELS:,}" in text.output
+
+
+def test_one_pace_for_every_kind_of_a_run(db):
+    with HubEmulator(models=100, datasets=100, seed=3) as hub:
+        hub.faults.quota = Quota(6, 2.0)  # the models walk (5 pages and its catch-up) spends a whole window
+        result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--kind", "models",
+                                           "--kind", "datasets", "--page-size", "20", "--verify-pages", "0"])
+        assert result.exit_code == 0, result.stderr
+        assert len(hub.listing_requests("models")) == 6
+        assert [r.status for r in hub.requests] == [200] * 12, "the datasets walk knew the window was spent"
