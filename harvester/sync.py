@@ -270,14 +270,21 @@ def choose_mode(state: WalkState, config: SyncConfig, client: HubClient) -> tupl
     return ("full" if config.full or state.watermark is None else "incremental"), state
 
 
-def _walk_lap(engine: Engine, client: HubClient, config: SyncConfig, state: WalkState, *, run_id: int,
-              stats: RunStats, stop: threading.Event | None, on_page: Callable[[RunStats], None] | None) -> WalkState:
-    """The next ``config.max_pages`` pages of the verification lap, through the ordinary upsert; a
-    lap that ends sweeps the rows it did not see, as a finished reconcile does."""
+def _walk_in_creation_order(engine: Engine, client: HubClient, config: SyncConfig, state: WalkState, *,
+                            run_id: int, stats: RunStats, stop: threading.Event | None,
+                            on_page: Callable[[RunStats], None] | None) -> WalkState:
+    """A reconcile walk, or the next ``config.max_pages`` pages of the verification lap: one
+    mechanism with two page planners (ids marked seen, or full items upserted).
+
+    A walk under way goes on from its cursor; otherwise one begins at the top. Creation time
+    never changes, so no repo moves past the cursor and no catch-up is needed; a walk of a whole
+    kind that ends marks the repos it did not see deleted (see ``WalkState.sweep_due``).
+    """
     if not state.unfinished:
-        state = state.begin("verify", first_url=first_page_url(config), page_size=config.page_size, now=now())
-    return _walk(engine, client, state, _plan_listing_page, run_id=run_id, stats=stats, max_pages=config.max_pages,
-                 stop=stop, on_page=on_page)
+        lane = "reconcile" if config.reconcile else "verify"
+        state = state.begin(lane, first_url=first_page_url(config), page_size=config.page_size, now=now())
+    return _walk(engine, client, state, page_planner(config, state), run_id=run_id, stats=stats,
+                 max_pages=config.max_pages, stop=stop, on_page=on_page)
 
 
 def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: str, state: WalkState, *,
@@ -296,7 +303,7 @@ def _walk_listing(engine: Engine, client: HubClient, config: SyncConfig, mode: s
     if mode != "resume":
         state = state.begin(mode, first_url=first_page_url(config), page_size=config.page_size, now=now())
     # Rows modified during a full walk (or while a walk was interrupted) moved above its
-    # cursor: catch up with them. A reconcile walk, in creation order, needs no catch-up.
+    # cursor: catch up with them.
     catch_up = state.mode == "full" or (mode == "resume" and state.mode == "incremental")
     state = walk(state)
     if catch_up and _may_walk_again(state, config, stats):
@@ -400,9 +407,9 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
     try:
         if mode == "details":
             complete = fetch_details(engine, client, config, run_id=run_id, stats=stats, stop=stop, on_page=on_page)
-        elif mode == "verify":
-            complete = not _walk_lap(engine, client, config, state, run_id=run_id, stats=stats, stop=stop,
-                                     on_page=on_page).unfinished
+        elif config.reconcile or config.verify:
+            complete = not _walk_in_creation_order(engine, client, config, state, run_id=run_id, stats=stats,
+                                                   stop=stop, on_page=on_page).unfinished
         else:
             complete = not _walk_listing(engine, client, config, mode, state, run_id=run_id, stats=stats,
                                          stop=stop, on_page=on_page).unfinished
