@@ -19,9 +19,10 @@ from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
 from .mapping import KINDS
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="harvester")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Keep a local SQL catalog of the Hugging Face Hub's metadata.
 
     Exit codes: 0 ok (nothing to do included), 1 failed, 2 bad usage or configuration, 3 Hub
@@ -29,6 +30,8 @@ def main() -> None:
     130 interrupted.
     """
     logs.setup()
+    if ctx.invoked_subcommand is None:  # a bare `harvester` is a request for help, not a mistake
+        click.echo(ctx.get_help())
 
 
 def _report(exc: HarvesterError, kind: str | None = None) -> None:
@@ -92,6 +95,11 @@ def _aborts_reported() -> Iterator[None]:
         sys.exit(Interrupted.exit_code)
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` with thousands separators and the noun in the right number: "1 page", "2,000 pages"."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def _summary(run: dict[str, Any]) -> str:
     if run["mode"] == "details":
         walk = "no repo left due" if run["complete"] else "more repos due: the next run goes on"
@@ -99,12 +107,12 @@ def _summary(run: dict[str, Any]) -> str:
         walk = "lap complete" if run["complete"] else "lap goes on next run"
     else:
         walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
-    return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {run['pages']} pages, "
-            f"{run['requests']} requests, {run['retries']} retries; rows {run['rows_seen']} seen, "
-            f"{run['rows_inserted']} inserted, {run['rows_updated']} updated, {run['rows_unchanged']} unchanged, "
-            f"{run['rows_rejected']} rejected"
-            + "".join(f", {run[f'rows_{name}']} {name}" for name in ("renamed", "deleted") if run[f"rows_{name}"])
-            + (f"; {run['samples_taken']} samples" if run["samples_taken"] else ""))
+    outcomes = [f"{run['rows_' + name]:,} {name}" for name in ("inserted", "updated", "unchanged", "rejected")]
+    outcomes += [f"{run['rows_' + name]:,} {name}" for name in ("renamed", "deleted") if run["rows_" + name]]
+    return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {plural(run['pages'], 'page')}, "
+            f"{plural(run['requests'], 'request')}, {plural(run['retries'], 'retry', 'retries')}; "
+            f"{plural(run['rows_seen'], 'row')} read: {', '.join(outcomes)}"
+            + (f"; {plural(run['samples_taken'], 'sample')}" if run["samples_taken"] else ""))
 
 
 @contextmanager
@@ -477,7 +485,8 @@ def state_reset(db: str | None, kind: str | None) -> None:
 
     with _reported_errors():
         count = reset_state(open_catalog(database_url(db), upgrade=False), kind)
-    click.echo(f"reset {count} scope(s); the next sync is a full walk")
+    click.echo(f"reset {plural(count, 'scope')}; the next sync is a full walk" if count else
+               "nothing to reset: no scope has a cursor or watermark")
 
 
 @main.group()
