@@ -129,11 +129,13 @@ class SyncConfig:
         """Whether this is a plain sync: the incremental listing walk, no lane flag."""
         return not (self.full or self.reconcile or self.stats or self.details or self.verify)
 
-    def lap(self) -> SyncConfig | None:
-        """The instalment of the verification lap that follows a plain sync, if it has a budget."""
-        if not self.plain or self.verify_pages == 0:
+    def lap(self, *, pages_used: int = 0) -> SyncConfig | None:
+        """The instalment of the verification lap that follows a plain sync whose walk took
+        ``pages_used`` pages, if it has a budget left (``max_pages`` counts the lap's pages too)."""
+        budget = self.verify_pages if self.max_pages is None else min(self.verify_pages, self.max_pages - pages_used)
+        if not self.plain or budget <= 0:
             return None
-        return replace(self, verify=True, max_pages=self.verify_pages)
+        return replace(self, verify=True, max_pages=budget)
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncConfig(db_url={self.db_url!r}, endpoint={self.endpoint!r}, kind={self.kind!r})"

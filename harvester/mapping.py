@@ -234,6 +234,27 @@ def map_item(kind: str, item: Any) -> MappedRow:
     return MappedRow(row, list(dict.fromkeys(tags)), raw_json)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """What proves repos still listed, even when the rest of their items is unusable: the Hub's
+    ``_id`` of each item that has one, else its repo id."""
+
+    hub_ids: list[str]
+    repo_ids: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.hub_ids or self.repo_ids)
+
+
+def listed(items: list[Any]) -> Listed:
+    """The ``Listed`` keys of a page's items (objects only; an item with neither key proves nothing)."""
+    keyed = [item for item in items if isinstance(item, dict)]
+    hub_ids = [item["_id"] for item in keyed if isinstance(item.get("_id"), str)]
+    repo_ids = [item["id"] for item in keyed
+                if not isinstance(item.get("_id"), str) and isinstance(item.get("id"), str)]
+    return Listed(hub_ids, repo_ids)
+
+
 def map_model(item: Any) -> MappedRow:
     """`map_item` for a model."""
     return map_item("models", item)

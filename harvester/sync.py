@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -43,6 +44,7 @@ from .mapping import (
     MappedRow,
     RejectedItem,
     RepoDetails,
+    listed,
     map_counters,
     map_details,
     map_item,
@@ -84,12 +86,6 @@ def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], list[Any]]:
     """Map a page of full items to rows; see ``_map_each`` for what is rejected."""
     rows, rejected = _map_each(items, lambda item: _keyed(map_item(kind, item)))
     return list(rows.values()), rejected
-
-
-def listed_hub_ids(items: list[Any]) -> list[str]:
-    """The Hub's ``_id`` of each item that has one: what proves a repo still listed, even when the
-    rest of its item is unusable."""
-    return [item["_id"] for item in items if isinstance(item, dict) and isinstance(item.get("_id"), str)]
 
 
 def _keyed(row: MappedRow) -> tuple[str, MappedRow]:
@@ -147,20 +143,21 @@ def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: 
     state = state.advance(next_url=next_url, page_size=page.page_size, newest=newest)
     # A rejected item's repo is still listed: it must count as seen, or a deletion sweep would take it for gone.
     return PlannedPage(state, partial(store_page, engine, rows, rejected=len(rejected),
-                                      listed=listed_hub_ids(rejected), state=state, run_id=run_id,
-                                      stats=stats, now=now(), sweep_since=sweep_since))
+                                      listed=listed(rejected), state=state, run_id=run_id,
+                                      stats=stats, sweep_since=sweep_since))
 
 
 def _plan_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_id: int,
                          stats: RunStats) -> PlannedPage:
-    """Mark the repos of a page of ids as seen (by hub_id, so renamed repos count as seen)."""
-    hub_ids = listed_hub_ids(page.items)
-    if len(hub_ids) < len(page.items):
-        log.warning("skipped %d items without an _id", len(page.items) - len(hub_ids))
+    """Mark the repos of a page of ids as seen (by hub_id, so renamed repos count as seen; by repo
+    id for an item without one)."""
+    keys = listed(page.items)
+    if len(keys.hub_ids) < len(page.items):
+        log.warning("%d items without an _id: their repos are matched by id", len(page.items) - len(keys.hub_ids))
     sweep_since = state.sweep_due(page.next_url)
     state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None)
-    return PlannedPage(state, partial(store_seen_page, engine, hub_ids, rejected=len(page.items) - len(hub_ids),
-                                      state=state, run_id=run_id, stats=stats, now=now(), sweep_since=sweep_since))
+    return PlannedPage(state, partial(store_seen_page, engine, keys, rejected=len(page.items) - len(keys.hub_ids),
+                                      state=state, run_id=run_id, stats=stats, sweep_since=sweep_since))
 
 
 def _plan_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats,
@@ -171,7 +168,7 @@ def _plan_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: in
     done = stats.rows_seen + len(items) >= top
     state = state.advance(next_url=None if done else page.next_url, page_size=page.page_size, newest=None)
     return PlannedPage(state, partial(store_stats_page, engine, counters, rejected=len(rejected), state=state,
-                                      run_id=run_id, stats=stats, now=now()))
+                                      run_id=run_id, stats=stats))
 
 
 PagePlanner = Callable[..., PlannedPage]
@@ -235,7 +232,7 @@ def fetch_details(engine: Engine, client: HubClient, config: SyncConfig, *, run_
             fetched.append((repo_id, client.fetch_repo(repo_url(config.endpoint, kind, repo_id))))
             after = (modified, repo_id)
         details, rejected = _map_each(fetched, partial(_map_repo_page, kind))
-        store_details_page(engine, kind, details, rejected=len(rejected), run_id=run_id, stats=stats, now=now())
+        store_details_page(engine, kind, details, rejected=len(rejected), run_id=run_id, stats=stats)
         if on_page is not None:
             on_page(stats)
         if stop is not None and stop.is_set():
@@ -357,19 +354,23 @@ def sync_kind(config: SyncConfig, *, stop: threading.Event | None = None,
               pacer: Pacer | None = None) -> Iterator[dict[str, Any]]:
     """One kind as `harvester sync` refreshes it: the run ``config`` asks for, then, after a plain
     sync that ended well, the next instalment of the verification lap (a run of its own, scope
-    ``<kind>:verify``, ``config.verify_pages`` pages). Yields each run's record as it ends.
+    ``<kind>:verify``, ``config.verify_pages`` pages, fewer if ``config.max_pages`` leaves fewer).
+    Yields each run's record as it ends.
 
-    Both runs share ``pacer`` (one is made if none is given): the Hub's quota is the token's or
-    the address's, not one walk's.
+    The lap runs under the walk's lock as well as its own: a lap page fetched before another walk
+    of the kind stored renames, and stored after them, would undo them. Both runs share
+    ``pacer`` (one is made if none is given): the Hub's quota is the token's or the address's.
 
     Raises:
         HarvesterError: as `sync`; a failed walk is not followed by a lap.
     """
     pacer = pacer or Pacer()
-    yield sync(config, stop=stop, on_page=on_page, pacer=pacer)
-    lap = config.lap()
-    if lap is not None and not (stop is not None and stop.is_set()):
-        yield sync(lap, stop=stop, on_page=on_page, pacer=pacer)
+    with _locked(config, stop) as (engine, lock):
+        walk = _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page, pacer=pacer)
+        yield walk
+        lap = config.lap(pages_used=walk["pages"])
+        if lap is not None and not (stop is not None and stop.is_set()):
+            yield sync(lap, stop=stop, on_page=on_page, pacer=pacer)
 
 
 def sync(config: SyncConfig, *, stop: threading.Event | None = None,
@@ -383,11 +384,18 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
         HarvesterError: the run failed or was interrupted; the catalog holds every page committed
             before it, and the next run resumes from there.
     """
+    with _locked(config, stop) as (engine, lock):
+        return _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page, pacer=pacer)
+
+
+@contextmanager
+def _locked(config: SyncConfig, stop: threading.Event | None) -> Iterator[tuple[Engine, ScopeLock]]:
+    """The catalog, opened (and migrated), with the scope's lock held; database errors as ``CatalogError``."""
     engine = open_catalog(config.db_url, busy_timeout=config.busy_timeout)
     try:
         with ScopeLock(engine, config.scope, ttl=config.lock_ttl) as lock:
             lock.acquire(config.wait, stop=stop)
-            return _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page, pacer=pacer)
+            yield engine, lock
     except SQLAlchemyError as exc:
         raise catalog_error(engine, exc) from exc
     finally:

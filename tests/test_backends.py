@@ -11,14 +11,14 @@ from catalog import Catalog
 from harvester.emulator import HubEmulator
 from harvester.mapping import KINDS
 from harvester.store.schema import JsonDocument, metadata
-from harvester.sync import sync
+from harvester.sync import sync, sync_kind
 from helpers import config
 
 pytestmark = pytest.mark.both_backends
 
 # Columns that record when this catalog saw something, not what the Hub said.
-LOCAL_TIME = {"first_seen_at", "last_seen_at", "deleted_at", "renamed_at", "taken_at", "updated_at", "changed_at",
-              "walk_started_at"}
+LOCAL_TIME = {"first_seen_at", "last_seen_at", "verified_at", "deleted_at", "renamed_at", "taken_at", "updated_at",
+              "changed_at", "walk_started_at"}
 SURROGATE = {("renames", "id")}  # numbered in commit order; ordering by repo id follows each backend's collation
 SKIPPED_TABLES = {"sync_runs", "sync_locks"}  # run history: times, and request counts that vary with timing
 
@@ -52,8 +52,9 @@ def test_the_same_runs_build_the_same_catalog_on_sqlite_and_postgresql(tmp_path:
                 sync(config(hub, db, kind=kind))
         corpus = hub.corpora["models"]
         corpus.modify(40), corpus.rename(5), corpus.delete(8), corpus.add(12), corpus.bump_counters(60)
+        corpus.drift(50), corpus.make_private(3)
         for db in catalogs:
-            sync(config(hub, db))
+            list(sync_kind(config(hub, db, verify_pages=20)))  # the walk, then a whole lap
             sync(config(hub, db, full=True))
             sync(config(hub, db, stats=True, top=300))
             sync(config(hub, db, details=True))

@@ -11,14 +11,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
+from harvester.errors import Locked
 from harvester.mapping import EXPAND, map_item
+from harvester.store import upsert
 from harvester.store.engine import open_catalog
 from harvester.store.runs import scope_status
 from harvester.sync import now, sync, sync_kind
@@ -219,3 +221,54 @@ def test_one_pace_for_every_kind_of_a_run(db):
         assert result.exit_code == 0, result.stderr
         assert len(hub.listing_requests("models")) == 6
         assert [r.status for r in hub.requests] == [200] * 12, "the datasets walk knew the window was spent"
+
+
+def test_a_clock_stepped_back_during_a_lap_never_makes_a_listed_repo_look_deleted(hub, db, monkeypatch):
+    plain_sync(hub, db, 0)
+    real = upsert.wall_clock
+    monkeypatch.setattr(upsert, "wall_clock", lambda: real() - timedelta(minutes=5))  # NTP stepped it back
+    lap = sync(config(hub, db, verify=True, max_pages=LAP + 1))
+    assert lap["complete"] and lap["rows_deleted"] == 0
+    assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NOT NULL") == [(0,)]
+
+
+def test_a_lap_holds_the_walks_lock_so_no_other_walk_of_the_kind_interleaves(hub, db):
+    plain_sync(hub, db, 0)
+    refused = []
+
+    def try_a_walk(stats) -> None:
+        if not refused and runs(db)[-1]["scope"] == "models:verify":  # during the lap
+            with pytest.raises(Locked, match="another run holds 'models'"):
+                sync(config(hub, db))
+            refused.append(True)
+
+    walk, lap = list(sync_kind(config(hub, db, verify_pages=3), on_page=try_a_walk))
+    assert refused and lap["pages"] == 3
+
+
+def test_max_pages_counts_the_laps_pages_too(hub, db):
+    plain_sync(hub, db, 0)
+    hub.corpora["models"].modify(PAGE + 1)  # the next walk takes two pages
+    walk, lap = plain_sync(hub, db, 12, max_pages=5)
+    assert (walk["pages"], lap["pages"]) == (2, 3)
+    [walk] = plain_sync(hub, db, 12, max_pages=1)
+    assert walk["pages"] == 1, "nothing left for a lap"
+
+
+def test_an_unusable_item_without_an_id_still_proves_its_repo_listed(hub, db, monkeypatch):
+    plain_sync(hub, db, 0)
+    corpus = hub.corpora["models"]
+    bad_type, no_hub_id = sorted(corpus.live(), key=lambda j: corpus.created[j])[:2]  # the lap's last page
+    render = items.render
+
+    def hostile(c, j, fields):
+        item = render(c, j, fields)
+        if c is corpus and j == bad_type:
+            item["likes"] = "many"
+        if c is corpus and j == no_hub_id:
+            del item["_id"]
+        return item
+
+    monkeypatch.setattr(items, "render", hostile)
+    walk, lap = plain_sync(hub, db, LAP + 1)
+    assert lap["complete"] and (lap["rows_rejected"], lap["rows_deleted"]) == (2, 0)

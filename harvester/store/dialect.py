@@ -80,12 +80,17 @@ def lock_for_migration(conn: Connection) -> None:
 
 
 def lock_change_log(conn: Connection) -> None:
-    """Until ``conn``'s transaction ends, no other transaction adds to the change log, so change
-    numbers are handed out in commit order. SQLite already has one writer at a time; PostgreSQL
-    takes a transaction-scoped advisory lock (held only from a page's first change to its commit).
+    """Until ``conn``'s transaction ends, no other transaction writes pages or adds to the change
+    log: change numbers are handed out in commit order, and what a page reads first (the time
+    of the last page, the rows it compares) is what it writes over. PostgreSQL takes a
+    transaction-scoped advisory lock. SQLite has one writer at a time, but pysqlite begins a
+    transaction only at the first write, so its reads would come before the lock: an immediate
+    transaction takes the write lock first (waiting up to the busy timeout).
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK_KEY})
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def insert_many(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 
-from ..mapping import Counters, MappedRow, RepoDetails
+from ..mapping import Counters, Listed, MappedRow, RepoDetails
 from ..state import RunStats, WalkState
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
@@ -386,14 +386,15 @@ def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]
     return len(stored)
 
 
-def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime,
-               run_id: int | None = None) -> tuple[int, int]:
-    """Mark the rows with these ``hub_id``s as seen now (logging the ones that come back from
-    deleted): a reconcile page, or items of a page that could not be stored. Returns how many
-    rows were seen, and how many of them came back."""
+def touch_seen(conn: Connection, kind: str, hub_ids: Sequence[str], *, now: datetime, run_id: int | None = None,
+               repo_ids: Sequence[str] = ()) -> tuple[int, int]:
+    """Mark the rows with these ``hub_id``s (or, for items without one, these repo ids) as seen
+    now, logging the ones that come back from deleted: a reconcile page, or items of a page that
+    could not be stored. Returns how many rows were seen, and how many of them came back."""
     table = REPO_TABLES[kind][0]
     # A row moved aside stays deleted until a listing walk finds its repo's new id and renames it.
-    listed = (table.c.hub_id.in_(hub_ids), ~table.c.id.contains(ASIDE, autoescape=True))
+    named = or_(table.c.hub_id.in_(hub_ids), table.c.id.in_(repo_ids)) if repo_ids else table.c.hub_id.in_(hub_ids)
+    listed = (named, ~table.c.id.contains(ASIDE, autoescape=True))
     back = conn.execute(select(table.c.id, table.c.hub_id).where(*listed, table.c.deleted_at.is_not(None))).all()
     result = conn.execute(update(table).where(*listed).values(last_seen_at=now, deleted_at=None))
     log = ChangeLog(kind, run_id=run_id, now=now)
@@ -404,15 +405,14 @@ def touch_seen(conn: Connection, kind: str, hub_ids: list[str], *, now: datetime
 
 
 def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: WalkState, run_id: int,
-               stats: RunStats, now: datetime, sweep_since: datetime | None = None, listed: Sequence[str] = ()) -> None:
+               stats: RunStats, sweep_since: datetime | None = None, listed: Listed | None = None) -> None:
     """Commit one page: its rows, the walk's checkpoint, a due deletion sweep and the run's
-    counters, all or nothing. ``listed`` are the ``hub_id``s of rejected items: their rows are
-    only marked seen."""
+    counters, all or nothing. ``listed`` names the rejected items: their rows are only marked seen."""
 
-    def write(conn: Connection, after: RunStats) -> None:
+    def write(conn: Connection, after: RunStats, now: datetime) -> None:
         counts = upsert_repos(conn, state.kind, rows, now=now, run_id=run_id)
         if listed:
-            touch_seen(conn, state.kind, list(listed), now=now, run_id=run_id)
+            touch_seen(conn, state.kind, listed.hub_ids, repo_ids=listed.repo_ids, now=now, run_id=run_id)
         after.rows_seen += len(rows)
         after.rows_inserted += counts.inserted
         after.rows_updated += counts.updated
@@ -420,67 +420,85 @@ def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: W
         after.rows_renamed += counts.renamed
         after.rows_deleted += counts.replaced
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since,
-                 rejected=rejected)
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, sweep_since=sweep_since, rejected=rejected)
 
 
-def store_seen_page(engine: Engine, hub_ids: list[str], *, rejected: int, state: WalkState, run_id: int,
-                    stats: RunStats, now: datetime, sweep_since: datetime | None = None) -> None:
+def store_seen_page(engine: Engine, listed: Listed, *, rejected: int, state: WalkState, run_id: int,
+                    stats: RunStats, sweep_since: datetime | None = None) -> None:
     """Commit one reconcile page: rows seen, the checkpoint, a due sweep and the counters."""
 
-    def write(conn: Connection, after: RunStats) -> None:
-        after.rows_seen += len(hub_ids)
-        seen, back = touch_seen(conn, state.kind, hub_ids, now=now, run_id=run_id)
+    def write(conn: Connection, after: RunStats, now: datetime) -> None:
+        after.rows_seen += len(listed.hub_ids)
+        seen, back = touch_seen(conn, state.kind, listed.hub_ids, repo_ids=listed.repo_ids, now=now, run_id=run_id)
         after.rows_updated += back
         after.rows_unchanged += seen - back
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=sweep_since,
-                 rejected=rejected)
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, sweep_since=sweep_since, rejected=rejected)
 
 
 def store_stats_page(engine: Engine, counters: dict[str, Counters], *, rejected: int, state: WalkState,
-                     run_id: int, stats: RunStats, now: datetime) -> None:
+                     run_id: int, stats: RunStats) -> None:
     """Commit one counter-lane page: counters, history samples, the checkpoint and the counts."""
 
-    def write(conn: Connection, after: RunStats) -> None:
+    def write(conn: Connection, after: RunStats, now: datetime) -> None:
         updated, unchanged, sampled = record_counters(conn, state.kind, counters, run_id=run_id, now=now)
         after.rows_seen += len(counters)
         after.rows_updated += updated
         after.rows_unchanged += unchanged
         after.samples_taken += sampled
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, now=now, sweep_since=None,
-                 rejected=rejected)
+    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, sweep_since=None, rejected=rejected)
 
 
 def store_details_page(engine: Engine, kind: str, details: dict[str, RepoDetails], *, rejected: int,
-                       run_id: int, stats: RunStats, now: datetime) -> None:
+                       run_id: int, stats: RunStats) -> None:
     """Commit one batch of the details lane: heavy fields, files and the run's counts."""
 
-    def write(conn: Connection, after: RunStats) -> None:
+    def write(conn: Connection, after: RunStats, now: datetime) -> None:
         stored = replace_details(conn, kind, details, now=now, run_id=run_id) if details else 0
         after.rows_seen += len(details)
         after.rows_updated += stored
         after.rows_unchanged += len(details) - stored
 
-    _commit_page(engine, write, state=None, run_id=run_id, stats=stats, now=now, sweep_since=None,
-                 rejected=rejected)
+    _commit_page(engine, write, state=None, run_id=run_id, stats=stats, sweep_since=None, rejected=rejected)
 
 
-def _commit_page(engine: Engine, write: Callable[[Connection, RunStats], None], *, state: WalkState | None,
-                 run_id: int, stats: RunStats, now: datetime, sweep_since: datetime | None, rejected: int = 0) -> None:
-    """One page's transaction; ``stats`` is advanced only once it has committed.
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def catalog_time(conn: Connection, state: WalkState | None) -> datetime:
+    """This page's time: this machine's clock, but never earlier than a page committed before it
+    nor than the start of the walk it belongs to.
+
+    Deletion sweeps compare ``last_seen_at`` with the time a walk began, so those times must
+    follow commit order: a clock stepped back (NTP), or another host's clock behind this one's
+    on a shared catalog, must not make a repo seen after a walk began look seen before it.
+    Every walk's page writes ``sync_state.updated_at``, so its largest value is the last page's
+    time. Called under the change-log lock, which orders the pages of every writer.
+    """
+    times = [wall_clock(), utc(conn.execute(select(func.max(sync_state.c.updated_at))).scalar())]
+    if state is not None:
+        times.append(state.started_at)
+    return max(t for t in times if t is not None)
+
+
+def _commit_page(engine: Engine, write: Callable[[Connection, RunStats, datetime], None], *,
+                 state: WalkState | None, run_id: int, stats: RunStats, sweep_since: datetime | None,
+                 rejected: int = 0) -> None:
+    """One page's transaction, at ``catalog_time``; ``stats`` is advanced only once it has committed.
 
     ``rejected`` items were seen but not stored: they count as seen and as rejected. ``state``
     is the walk's checkpoint (the details lane has none: its work list is the catalog itself).
     """
     after = replace(stats)
     with engine.begin() as conn:
-        renew_for_page(conn, run_id, now)
         # Before any row lock: two lanes' pages then queue for the change log in one order, never
         # each holding what the other waits for (PostgreSQL; SQLite has one writer anyway).
         lock_change_log(conn)
-        write(conn, after)
+        now = catalog_time(conn, state)
+        renew_for_page(conn, run_id, now)
+        write(conn, after, now)
         after.rows_seen += rejected
         after.rows_rejected += rejected
         if state is not None and sweep_since is not None:
