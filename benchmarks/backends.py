@@ -29,8 +29,8 @@ from postgres_cluster import ThrowawayCluster  # noqa: E402
 
 def harvester(url: str, endpoint: str) -> tuple[float, dict]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "harvester", "sync", "--db", url, "--endpoint", endpoint, "--json"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-m", "harvester", "sync", "--db", url, "--endpoint", endpoint, "--json",
+                           "--verify-pages", "0"], capture_output=True, text=True, check=True)  # the walk alone
     return time.perf_counter() - started, json.loads(done.stdout.splitlines()[-1])
 
 

@@ -12,7 +12,9 @@ each contender against it as a separate process, one after the other:
     floor      the same pages harvester asks for (sort=lastModified, harvester's expand list,
                limit=1000) through huggingface_hub's session, following Link headers and
                decoding each page; nothing stored. The least any client can do.
-    harvester  `python -m harvester sync --db <fresh file> --endpoint URL --json`.
+    harvester  `python -m harvester sync --db <fresh file> --endpoint URL --json --verify-pages 0`:
+               the walk alone (the lap that follows a plain sync is measured by staleness.py
+               and lanes.py).
     naive      what users write today: `list(HfApi(endpoint=URL).list_models(full=True))`, then
                a small SQLAlchemy ORM model and `session.merge()` per row, one commit at the end.
     dlt        dlt's `rest_api` source (header_link paginator, merge on primary key `id`,
@@ -163,14 +165,15 @@ def run_dlt(url: str, workdir: Path, *, row_order: str | None = None) -> dict[st
 
 
 def run_harvester(url: str, workdir: Path) -> dict[str, Any]:
-    """Exactly `python -m harvester sync --db workdir/harvester.db --endpoint URL --json`.
+    """Exactly `python -m harvester sync --db workdir/harvester.db --endpoint URL --json --verify-pages 0`.
 
     Run through runpy (what `-m` does) only so that this process can read its own peak RSS after
     harvester exits; its run record goes to stdout as usual.
     """
     import runpy
 
-    sys.argv = ["harvester", "sync", "--db", str(workdir / "harvester.db"), "--endpoint", url, "--json"]
+    sys.argv = ["harvester", "sync", "--db", str(workdir / "harvester.db"), "--endpoint", url, "--json",
+                "--verify-pages", "0"]
     try:
         runpy.run_module("harvester", run_name="__main__", alter_sys=True)
     except SystemExit as exit_:
