@@ -36,7 +36,7 @@ from harvester.config import VERIFY_PAGES, SyncConfig
 from harvester.emulator import HubEmulator, items
 from harvester.mapping import EXPAND
 from harvester.store.engine import open_catalog
-from harvester.store.runs import scope_status
+from harvester.store.status import scope_status
 from harvester.sync import now, sync, sync_kind
 
 HOURS_PER_DAY = 24

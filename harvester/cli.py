@@ -245,7 +245,7 @@ def status(db: str | None, as_json: bool) -> None:
     """Show each scope's last run, counts, watermark, and any unfinished walk."""
     from .config import database_url
     from .store.engine import open_catalog
-    from .store.runs import scope_status
+    from .store.status import scope_status
 
     with _reported_errors():
         engine = open_catalog(database_url(db), upgrade=False)
@@ -256,50 +256,58 @@ def status(db: str | None, as_json: bool) -> None:
     if not report:
         click.echo("no syncs yet: run `harvester sync`")
         return
-    from rich.table import Table
-
-    table = Table("scope", "last run", "status", "pages", "rows seen", "ins/upd/same", "last success", "watermark",
-                  "unfinished walk", "locked by")
+    now = datetime.now(UTC)
     for scope in report:
-        run = scope["last_run"] or {}
-        table.add_row(
-            scope["scope"], str(run.get("started_at", "-"))[:19], run.get("status", "-"), str(run.get("pages", "-")),
-            str(run.get("rows_seen", "-")),
-            f"{run.get('rows_inserted', 0)}/{run.get('rows_updated', 0)}/{run.get('rows_unchanged', 0)}",
-            _ago(scope["seconds_since_success"]), (scope["watermark"] or "-")[:19],
-            f"yes ({scope['walk_pages']} pages done)" if scope["unfinished_walk"] else "no",
-            _holder(scope["locked_by"]),
-        )
-    _print(table)
+        click.echo("\n".join(_scope_lines(scope, now)))
     kinds = [scope for scope in report if "lap" in scope]
     if kinds:
-        _print(_staleness_table(kinds))
+        click.echo("\nEvery live row was read from the Hub within one lap:")
+        for scope in kinds:
+            click.echo("\n".join(_staleness_lines(scope, now)))
 
 
-def _staleness_table(kinds: list[dict[str, Any]]):
+def _since(timestamp: str | None, now: datetime) -> str:
+    return "never" if timestamp is None else _ago(round((now - datetime.fromisoformat(timestamp)).total_seconds()))
+
+
+def _scope_lines(scope: dict[str, Any], now: datetime) -> list[str]:
+    """One scope as a short block that fits 80 columns: its last run, then its state."""
+    run = scope["last_run"]
+    lines = [scope["scope"]]
+    if run is not None:
+        walk = _summary(run).split(": ", 2)[1]  # "run 12 ok (incremental, walk complete)"
+        lines.append(f"  last {walk}, started {_since(run['started_at'], now)}")
+        lines.append(f"  {plural(run['pages'], 'page')}, {plural(run['requests'], 'request')}; "
+                     f"{plural(run['rows_seen'], 'row')} read: {run['rows_inserted']:,} inserted, "
+                     f"{run['rows_updated']:,} updated, {run['rows_unchanged']:,} unchanged")
+    state = [f"last success {_since(scope['last_success_at'], now)}"]
+    if scope["watermark"]:
+        state.append(f"watermark {scope['watermark'][:16].replace('T', ' ')}")
+    if scope["unfinished_walk"]:
+        state.append(f"walk under way ({plural(scope['walk_pages'], 'page')} done)")
+    lines.append("  " + ", ".join(state))
+    lines.append(f"  {_holder(scope['locked_by'])}")
+    return lines
+
+
+def _staleness_lines(scope: dict[str, Any], now: datetime) -> list[str]:
     """Per kind: the staleness bound achieved, and where the verification lap stands."""
-    from rich.table import Table
-
-    table = Table("kind", "live rows", "oldest verified", "lap", "runs to finish", "last lap finished",
-                  title="Every live row was read from the Hub within one lap")
-    now = datetime.now(UTC)
-    for scope in kinds:
-        lap = scope["lap"]
-        oldest = scope["oldest_verified_at"]
-        table.add_row(
-            scope["scope"], f"{scope['live_rows']:,}",
-            _ago(round((now - datetime.fromisoformat(oldest)).total_seconds())) if oldest
-            else f"{scope['unverified_rows']:,} rows never verified",
-            f"{lap['pages_done']:,} pages done, ~{lap['pages_left']:,} left" if lap["started_at"]
-            else f"none under way (~{lap['pages_left']:,} pages)",
-            "-" if lap["runs_to_finish"] is None else f"~{lap['runs_to_finish']:,}",
-            (lap["last_finished_at"] or "never")[:19],
-        )
-    return table
+    lap = scope["lap"]
+    oldest = (f"oldest verified {_since(scope['oldest_verified_at'], now)}" if scope["oldest_verified_at"]
+              else f"{plural(scope['unverified_rows'], 'row')} never verified")
+    progress = (f"lap: {plural(lap['pages_done'], 'page')} done, about {lap['pages_left']:,} left"
+                if lap["started_at"] else f"lap: none under way, about {plural(lap['pages_left'], 'page')}")
+    if lap["runs_to_finish"] is not None:
+        progress += f" (about {plural(lap['runs_to_finish'], 'run')} at {lap['pages_per_run']:,} a run)"
+    return [f"  {scope['scope']}: {plural(scope['live_rows'], 'live row')}, {oldest}", f"    {progress}",
+            f"    last lap finished {_since(lap['last_finished_at'], now)}"]
 
 
 def _holder(lock: dict[str, Any] | None) -> str:
-    return "-" if lock is None else f"run {lock['run_id']}, pid {lock['pid']} on {lock['host']}"
+    if lock is None:
+        return "not locked"
+    holder = f"locked by run {lock['run_id']}, pid {lock['pid']} on {lock['host']}"
+    return holder if lock["on_this_host"] else f"{holder}, until {lock['expires_at'][11:19]} UTC"
 
 
 def _ago(seconds: int | None) -> str:

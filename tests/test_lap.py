@@ -22,7 +22,7 @@ from harvester.errors import Locked
 from harvester.mapping import EXPAND, map_item
 from harvester.store import upsert
 from harvester.store.engine import open_catalog
-from harvester.store.runs import scope_status
+from harvester.store.status import scope_status
 from harvester.sync import now, sync, sync_kind
 from helpers import PAGE, assert_catalog_equals_corpus, assert_raw_agrees_with_columns, config, runs
 

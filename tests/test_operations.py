@@ -223,6 +223,31 @@ def test_status_json_tells_monitoring_how_old_the_last_success_is_and_who_holds_
     assert datetime.fromisoformat(status["last_success_at"]) <= datetime.now(UTC)
 
 
+def test_status_shows_a_killed_run_as_abandoned_and_its_lock_free_at_once(hub, db):
+    hub.faults.add("slow=0.05")
+    holder = start_cli(hub, db)
+    wait_for_pages(db, 2)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert runs(db)[-1]["status"] == "running", "the killed run could not say so itself"
+    status = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)[0]
+    assert status["last_run"]["status"] == "abandoned" and status["locked_by"] is None
+    text = CliRunner().invoke(main, ["status", "--db", db.url]).stdout
+    assert "abandoned" in text and "not locked" in text and "running" not in text
+    assert runs(db)[-1]["status"] == "abandoned", "status recorded it too"
+    assert db.rows("SELECT count(*) FROM sync_locks") == [(0,)]
+
+
+def test_status_shows_when_another_hosts_lock_expires(hub, db):
+    sync(config(hub, db))
+    plant_lock(db, host="elsewhere", pid=1, expires_in=600)
+    [status] = [s for s in json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)
+                if s["scope"] == "models"]
+    assert status["locked_by"]["host"] == "elsewhere" and not status["locked_by"]["on_this_host"]
+    text = CliRunner().invoke(main, ["status", "--db", db.url]).stdout
+    assert f"on elsewhere, until {status['locked_by']['expires_at'][11:19]} UTC" in text
+
+
 def test_a_lock_that_could_not_be_taken_is_not_released(db, caplog):
     open_catalog(db.url).dispose()
     engine = create_catalog_engine(db.url)

@@ -342,7 +342,7 @@ def test_cli_sync_json_and_status(hub, db):
     [record] = (json.loads(line) for line in result.stdout.splitlines())  # the walk took the whole budget: no lap
     assert record["pages"] == 2 and record["complete"] is False
     status = runner.invoke(main, ["status", "--db", str(db)])
-    assert status.exit_code == 0 and "models" in status.output and "yes (2 pages done)" in status.output
+    assert status.exit_code == 0 and "models" in status.output and "walk under way (2 pages done)" in status.output
     assert "…" not in status.output, "cells are not cut when the output is not a terminal"
 
 

@@ -95,7 +95,7 @@ class ScopeLock:
             if conn.execute(inserted).first() is not None:  # rowcount is -1 here with psycopg
                 return None
             holder = conn.execute(select(sync_locks).where(sync_locks.c.scope == self.scope)).mappings().first()
-            if holder is None or not _stale(holder):
+            if holder is None or not holder_gone(holder):
                 return dict(holder) if holder else {}
             taken = conn.execute(update(sync_locks).where(sync_locks.c.scope == self.scope,
                                                           sync_locks.c.owner == holder["owner"]).values(mine))
@@ -157,7 +157,7 @@ def renew_for_page(conn: Connection, run_id: int, at: datetime) -> None:
                        "stopping before writing anything more")
 
 
-def _stale(holder: Any) -> bool:
+def holder_gone(holder: Any) -> bool:
     """Expired, or its holder is known to be gone: a process of this host that no longer exists,
     or a run of this very process that has ended without managing to delete its row."""
     if utc(holder["expires_at"]) < now():

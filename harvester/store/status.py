@@ -1,0 +1,130 @@
+"""What `harvester status` reports: per scope its walk, its last runs and its lock, and per kind
+how stale its rows may be and where its verification lap stands.
+
+A run recorded as running whose process is gone is shown as abandoned, and its lock as free, at
+once: on this host a holder's pid is checked, elsewhere its lock's expiry. Status also records
+that in the catalog where it can (a busy or read-only catalog is left as it is; the next sync
+or status repairs it).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from .locks import holder_gone, this_host
+from .runs import run_record, utc
+from .schema import REPO_TABLES, sync_locks, sync_runs, sync_state
+
+
+def scope_status(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
+    """Per scope: its state, its last run, its last successful run and how long ago that ended
+    (for monitoring), and who holds its lock if a run is going on; per whole kind, `staleness`."""
+    reap_dead_runs(engine)
+    with engine.connect() as conn:
+        last_runs = select(sync_runs.c.scope, func.max(sync_runs.c.id).label("id")).group_by(sync_runs.c.scope)
+        last = {row.scope: row.id for row in conn.execute(last_runs)}
+        good_runs = (select(sync_runs.c.scope, func.max(sync_runs.c.finished_at).label("at"))
+                     .where(sync_runs.c.status == "ok").group_by(sync_runs.c.scope))
+        success = {row.scope: utc(row.at) for row in conn.execute(good_runs)}
+        states = {row["scope"]: row for row in conn.execute(select(sync_state)).mappings()}
+        locks = {row["scope"]: row for row in conn.execute(select(sync_locks)).mappings()
+                 if not holder_gone(row)}
+    live_runs = {lock["run_id"] for lock in locks.values()}
+    report = []
+    for scope in sorted(set(last) | set(states)):
+        state = states.get(scope)
+        lock = locks.get(scope)
+        run = run_record(engine, last[scope]) if scope in last else None
+        if run is not None and run["status"] == "running" and run["id"] not in live_runs:
+            run["status"] = "abandoned"  # its process is gone (the catalog may not have been told yet)
+        report.append({
+            "scope": scope,
+            "watermark": utc(state["watermark"]).isoformat() if state and state["watermark"] else None,
+            "unfinished_walk": bool(state and state["cursor"]),
+            "walk_pages": state["walk_pages"] if state and state["cursor"] else 0,
+            "last_run": run,
+            "last_success_at": success[scope].isoformat() if scope in success else None,
+            "seconds_since_success": round((now - success[scope]).total_seconds()) if scope in success else None,
+            "locked_by": {"run_id": lock["run_id"], "host": lock["host"], "pid": lock["pid"],
+                          "on_this_host": lock["host"] == this_host(),
+                          "expires_at": utc(lock["expires_at"]).isoformat()} if lock else None,
+        })
+        if scope in REPO_TABLES:  # a whole kind: how stale its rows may be, and where its lap stands
+            with engine.connect() as conn:
+                report[-1].update(staleness(conn, scope, states.get(f"{scope}:verify")))
+    return report
+
+
+def reap_dead_runs(engine: Engine) -> None:
+    """Free the locks whose holders were processes of this host that are gone, and mark the runs
+    they held, and any run still 'running' without a lock, abandoned. (Another host's expired
+    lock is only shown as free: its holder may be alive behind a skewed clock, and a sync that
+    needs the lock takes it over.) Best effort: a catalog that is busy or read-only right now is
+    left for the next sync or status."""
+    try:
+        with engine.begin() as conn:
+            locks = conn.execute(select(sync_locks)).mappings().all()
+            dead = [lock for lock in locks if lock["host"] == this_host() and holder_gone(lock)]
+            for lock in dead:
+                conn.execute(delete(sync_locks).where(sync_locks.c.scope == lock["scope"],
+                                                      sync_locks.c.owner == lock["owner"]))
+            held = [lock["run_id"] for lock in locks if lock["run_id"] is not None and lock not in dead]
+            conn.execute(update(sync_runs).where(sync_runs.c.status == "running", sync_runs.c.id.not_in(held))
+                         .values(status="abandoned"))
+    except SQLAlchemyError:
+        pass
+
+
+LAP_HISTORY = 5  # recent lap runs whose largest page count is taken as the budget per run
+
+
+def staleness(conn: Connection, kind: str, lap: Any) -> dict[str, Any]:
+    """How stale a kind's live rows may be (``oldest_verified_at``: every live row was read whole
+    from a listing since then; ``unverified_rows`` never were since revision 0011), and the
+    progress of its verification lap, with an estimate of what is left."""
+    table = REPO_TABLES[kind][0]
+    live = table.c.deleted_at.is_(None)
+    rows, oldest, unverified = conn.execute(select(
+        func.count(), func.min(table.c.verified_at),
+        func.count().filter(table.c.verified_at.is_(None))).where(live)).one()
+    scope = f"{kind}:verify"
+    recent = conn.execute(select(sync_runs.c.id, sync_runs.c.started_at, sync_runs.c.pages, sync_runs.c.rows_seen)
+                          .where(sync_runs.c.scope == scope).order_by(sync_runs.c.id.desc())).all()
+    finished = conn.execute(select(func.max(sync_runs.c.finished_at)).where(
+        sync_runs.c.scope == scope, sync_runs.c.status == "ok", sync_runs.c.complete.is_(True))).scalar()
+    ongoing = lap is not None and lap["cursor"] is not None
+    started = utc(lap["walk_started_at"]) if ongoing else None
+    # The run that began this lap is the last one started before it; the lap's rows are theirs since.
+    rows_done = sum(run.rows_seen for run in _since_run_before(recent, started)) if ongoing else 0
+    page_size = (lap["page_size"] if lap is not None else None) or 1000
+    pages_left = math.ceil(max(0, rows - rows_done) / page_size)
+    per_run = max((run.pages for run in recent[:LAP_HISTORY]), default=0) or None
+    return {
+        "live_rows": rows,
+        "oldest_verified_at": utc(oldest).isoformat() if oldest is not None and not unverified else None,
+        "unverified_rows": unverified,
+        "lap": {
+            "scope": scope,
+            "started_at": started.isoformat() if started else None,
+            "pages_done": lap["walk_pages"] if ongoing else 0,
+            "pages_left": pages_left,
+            "pages_per_run": per_run,
+            "runs_to_finish": math.ceil(pages_left / per_run) if per_run else None,
+            "last_finished_at": utc(finished).isoformat() if finished else None,
+        },
+    }
+
+
+def _since_run_before(runs: list[Any], started: datetime | None) -> list[Any]:
+    """``runs`` (newest first) back to the last one that started before ``started``."""
+    kept = []
+    for run in runs:
+        kept.append(run)
+        if started is None or utc(run.started_at) <= started:
+            break
+    return kept
