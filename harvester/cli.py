@@ -125,11 +125,15 @@ def _progress(enabled: bool, kind: str) -> Iterator[Callable | None]:
     from rich.live import Live
 
     started = time.monotonic()
-    with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live:
+    with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live, \
+            logs.on_event("retry", lambda fields: live.update(
+                f"[bold]sync {kind}[/] waiting {fields['wait_seconds']:.1f} s to retry "
+                f"({fields['attempt']}/{fields['attempts']}): {fields['reason']}")):
         def show(stats) -> None:
             rate = stats.rows_seen / max(time.monotonic() - started, 1e-6)
-            live.update(f"[bold]sync {kind}[/] {stats.pages} pages  {stats.rows_seen:,} rows  {rate:,.0f} rows/s  "
-                        f"{stats.requests} requests  {stats.retries} retries")
+            live.update(f"[bold]sync {kind}[/] {plural(stats.pages, 'page')}  {stats.rows_seen:,} rows  "
+                        f"{rate:,.0f} rows/s  {plural(stats.requests, 'request')}  "
+                        f"{plural(stats.retries, 'retry', 'retries')}")
 
         yield show
 

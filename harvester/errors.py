@@ -49,6 +49,11 @@ class HubUnavailable(HubError):
     exit_code = 3
 
 
+class HubUnreachable(HubUnavailable):
+    """The endpoint cannot be reached in a way retrying will not fix: an unknown host, a TLS
+    handshake or certificate that fails. Reported at once, with what to check."""
+
+
 class MalformedResponse(HubError):
     """The Hub answered with something that is not a listing page."""
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -30,13 +32,45 @@ class Text(logging.Formatter):
         return f"harvester: {record.getMessage()}"
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes: a live progress display replaces
+    it meanwhile, to print lines above itself instead of through itself."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup(log_format: str = "text", *, quiet: bool = False) -> None:
     """Send harvester's records to stderr; ``quiet`` keeps only errors (cron mails nothing on success)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(JsonLines() if log_format == "json" else Text())
     log.handlers[:] = [handler]
     log.setLevel(logging.ERROR if quiet else logging.INFO)
     log.propagate = False
+
+
+@contextmanager
+def on_event(event: str, callback: Callable[[dict[str, Any]], None]) -> Iterator[None]:
+    """Call ``callback`` with the fields of each record of ``event`` (``retry``, ...) logged meanwhile,
+    whatever the level shown: a progress display shows a wait that ``--quiet`` keeps off stderr."""
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            fields = getattr(record, "fields", {})
+            if fields.get("event") == event:
+                callback(fields)
+
+    handler = Handler()
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
 
 
 def run_finished(summary: str, record: dict[str, Any]) -> None:

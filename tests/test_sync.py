@@ -360,6 +360,41 @@ def test_unreachable_endpoint_fails_clearly(db):
     assert "ConnectError" in result.stderr
 
 
+def test_an_unknown_host_fails_at_once_naming_the_endpoint_and_the_fix(db):
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", "http://no-such-host.invalid"])
+    assert time.monotonic() - started < 10, "not retried as if it could pass"
+    assert result.exit_code == 3 and result.stderr.count("\n") == 1
+    assert "cannot reach the Hub at http://no-such-host.invalid: the host name does not resolve" in result.stderr
+    assert "--endpoint or HF_ENDPOINT" in result.stderr and "harvester emulator" in result.stderr
+
+
+def test_tls_spoken_to_a_plain_http_port_fails_at_once(hub, db):
+    endpoint = hub.url.replace("http://", "https://")
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", endpoint])
+    assert result.exit_code == 3 and result.stderr.count("\n") == 1
+    assert f"cannot reach the Hub at {endpoint}: the TLS handshake failed" in result.stderr
+    assert "is it an http:// endpoint?" in result.stderr and not hub.requests
+
+
+def test_every_retry_is_a_line_or_an_event_unless_quiet(db):
+    with HubEmulator(models=120, seed=3) as hub:
+        hub.faults.add("503,every=2")
+        args = ["sync", "--db", str(db), "--endpoint", hub.url, "--page-size", "40", "--verify-pages", "0"]
+        text = CliRunner().invoke(main, args)
+        assert text.exit_code == 0
+        retries = [line for line in text.stderr.splitlines() if "retrying in" in line]
+        assert len(retries) == runs(db)[-1]["retries"] >= 2 and all("(1/8): HTTP 503" in line for line in retries)
+        hub.corpora["models"].modify(50)
+        logged = CliRunner().invoke(main, [*args, "--log-format", "json"])
+        events = [json.loads(line) for line in logged.stderr.splitlines()]
+        retried = [event for event in events if event.get("event") == "retry"]
+        assert retried and all(e["reason"] == "HTTP 503" and e["attempt"] == 1 and e["run_id"] == 2 for e in retried)
+        hub.corpora["models"].modify(50)
+        quiet = CliRunner().invoke(main, [*args, "--quiet"])
+        assert quiet.exit_code == 0 and quiet.stderr == "" and runs(db)[-1]["retries"] >= 1
+
+
 @pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example"])
 def test_bad_endpoint_is_refused_before_any_request(db, endpoint):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", endpoint])

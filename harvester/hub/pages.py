@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
@@ -25,11 +28,12 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 
 from .. import __version__
 from ..config import MIN_PAGE_SIZE
-from ..errors import HubError, HubUnavailable, MalformedResponse
+from ..errors import HubError, HubUnavailable, HubUnreachable, MalformedResponse
 from ..state import RunStats
 from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
 
 T = TypeVar("T")
+log = logging.getLogger("harvester")
 
 HINTS = {
     400: "if the walk resumed from an old cursor, `harvester state reset` starts it over",
@@ -133,8 +137,13 @@ class HubClient:
         return self._with_retries(attempt, url, on_retry=lambda error: None)
 
     def _with_retries(self, attempt: Callable[[], T], url: str, *, on_retry: Callable[[TransientError], None]) -> T:
-        def count_and(error: TransientError) -> None:
+        def count_and(error: TransientError, wait: float, attempts: int) -> None:
             self.stats.retries += 1
+            # Every retry is seen (and `--quiet` keeps it quiet): a Hub that keeps failing is never silence.
+            log.warning("retrying in %s (%d/%d): %s", _duration(wait), attempts, self.policy.attempts, error,
+                        extra={"fields": {"event": "retry", "wait_seconds": round(wait, 3), "attempt": attempts,
+                                          "attempts": self.policy.attempts, "reason": str(error),
+                                          "url": _redact(url)}})
             on_retry(error)
 
         try:
@@ -159,6 +168,10 @@ class HubClient:
         try:
             response = self._session.get(url, headers=self._headers, timeout=self.timeout)
         except httpx2.TransportError as exc:
+            if (cause := _lasting_cause(exc)) is not None:
+                raise HubUnreachable(f"cannot reach the Hub at {_redact(self.endpoint)}: {cause}; check --endpoint "
+                                     "or HF_ENDPOINT (offline, `harvester emulator` serves a local Hub to try "
+                                     "harvester with)", url=url) from None
             raise TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
         self.pacer.observe(response.headers)
         if response.status_code in TRANSIENT_STATUS:
@@ -178,6 +191,26 @@ class HubClient:
             hint = HINTS.get(status, "this is not retried")
             raise HubError(f"the Hub refused {_redact(url)} with HTTP {status}: {hint}", status=status,
                            url=url) from exc
+
+
+def _lasting_cause(exc: BaseException) -> str | None:
+    """Why a transport error will not go away by retrying, if it will not: the host name does not
+    resolve, or TLS fails (a certificate not trusted, or TLS spoken to a port that speaks plain
+    HTTP). A refused or dropped connection or a timeout may pass, and is retried."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return f"the host name does not resolve ({seen.strerror or seen})"
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"its TLS certificate is not trusted ({seen.verify_message or seen})"
+        if isinstance(seen, ssl.SSLError):
+            return f"the TLS handshake failed ({seen.reason or seen}; is it an http:// endpoint?)"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def _redact(url: str) -> str:

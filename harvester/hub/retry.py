@@ -78,8 +78,9 @@ class RetryPolicy:
             return min(error.retry_after, self.max_wait)
         return self._backoff(state)
 
-    def call(self, fetch: Callable[[], T], *, on_retry: Callable[[TransientError], None]) -> T:
-        """Run ``fetch`` until it succeeds, raises a non-transient error, or the budget runs out.
+    def call(self, fetch: Callable[[], T], *, on_retry: Callable[[TransientError, float, int], None]) -> T:
+        """Run ``fetch`` until it succeeds, raises a non-transient error, or the budget runs out;
+        before each wait, ``on_retry(error, seconds to wait, attempts made)``.
 
         Raises:
             TransientError: the last transient failure, once attempts or time are used up.
@@ -88,7 +89,8 @@ class RetryPolicy:
             retry=retry_if_exception_type(TransientError),
             wait=self._wait,
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.total_wait),
-            before_sleep=lambda state: on_retry(state.outcome.exception()),
+            before_sleep=lambda state: on_retry(state.outcome.exception(), state.next_action.sleep,
+                                                state.attempt_number),
             sleep=self.sleep,
             reraise=True,
         )
