@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import sys
@@ -372,35 +373,57 @@ def _change_writer(format_: str) -> Callable[[dict[str, Any]], None]:
         [";".join(change["fields"] or []) if name == "fields" else plain(change[name]) for name in CHANGE_COLUMNS])
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})
 @DB_OPTION
-@click.argument("sql")
-@click.option("--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="table: aligned columns; json: one JSON array of objects.")
-def query(db: str | None, sql: str, format_: str) -> None:
+@click.argument("sql", required=False)
+@click.option("--file", "-f", "sql_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read the SQL from this file ('-': standard input).")
+@click.option("--format", "format_", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table",
+              show_default=True, help="table: aligned columns; json: one JSON array; jsonl: an object a line.")
+def query(db: str | None, sql: str | None, sql_file, format_: str) -> None:
     """Run read-only SQL against the catalog: the connection itself refuses writes.
+
+    SQL comes as the argument, from --file, or from standard input with '-'; it may begin with
+    comments. Every format streams. On a terminal, the table shows a screenful of rows and says
+    how many more there are.
 
     Example: harvester query "SELECT pipeline_tag, count(*) FROM models GROUP BY 1 ORDER BY 2 DESC"
     """
     from .config import database_url
-    from .read import read_only_catalog, rows, write_csv
+    from .read import read_only_catalog, rows, write_aligned, write_csv, write_json, write_jsonl
 
     with _reported_errors():
+        sql = _sql_text(sql, sql_file)
         engine = read_only_catalog(database_url(db))
         columns, _, stream = rows(engine, sql)
-        if format_ == "csv":
-            write_csv(columns, stream, sys.stdout)
-        elif format_ == "json":
-            _print_json(columns, stream)
-        else:
-            _print_table(columns, stream)
+        if format_ == "table" and sys.stdout.isatty():
+            _print_head(columns, stream)
+            return
+        writer = {"csv": write_csv, "json": write_json, "jsonl": write_jsonl, "table": write_aligned}[format_]
+        writer(columns, stream, sys.stdout)
 
 
-def _print_json(columns: list[str], stream) -> None:
-    from .read import plain
+def _sql_text(argument: str | None, sql_file) -> str:
+    """The SQL to run, from exactly one place: the argument, '-' for standard input, or --file."""
+    if (argument is None) == (sql_file is None):
+        raise ConfigError("give the SQL as an argument, as '-' to read standard input, or with --file PATH")
+    text = sql_file.read() if sql_file is not None else sys.stdin.read() if argument == "-" else argument
+    if not text.strip():
+        raise ConfigError("the SQL is empty")
+    return text
 
-    click.echo(json.dumps([dict(zip(columns, map(plain, row), strict=True)) for row in stream],
-                          ensure_ascii=False, indent=1))
+
+def _print_head(columns: list[str], stream) -> None:
+    """A screenful of rows as a table on a terminal, then how many more rows there are and how to
+    get them all (counted as they stream past: memory holds one screenful)."""
+    import shutil
+
+    shown = list(itertools.islice(stream, max(5, shutil.get_terminal_size().lines - 8)))
+    _print_table(columns, shown)
+    left = sum(1 for _ in stream)
+    if left:
+        click.echo(f"... {plural(left, 'more row')} not shown ({len(shown) + left:,} in all): --format csv, json "
+                   "or jsonl prints every row, and so does the table when the output goes to a file or a pipe")
 
 
 def _print_table(columns: list[str], stream) -> None:
@@ -475,6 +498,9 @@ def search_command(db: str | None, words: tuple[str, ...], kind: str, limit: int
         found = search(open_catalog(database_url(db), upgrade=False), " ".join(words), kind=kind, limit=limit)
     if as_json:
         click.echo(json.dumps([{k: plain(v) for k, v in row.items()} for row in found], ensure_ascii=False))
+        return
+    if not found:
+        click.echo(f"no {kind} match {' '.join(words)!r}")
         return
     _print_table(["id", "likes", "last_modified"], ([row["id"], row["likes"], plain(row["last_modified"])]
                                                    for row in found))

@@ -9,6 +9,7 @@ a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) are
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import re
@@ -30,7 +31,12 @@ from .store.engine import create_catalog_engine, database_reason, describe, open
 BATCH = 5_000
 PARQUET_BATCH = 1_000  # rows per row group: pyarrow's copies of a batch are what an export's memory is made of
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-READING = re.compile(r"\s*(select|with|values|table)\b", re.IGNORECASE)
+READING = ("select", "with", "values", "table")  # statements a server-side cursor can stream
+# Statements refused before they run: the read-only connection would refuse them too late (ATTACH
+# creates the file it names before it is refused; VACUUM INTO writes a new one).
+TOUCHES_FILES = ("attach", "detach", "vacuum")
+LEADING = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)  # blank space and comments before a statement
+KEYWORD = re.compile(r"\s*([A-Za-z_]+)")
 
 
 class QueryRefused(CatalogError):
@@ -64,6 +70,10 @@ def rows(engine: Engine, table_or_query: str) -> Rows:
     """
     metadata = MetaData()
     name = table_or_query.strip()
+    keyword = first_keyword(table_or_query)
+    if keyword in TOUCHES_FILES:
+        raise QueryRefused(f"catalog {describe(engine)!r} is open read-only here: {keyword.upper()} is refused "
+                           "before it runs; nothing was changed")
     try:
         if name.isidentifier():
             metadata.reflect(engine, only=[name], views=True)
@@ -75,7 +85,7 @@ def rows(engine: Engine, table_or_query: str) -> Rows:
                            "name (models, datasets, spaces, changes, ...) or a SELECT")
     statement = select(table) if table is not None else text(table_or_query)
     # a server-side cursor can only run a query; anything else is run as it is, and refused
-    streamed = table is not None or READING.match(table_or_query) is not None
+    streamed = table is not None or keyword in READING
     conn = engine.connect()
     try:
         options = {"yield_per": BATCH} if streamed else {}  # yield_per implies a server-side cursor
@@ -100,6 +110,15 @@ def rows(engine: Engine, table_or_query: str) -> Rows:
     return Rows(columns, types, stream())
 
 
+def first_keyword(sql: str) -> str:
+    """The statement's first word, lower-cased, after any blank space and comments ('' if none)."""
+    position = 0
+    while (comment := LEADING.match(sql, position)) is not None and comment.end() > position:
+        position = comment.end()
+    word = KEYWORD.match(sql, position)
+    return word.group(1).lower() if word else ""
+
+
 def _refused(engine: Engine, exc: SQLAlchemyError) -> QueryRefused:
     reason = database_reason(exc)
     if "readonly" in reason or "read-only" in reason or "query_only" in reason:
@@ -120,6 +139,50 @@ def write_jsonl(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> in
         out.write(json.dumps(dict(zip(columns, map(plain, row), strict=True)), ensure_ascii=False) + "\n")
         count += 1
     return count
+
+
+def write_json(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
+    """One JSON array of objects, written a row at a time."""
+    count = 0
+    out.write("[")
+    for row in stream:
+        out.write(("," if count else "") + "\n" + json.dumps(dict(zip(columns, map(plain, row), strict=True)),
+                                                             ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+ALIGNED_SAMPLE = 1_000  # rows read ahead to size the columns of an aligned table
+
+
+def write_aligned(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
+    """Columns aligned as text, sized to the first 1,000 rows; a longer cell later overflows its
+    column rather than being cut. Streams: memory holds those rows at most."""
+    head = list(itertools.islice(stream, ALIGNED_SAMPLE))
+    cells = [[_text_cell(value) for value in row] for row in head]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip() + "\n"
+
+    out.write(line(columns))
+    out.write(line(["-" * width for width in widths]))
+    count = 0
+    for values in itertools.chain(cells, ([_text_cell(value) for value in row] for row in stream)):
+        out.write(line(values))
+        count += 1
+    return count
+
+
+def _text_cell(value: Any) -> str:
+    """A cell of an aligned table: empty for NULL, JSON for nested values, one line."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    value = plain(value)
+    return str(value).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def csv_cell(value: Any) -> Any:

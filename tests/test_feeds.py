@@ -59,6 +59,68 @@ def test_query_refuses_writes_and_changes_nothing(synced, sql):
     assert synced.rows("SELECT count(*) FROM renames") == [(0,)]
 
 
+def test_query_reads_sql_from_stdin_or_a_file_and_it_may_begin_with_comments(synced, tmp_path):
+    sql = "-- the busiest models\n/* five of them */\nSELECT id, likes FROM models ORDER BY likes DESC, id LIMIT 5"
+    expected = [list(row) for row in synced.rows(sql)]
+    for args, stdin in ((["--format", "json", sql], None), (["-", "--format", "json"], sql),
+                        (["--file", str(tmp_path / "q.sql"), "--format", "json"], None)):
+        (tmp_path / "q.sql").write_text(sql)
+        result = CliRunner().invoke(main, ["query", "--db", synced.url, *args], input=stdin)
+        assert result.exit_code == 0, result.output
+        assert [[row["id"], row["likes"]] for row in json.loads(result.stdout)] == expected
+    both = run("query", "--db", synced.url, "SELECT 1", "--file", str(tmp_path / "q.sql"))
+    assert both.exit_code == 2 and "give the SQL as an argument, as '-'" in both.stderr
+
+
+@pytest.mark.parametrize("sql", ["VACUUM", "vacuum into 'copy.db'", "-- a comment first\nATTACH 'evil.db' AS evil"])
+def test_statements_that_touch_files_are_refused_before_they_run(synced, sql, tmp_path, monkeypatch):
+    workdir = tmp_path / "here"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    result = run("query", "--db", synced.url, sql)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "is refused before it runs; nothing was changed" in result.stderr and "no table" not in result.stderr
+    assert list(workdir.iterdir()) == [], "no file created"
+
+
+def test_every_query_format_streams_every_row_and_the_table_cuts_no_cell(synced):
+    sql = "SELECT id, CAST(raw AS TEXT) AS raw FROM models ORDER BY id"  # long cells, text on every backend
+    expected = synced.rows(sql)
+    lines = run("query", "--db", synced.url, sql, "--format", "jsonl").stdout.splitlines()
+    assert [(row["id"], row["raw"]) for row in map(json.loads, lines)] == expected
+    assert len(json.loads(run("query", "--db", synced.url, sql, "--format", "json").stdout)) == len(expected)
+    table = run("query", "--db", synced.url, sql).stdout.splitlines()
+    assert len(table) == 2 + len(expected) and table[0].split() == ["id", "raw"]
+    longest = max(expected, key=lambda row: len(row[1]))
+    assert any(line.startswith(longest[0] + " ") and line.endswith(longest[1]) for line in table), "whole cells"
+    assert "…" not in "\n".join(table)
+
+
+def test_on_a_terminal_the_table_shows_a_screenful_and_says_how_to_get_the_rest(synced):
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "LINES": "20", "COLUMNS": "100"}
+    child = subprocess.Popen([sys.executable, "-m", "harvester", "query", "--db", synced.url,
+                              "SELECT id FROM models ORDER BY id"], stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert child.wait(timeout=60) == 0
+    text = output.decode()
+    total = synced.rows("SELECT count(*) FROM models")[0][0]
+    assert f"... {total - 12:,} more rows not shown ({total:,} in all)" in text and "--format csv" in text
+
+
 def test_a_bad_query_is_one_clear_line(synced):
     result = run("query", "--db", synced.url, "SELECT nope FROM models")
     assert result.exit_code == 2 and "the query failed" in result.stderr and "Traceback" not in result.stderr

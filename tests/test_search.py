@@ -81,3 +81,9 @@ def test_datasets_are_searched_apart(hub, db):
         dataset = other.corpora["datasets"].ids[0]
     assert dataset in search(db, dataset, kind="datasets")
     assert search(db, dataset) == []
+
+
+def test_a_search_that_finds_nothing_says_so(hub, db):
+    sync(config(hub, db))
+    result = CliRunner().invoke(main, ["search", "--db", db.url, "zzqx", "nothing"])
+    assert result.exit_code == 0 and result.stdout == "no models match 'zzqx nothing'\n"
