@@ -70,3 +70,23 @@ def test_the_change_polling_example_hands_on_its_seq(catalog_dir):
     subprocess.run(["bash", "-c", script], cwd=catalog_dir, env=env, check=True)
     assert int((catalog_dir / "since.txt").read_text()) == first
     assert (catalog_dir / "batch.jsonl").read_text().strip() == '{"next_since": 800}'
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    text = README.read_text()
+    section = text[text.index("## Tests"):]
+    [command] = re.findall(r"```bash\n(.*?)\n```", section, re.DOTALL)[:1]
+    ci = (README.parent / ".ci" / "run").read_text().splitlines()
+    assert command in ci, "the README's test command is a line of .ci/run, as written"
+    assert command.startswith("pip install -e '.[dev]' && "), "one command installs what the tests need and runs them"
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_each_sql_example_runs_through_harvester_query_as_written(catalog_dir, index):
+    sql = blocks("sql")[index]
+    assert sql.lstrip().startswith("--"), "the examples begin with a comment"
+    for args, stdin in ((["query", sql], None), (["query", "-"], sql)):
+        done = subprocess.run([sys.executable, "-m", "harvester", *args, "--db", str(catalog_dir / "hub.db"),
+                               "--format", "csv"], input=stdin, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert len(done.stdout.splitlines()) >= (1 if index == 0 else 2)
