@@ -1,3 +1,3 @@
-from harvester.cli import main
+from .cli import run
 
-main()
+run()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +18,7 @@ import click
 from . import __version__, logs
 from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
 from .mapping import KINDS
+from .stopping import StopRequest
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -33,6 +34,14 @@ def main(ctx: click.Context) -> None:
     logs.setup()
     if ctx.invoked_subcommand is None:  # a bare `harvester` is a request for help, not a mistake
         click.echo(ctx.get_help())
+
+
+def run() -> None:
+    """`harvester` as a process of its own (the console script, `python -m harvester`): signal
+    handlers then stay harvester's until the process ends, instead of being handed back."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    main()
 
 
 def _report(exc: HarvesterError, kind: str | None = None) -> None:
@@ -60,29 +69,41 @@ def _reported_errors() -> Iterator[None]:
         sys.exit(CatalogError.exit_code)
 
 
+_OWN_PROCESS = False  # set by `run`: harvester is the process, not a library inside one (tests, notebooks)
+ABORT_GRACE = 5.0  # seconds an aborted run has to record itself before a further signal ends the process
+
+
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """The first Ctrl-C or SIGTERM asks the run to stop after its current page; a second one
-    aborts at once (KeyboardInterrupt: the page in progress is rolled back, the run recorded)."""
-    stop = threading.Event()
+def _stop_on_signals() -> Iterator[StopRequest]:
+    """The first Ctrl-C or SIGTERM asks the run to stop after its current page (one line says so);
+    a second one aborts: the run stops waiting for the Hub at once, then still records itself
+    and frees its lock. Further signals are ignored while it does, for up to ``ABORT_GRACE``
+    seconds; after that, one ends the process at once (exit 130: the catalog is consistent, and
+    status or the next sync marks the run abandoned). The handlers only set flags and write with
+    ``os.write``, so a signal never raises into the catalog's work or into a half-written line."""
+    stop = StopRequest()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    aborted_at: list[float] = []
 
-    def abort(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    def ask_to_stop(signum: int, _frame: Any) -> None:
-        stop.set()
-        click.echo("harvester: stopping after the current page (again to abort)", err=True)
-        for sig in previous:
-            signal.signal(sig, abort)
+    def on_signal(signum: int, _frame: Any) -> None:
+        if not stop.is_set():
+            stop.set()
+            os.write(2, b"harvester: stopping after the current page (again to abort)\n")
+        elif not stop.abort.is_set():
+            aborted_at.append(time.monotonic())
+            stop.abort.set()
+        elif time.monotonic() - aborted_at[0] > ABORT_GRACE:
+            os._exit(Interrupted.exit_code)
 
     for sig in previous:
-        signal.signal(sig, ask_to_stop)
+        signal.signal(sig, on_signal)
     try:
         yield stop
     finally:
+        # A process of its own is on its way out, its lines said: a late signal must not find the
+        # default handler (a traceback, or death by the signal) in its last instants.
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if _OWN_PROCESS else handler)
 
 
 @contextmanager
@@ -197,25 +218,25 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     unavailable after retries, 4 catalog from a newer harvester, 5 another run holds the lock,
     130 interrupted. With several kinds, the first failure's code.
     """
-    from .config import VERIFY_PAGES, SyncConfig, database_url, endpoint_url
-    from .hub.retry import Pacer
-    from .sync import sync_kind
+    with _stop_on_signals() as stop:  # first, so that no signal finds the default handler mid-run
+        from .config import VERIFY_PAGES, SyncConfig, database_url, endpoint_url
+        from .hub.retry import Pacer
+        from .sync import sync_kind
 
-    logs.setup(log_format, quiet=quiet)
-    exit_code = 0
-    with _reported_errors():
-        if verify_pages is not None and (full or reconcile or stats or details):
-            raise ConfigError("--verify-pages applies to a plain sync only, not to --full, --reconcile, --stats "
-                              "or --details")
-        configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
-                              full=full, reconcile=reconcile, stats=stats, top=top, details=details,
-                              max_repos=max_repos, author=author, search=search,
-                              filters=filters, pipeline_tag=pipeline_tag, page_size=page_size,
-                              max_pages=max_pages, attempts=retries, wait=wait,
-                              verify_pages=VERIFY_PAGES if verify_pages is None else verify_pages)
-                   for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
-        pacer = Pacer()  # one pace for the whole command: the quota is the token's, not a kind's
-        with _stop_on_signals() as stop, _aborts_reported():
+        logs.setup(log_format, quiet=quiet)
+        exit_code = 0
+        with _reported_errors(), _aborts_reported():
+            if verify_pages is not None and (full or reconcile or stats or details):
+                raise ConfigError("--verify-pages applies to a plain sync only, not to --full, --reconcile, --stats "
+                                  "or --details")
+            configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
+                                  full=full, reconcile=reconcile, stats=stats, top=top, details=details,
+                                  max_repos=max_repos, author=author, search=search,
+                                  filters=filters, pipeline_tag=pipeline_tag, page_size=page_size,
+                                  max_pages=max_pages, attempts=retries, wait=wait,
+                                  verify_pages=VERIFY_PAGES if verify_pages is None else verify_pages)
+                       for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
+            pacer = Pacer()  # one pace for the whole command: the quota is the token's, not a kind's
             for config in configs:
                 finished: list[dict[str, Any]] = []
                 try:

@@ -52,6 +52,10 @@ def setup(log_format: str = "text", *, quiet: bool = False) -> None:
     log.handlers[:] = [handler]
     log.setLevel(logging.ERROR if quiet else logging.INFO)
     log.propagate = False
+    # SQLAlchemy logs what it swallows (a connection that failed to close, with its traceback);
+    # harvester reports database errors itself, in one line, so those never reach stderr.
+    logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
+    logging.getLogger("sqlalchemy").propagate = False
 
 
 @contextmanager

@@ -50,7 +50,8 @@ from .mapping import (
     map_item,
 )
 from .state import FUTURE_SKEW, OVERLAP, RunStats, WalkState
-from .store.engine import catalog_error, open_catalog
+from .stopping import abort_flag, in_worker, wait_for
+from .store.engine import catalog_error, database_reason, open_catalog
 from .store.locks import ScopeLock
 from .store.runs import finish_run, load_state, run_record, start_run
 from .store.upsert import pending_details, store_details_page, store_page, store_seen_page, store_stats_page
@@ -190,7 +191,7 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
 
     Once a page shows that the walk goes on, the next one is fetched while this one is stored.
     """
-    with PageWalk(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE) as pages:
+    with PageWalk(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE, abort=abort_flag(stop)) as pages:
         page = pages.next_page()
         while page is not None:
             planned = plan(engine, page, state, run_id=run_id, stats=stats)
@@ -229,7 +230,8 @@ def fetch_details(engine: Engine, client: HubClient, config: SyncConfig, *, run_
         for modified, repo_id in due:
             if stop is not None and stop.is_set():
                 break
-            fetched.append((repo_id, client.fetch_repo(repo_url(config.endpoint, kind, repo_id))))
+            url = repo_url(config.endpoint, kind, repo_id)
+            fetched.append((repo_id, wait_for(in_worker(partial(client.fetch_repo, url)), abort_flag(stop))))
             after = (modified, repo_id)
         details, rejected = _map_each(fetched, partial(_map_repo_page, kind))
         store_details_page(engine, kind, details, rejected=len(rejected), run_id=run_id, stats=stats)
@@ -339,7 +341,10 @@ def _record_failure(engine: Engine, run_id: int, exc: BaseException, stats: RunS
     try:
         finish_run(engine, run_id, status=status, stats=stats, complete=False, now=now(), error=error)
     except SQLAlchemyError as secondary:
-        log.warning("could not record the end of run %s: %s", run_id, secondary)
+        # An interrupted run says so in one line; status and the next sync mark it abandoned.
+        report = log.debug if status == "interrupted" else log.warning
+        report("could not record the end of run %s (status and the next sync will mark it abandoned): %s",
+               run_id, database_reason(secondary))
 
 
 def _recorded_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
@@ -423,7 +428,7 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
                                          stop=stop, on_page=on_page).unfinished
     except BaseException as exc:
         _record_failure(engine, run_id, exc, stats)
-        if isinstance(exc, KeyboardInterrupt):  # a second Ctrl-C: reported like the first, run and all
+        if isinstance(exc, KeyboardInterrupt):  # Python's own Ctrl-C (a caller with no StopRequest): reported alike
             aborted = Interrupted("aborted: the page in progress was rolled back")
             aborted.run = _recorded_run(engine, run_id)
             raise aborted from exc

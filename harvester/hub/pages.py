@@ -10,7 +10,6 @@ leave the endpoint it was meant for.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import socket
@@ -30,6 +29,7 @@ from .. import __version__
 from ..config import MIN_PAGE_SIZE
 from ..errors import HubError, HubUnavailable, HubUnreachable, MalformedResponse
 from ..state import RunStats
+from ..stopping import in_worker, wait_for
 from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
 
 T = TypeVar("T")
@@ -240,50 +240,46 @@ def walk_pages(client: HubClient, url: str, *, page_size: int) -> Iterator[Page]
 
 
 class PageWalk:
-    """The pages of ``walk_pages``, with the next one fetched in the background on request, so
-    that the Hub's latency overlaps the catalog's write of the page in hand.
+    """The pages of ``walk_pages``, each fetched in a worker thread, the next one in the background
+    on request, so that the Hub's latency overlaps the catalog's write of the page in hand.
 
     The caller asks for the next page (``fetch_ahead``) only once it knows that its walk goes on
     past the page in hand: an incremental walk that stops at its watermark, or a page budget,
     costs no request more than a walk without it. A page fetched ahead of a stop or a crash is
-    fetched again by the next run, since only stored pages are checkpointed.
+    fetched again by the next run, since only stored pages are checkpointed. Waiting for a page
+    ends at once when ``abort`` is set.
 
-    Used as a context manager, it waits on leaving for a fetch still under way (not for an
-    abort with a second Ctrl-C), so that no request outlives the walk.
+    Used as a context manager, it waits on leaving for a fetch still under way (not after an
+    abort), so that no request outlives the walk.
     """
 
-    def __init__(self, client: HubClient, url: str, *, page_size: int) -> None:
+    def __init__(self, client: HubClient, url: str, *, page_size: int, abort: threading.Event | None = None) -> None:
         self._pages = walk_pages(client, url, page_size=page_size)
         self._ahead: Future[Page | None] | None = None
+        self._abort = abort
 
     def __enter__(self) -> PageWalk:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
-        if self._ahead is not None and not (exc_type and issubclass(exc_type, KeyboardInterrupt)):
+        aborted = self._abort is not None and self._abort.is_set()
+        if self._ahead is not None and not aborted and not (exc_type and issubclass(exc_type, KeyboardInterrupt)):
             wait([self._ahead])  # its page or error is of no use now
 
     def fetch_ahead(self) -> None:
-        """Start fetching the next page in a background thread (logging with the run's context)."""
+        """Start fetching the next page in a worker thread."""
         if self._ahead is None:
-            self._ahead = Future()
-            context = contextvars.copy_context()
-            # a daemon: an abort (a second Ctrl-C) does not wait for a page it will not store
-            threading.Thread(target=context.run, args=(self._fetch_into, self._ahead), daemon=True,
-                             name="harvester-fetch-ahead").start()
+            self._ahead = in_worker(lambda: next(self._pages, None))
 
     def next_page(self) -> Page | None:
-        """The next page (the one fetched ahead, once it arrives), or None at the end of the walk."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            return ahead.result()
-        return next(self._pages, None)
+        """The next page (the one fetched ahead, once it arrives), or None at the end of the walk.
 
-    def _fetch_into(self, future: Future[Page | None]) -> None:
-        try:
-            future.set_result(next(self._pages, None))
-        except BaseException as exc:  # handed to the caller's next_page, like a synchronous fetch
-            future.set_exception(exc)
+        Raises:
+            Interrupted: an abort was asked while waiting for it.
+        """
+        self.fetch_ahead()
+        ahead, self._ahead = self._ahead, None
+        return wait_for(ahead, self._abort)
 
 
 def _check_next(client: HubClient, next_url: str, seen: set[str]) -> None:

@@ -117,7 +117,10 @@ class ScopeLock:
             if not renewed:
                 return  # lost: the next page's commit says so and stops the run
 
-    def release(self) -> None:
+    def release(self, *, quiet: bool = False) -> None:
+        """Delete the lock row; if the catalog refuses now, it expires by itself (and, this
+        process gone, is taken over at once on this host). ``quiet``: say nothing of that (an
+        interrupted run ends in one line)."""
         if not self._tried:
             return
         _HELD.discard(self.owner)
@@ -131,14 +134,14 @@ class ScopeLock:
         except SQLAlchemyError as exc:  # it expires by itself
             # A lock never known to be taken (its insert failed: the real error follows) is not
             # worth a line of its own.
-            report = log.warning if self._heartbeat is not None else log.debug
+            report = log.warning if self._heartbeat is not None and not quiet else log.debug
             report("could not release the lock of %r (it expires by itself): %s", self.scope, database_reason(exc))
 
     def __enter__(self) -> ScopeLock:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self.release(quiet=exc_type is not None and issubclass(exc_type, Interrupted | KeyboardInterrupt))
 
 
 def renew_for_page(conn: Connection, run_id: int, at: datetime) -> None:

@@ -1,0 +1,84 @@
+"""Ctrl-C and SIGTERM, any number of them at any moment of a sync: at most two lines, exit 130,
+never a traceback or SQL, the run recorded and its lock freed, and the catalog whole.
+
+Each session runs the real command in a subprocess against a slowed emulator and sends one to
+four signals (SIGINT or SIGTERM, seeded) at a random instant of the run and random gaps apart:
+during a fetch, a commit, the recording of the run or the release of its lock. CI runs 12
+sessions per backend; `pytest -m soak` runs 300.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from catalog import Catalog
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from helpers import PAGE, assert_catalog_equals_corpus, runs
+
+MODELS = 600
+SESSIONS_PER_HUB = 6
+
+
+def signalled_session(hub: HubEmulator, db: Catalog, rng: random.Random) -> None:
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": db.url}
+    process = subprocess.Popen([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE),
+                                "--verify-pages", "3"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    time.sleep(rng.uniform(0.4, 1.4))  # past the interpreter's start, anywhere in the run
+    sent = []
+    for _ in range(rng.choice([1, 2, 2, 3, 4])):
+        if process.poll() is not None:
+            break
+        sig = rng.choice([signal.SIGINT, signal.SIGTERM])
+        process.send_signal(sig)
+        sent.append(sig.name)
+        time.sleep(rng.choice([0.0, 0.01, rng.uniform(0.05, 0.3)]))
+    _, stderr = process.communicate(timeout=120)
+    lines = stderr.splitlines()
+    where = f"signals {sent}, exit {process.returncode}: {stderr!r}"
+    assert process.returncode in (0, 130), where
+    assert "Traceback" not in stderr and "SQL" not in stderr and "[parameters" not in stderr, where
+    if process.returncode == 130:
+        assert len(lines) <= 2 and lines[-1].startswith("harvester: interrupted: "), where
+        assert runs(db)[-1]["status"] == "interrupted", where
+        assert db.rows("SELECT count(*) FROM sync_locks") == [(0,)], where
+
+
+def signal_sessions(seed: int, sessions: int, db: Catalog) -> None:
+    rng = random.Random(seed)
+    with HubEmulator(models=MODELS, seed=seed) as hub:
+        hub.faults.add("slow=0.03")  # spread a run over about a second
+        for _ in range(sessions):
+            signalled_session(hub, db, rng)
+            hub.corpora["models"].modify(rng.randint(0, 80))
+            hub.corpora["models"].drift(rng.randint(0, 80))
+        status = CliRunner().invoke(main, ["status", "--db", db.url, "--json"])
+        assert status.exit_code == 0 and '"status": "running"' not in status.stdout
+        hub.faults.clear()
+        for _ in range(2):  # the interrupted lap ends, then one whole lap re-reads every repo
+            final = subprocess.run([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE),
+                                    "--verify-pages", "100"],
+                                   env={**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": db.url},
+                                   capture_output=True, text=True, timeout=120)
+            assert final.returncode == 0, final.stderr
+        assert_catalog_equals_corpus(hub, db)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_any_number_of_signals_at_any_moment_end_in_one_clean_interruption(seed, db):
+    signal_sessions(seed, SESSIONS_PER_HUB, db)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("seed", range(100, 130))
+def test_soak_signals(seed, db):
+    signal_sessions(seed, 10, db)
