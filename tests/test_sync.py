@@ -353,6 +353,21 @@ def test_cli_prints_one_summary_line_when_not_a_terminal(hub, db):
     assert "models: run 1 ok (full, walk complete)" in walk and "models:verify: run 2 ok (verify, lap " in lap
 
 
+def test_summaries_count_in_proper_english(hub, db):
+    sync(config(hub, db))
+    hub.corpora["models"].modify(1)
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--verify-pages", "1"])
+    walk, lap = result.stderr.splitlines()
+    assert "1 page, 1 request, 0 retries;" in walk and "rows read: 0 inserted, 1 updated" in walk
+    assert "1 page, 1 request, 0 retries; 1,000 rows read:" in lap
+    assert CliRunner().invoke(main, ["state", "reset", "--db", str(db)]).stdout.startswith("reset 2 scopes;")
+
+
+def test_a_bare_harvester_shows_help_and_succeeds():
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 0 and "Usage: " in result.stdout and "sync" in result.stdout
+
+
 def test_unreachable_endpoint_fails_clearly(db):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", "http://127.0.0.1:9", "--retries", "2"])
     assert result.exit_code == 3
