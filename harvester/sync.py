@@ -20,6 +20,7 @@ way a run that ends well leaves the catalog current as of its own start.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -395,16 +396,32 @@ def sync(config: SyncConfig, *, stop: threading.Event | None = None,
 
 @contextmanager
 def _locked(config: SyncConfig, stop: threading.Event | None) -> Iterator[tuple[Engine, ScopeLock]]:
-    """The catalog, opened (and migrated), with the scope's lock held; database errors as ``CatalogError``."""
+    """The catalog, opened (and migrated), with the scope's lock held and the garbage collector
+    tuned for walks; database errors as ``CatalogError``."""
     engine = open_catalog(config.db_url, busy_timeout=config.busy_timeout)
     try:
-        with ScopeLock(engine, config.scope, ttl=config.lock_ttl) as lock:
+        with _few_collections(), ScopeLock(engine, config.scope, ttl=config.lock_ttl) as lock:
             lock.acquire(config.wait, stop=stop)
             yield engine, lock
     except SQLAlchemyError as exc:
         raise catalog_error(engine, exc) from exc
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """The garbage collector runs a hundredth as often during a run, and leaves alone what existed
+    before it: a page makes some hundred thousand short-lived objects and almost no cycles, and
+    the default threshold (700) made 4,648 collections, 11 % of a 200,000-model crawl's CPU."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(70_000, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading.Event | None,

@@ -110,6 +110,20 @@ def test_the_fast_json_text_means_what_the_standard_librarys_means(value):
         assert same_json(json.loads(fast), value) and fast.encode("utf-8")
 
 
+@settings(max_examples=500, deadline=None)
+@given(value=json_value)
+def test_a_page_decodes_as_the_standard_library_reads_it(value):
+    """Pages are decoded by orjson where it accepts them, else by the standard library: NaN,
+    infinity, huge integers and unpaired surrogates come out exactly as before."""
+    import httpx2
+
+    from harvester.hub.pages import _decoded
+
+    body = json.dumps([value]).encode("utf-8", "surrogatepass")
+    response = httpx2.Response(200, content=body, headers={"Content-Type": "application/json"})
+    assert same_json(_decoded(response), json.loads(body.decode("utf-8", "surrogatepass")))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=FUZZ)
 @given(bad=st.lists(hostile_item, max_size=8))
 def test_bad_items_never_lose_their_page(engine, bad):
