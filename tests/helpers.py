@@ -113,3 +113,12 @@ def wait_for_pages(db: Catalog, pages: int, timeout: float = 30) -> None:
             pass
         time.sleep(0.02)
     raise AssertionError(f"the sync did not reach {pages} pages")
+
+
+def sigkill_after(process, db: Catalog, pages: int) -> None:
+    """SIGKILL a `harvester sync` subprocess once its run has committed ``pages`` pages."""
+    import signal
+
+    wait_for_pages(db, pages)
+    process.send_signal(signal.SIGKILL)
+    process.wait()

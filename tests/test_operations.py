@@ -24,7 +24,7 @@ from harvester.store.dialect import read_only
 from harvester.store.engine import create_catalog_engine, open_catalog
 from harvester.store.locks import ScopeLock, this_host
 from harvester.sync import sync
-from helpers import PAGE, assert_catalog_equals_corpus, config, runs, wait_for_pages
+from helpers import PAGE, assert_catalog_equals_corpus, config, runs, sigkill_after, wait_for_pages
 
 MODELS = 600
 
@@ -225,10 +225,7 @@ def test_status_json_tells_monitoring_how_old_the_last_success_is_and_who_holds_
 
 def test_status_shows_a_killed_run_as_abandoned_and_its_lock_free_at_once(hub, db):
     hub.faults.add("slow=0.05")
-    holder = start_cli(hub, db)
-    wait_for_pages(db, 2)
-    holder.send_signal(signal.SIGKILL)
-    holder.wait()
+    sigkill_after(start_cli(hub, db), db, 2)
     assert runs(db)[-1]["status"] == "running", "the killed run could not say so itself"
     status = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)[0]
     assert status["last_run"]["status"] == "abandoned" and status["locked_by"] is None

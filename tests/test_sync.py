@@ -22,7 +22,16 @@ from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
 from harvester.state import OVERLAP
 from harvester.sync import sync
-from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, expected_catalog, runs, wait_for_pages
+from helpers import (
+    PAGE,
+    assert_catalog_equals_corpus,
+    catalog,
+    config,
+    expected_catalog,
+    runs,
+    sigkill_after,
+    wait_for_pages,
+)
 
 
 @pytest.fixture
@@ -284,10 +293,7 @@ def _start_cli(hub: HubEmulator, db: Catalog, *extra: str) -> subprocess.Popen:
 
 def test_sigkill_mid_crawl_then_rerun_ends_equal_with_fewer_requests_than_a_restart(hub, db):
     hub.faults.add("slow=0.05")
-    process = _start_cli(hub, db)
-    wait_for_pages(db, 8)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    sigkill_after(_start_cli(hub, db), db, 8)
     hub.faults.clear()
     killed_requests = len(hub.listing_requests())
     run = sync(config(hub, db))
