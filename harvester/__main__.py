@@ -1,3 +1,20 @@
-from .cli import run
+"""`harvester` as a process of its own: the console script and `python -m harvester`."""
 
-run()
+import signal
+
+from .stopping import SIGNALS, quit_quietly
+
+
+def run() -> None:
+    """Run the command line; until a command installs its own handlers, a signal ends the process
+    at once with exit code 130 (there is nothing to clean up yet), never with a traceback."""
+    for sig in SIGNALS:
+        signal.signal(sig, quit_quietly)
+    from . import cli
+
+    cli.OWN_PROCESS = True
+    cli.main()
+
+
+if __name__ == "__main__":
+    run()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import sys
 import time
@@ -18,7 +17,7 @@ import click
 from . import __version__, logs
 from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
 from .mapping import KINDS
-from .stopping import StopRequest
+from .stopping import SIGNALS, SignalStop, StopRequest, quit_quietly
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -32,16 +31,12 @@ def main(ctx: click.Context) -> None:
     130 interrupted.
     """
     logs.setup()
+    if ctx.invoked_subcommand != "sync":  # a sync stops on signals its own way; others the ordinary way
+        for sig, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+            if signal.getsignal(sig) is quit_quietly:
+                signal.signal(sig, default)
     if ctx.invoked_subcommand is None:  # a bare `harvester` is a request for help, not a mistake
         click.echo(ctx.get_help())
-
-
-def run() -> None:
-    """`harvester` as a process of its own (the console script, `python -m harvester`): signal
-    handlers then stay harvester's until the process ends, instead of being handed back."""
-    global _OWN_PROCESS
-    _OWN_PROCESS = True
-    main()
 
 
 def _report(exc: HarvesterError, kind: str | None = None) -> None:
@@ -69,41 +64,34 @@ def _reported_errors() -> Iterator[None]:
         sys.exit(CatalogError.exit_code)
 
 
-_OWN_PROCESS = False  # set by `run`: harvester is the process, not a library inside one (tests, notebooks)
-ABORT_GRACE = 5.0  # seconds an aborted run has to record itself before a further signal ends the process
+OWN_PROCESS = False  # set by `harvester.__main__.run`: harvester is the process, not a library inside one
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[StopRequest]:
-    """The first Ctrl-C or SIGTERM asks the run to stop after its current page (one line says so);
-    a second one aborts: the run stops waiting for the Hub at once, then still records itself
-    and frees its lock. Further signals are ignored while it does, for up to ``ABORT_GRACE``
-    seconds; after that, one ends the process at once (exit 130: the catalog is consistent, and
-    status or the next sync marks the run abandoned). The handlers only set flags and write with
-    ``os.write``, so a signal never raises into the catalog's work or into a half-written line."""
-    stop = StopRequest()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    aborted_at: list[float] = []
+def _stop_on_signals(log_format: str) -> Iterator[StopRequest]:
+    """Ctrl-C and SIGTERM, for the whole of a sync: see `stopping.SignalStop`. The stop line is
+    written as the logs are (text, or a JSON object), on a line of its own on a terminal."""
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        if not stop.is_set():
-            stop.set()
-            os.write(2, b"harvester: stopping after the current page (again to abort)\n")
-        elif not stop.abort.is_set():
-            aborted_at.append(time.monotonic())
-            stop.abort.set()
-        elif time.monotonic() - aborted_at[0] > ABORT_GRACE:
-            os._exit(Interrupted.exit_code)
+    def stopping() -> bytes:
+        text = "stopping after the current page (again to abort)"
+        if log_format == "json":
+            line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "warning",
+                               "message": text, "event": "stopping"})
+        else:
+            line = ("\r\x1b[2K" if sys.stderr.isatty() else "") + f"harvester: {text}"
+        return (line + "\n").encode()
 
+    handler = SignalStop(stopping)
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
     for sig in previous:
-        signal.signal(sig, on_signal)
+        signal.signal(sig, handler)
     try:
-        yield stop
+        yield handler.stop
     finally:
         # A process of its own is on its way out, its lines said: a late signal must not find the
         # default handler (a traceback, or death by the signal) in its last instants.
-        for sig, handler in previous.items():
-            signal.signal(sig, signal.SIG_IGN if _OWN_PROCESS else handler)
+        for sig, previous_handler in previous.items():
+            signal.signal(sig, signal.SIG_IGN if OWN_PROCESS else previous_handler)
 
 
 @contextmanager
@@ -218,7 +206,7 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     unavailable after retries, 4 catalog from a newer harvester, 5 another run holds the lock,
     130 interrupted. With several kinds, the first failure's code.
     """
-    with _stop_on_signals() as stop:  # first, so that no signal finds the default handler mid-run
+    with _stop_on_signals(log_format) as stop:  # first, so that no signal finds the default handler mid-run
         from .config import VERIFY_PAGES, SyncConfig, database_url, endpoint_url
         from .hub.retry import Pacer
         from .sync import sync_kind
@@ -238,13 +226,15 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                        for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
             pacer = Pacer()  # one pace for the whole command: the quota is the token's, not a kind's
             for config in configs:
+                if stop.is_set():
+                    raise Interrupted(f"stopped before syncing {config.kind}")
                 finished: list[dict[str, Any]] = []
                 try:
                     live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
                     with _progress(live, config.kind) as show:
                         finished.extend(sync_kind(config, stop=stop, on_page=show, pacer=pacer))
                 except HarvesterError as exc:
-                    _print_runs(finished, as_json)
+                    _print_runs(finished, as_json, stopping=stop.is_set())
                     if as_json and exc.run is not None:
                         click.echo(json.dumps(exc.run))
                     if isinstance(exc, Interrupted | CatalogError | ConfigError):
@@ -252,15 +242,19 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                     _report(exc, config.kind if len(configs) > 1 else None)
                     exit_code = exit_code or exc.exit_code
                     continue
-                _print_runs(finished, as_json)
+                _print_runs(finished, as_json, stopping=stop.is_set())
+            if stop.is_set():  # asked during the last page: the work is done, and the answer is still "stopped"
+                raise Interrupted("stopped after the last committed page")
     sys.exit(exit_code)
 
 
-def _print_runs(runs: list[dict[str, Any]], as_json: bool) -> None:
+def _print_runs(runs: list[dict[str, Any]], as_json: bool, *, stopping: bool) -> None:
+    """Each run's record on stdout (--json), or its summary on stderr; once a stop was asked,
+    the one line that says so and the one that ends the command are all stderr gets."""
     for run in runs:
         if as_json:
             click.echo(json.dumps(run))
-        else:
+        elif not stopping:
             logs.run_finished(_summary(run), run)
 
 
@@ -303,16 +297,17 @@ def _scope_lines(scope: dict[str, Any], now: datetime) -> list[str]:
     if run is not None:
         walk = _summary(run).split(": ", 2)[1]  # "run 12 ok (incremental, walk complete)"
         lines.append(f"  last {walk}, started {_since(run['started_at'], now)}")
-        lines.append(f"  {plural(run['pages'], 'page')}, {plural(run['requests'], 'request')}; "
-                     f"{plural(run['rows_seen'], 'row')} read: {run['rows_inserted']:,} inserted, "
-                     f"{run['rows_updated']:,} updated, {run['rows_unchanged']:,} unchanged")
+        lines.append(f"  {plural(run['pages'], 'page')}, {plural(run['requests'], 'request')}, "
+                     f"{plural(run['rows_seen'], 'row')} read:")
+        lines.append(f"    {run['rows_inserted']:,} inserted, {run['rows_updated']:,} updated, "
+                     f"{run['rows_unchanged']:,} unchanged")
     state = [f"last success {_since(scope['last_success_at'], now)}"]
     if scope["watermark"]:
         state.append(f"watermark {scope['watermark'][:16].replace('T', ' ')}")
     if scope["unfinished_walk"]:
         state.append(f"walk under way ({plural(scope['walk_pages'], 'page')} done)")
     lines.append("  " + ", ".join(state))
-    lines.append(f"  {_holder(scope['locked_by'])}")
+    lines.extend(f"  {line}" for line in _holder(scope["locked_by"]))
     return lines
 
 
@@ -329,11 +324,14 @@ def _staleness_lines(scope: dict[str, Any], now: datetime) -> list[str]:
             f"    last lap finished {_since(lap['last_finished_at'], now)}"]
 
 
-def _holder(lock: dict[str, Any] | None) -> str:
+def _holder(lock: dict[str, Any] | None) -> list[str]:
+    """Who holds a scope's lock, in lines short enough for 80 columns (a host name can be long)."""
     if lock is None:
-        return "not locked"
-    holder = f"locked by run {lock['run_id']}, pid {lock['pid']} on {lock['host']}"
-    return holder if lock["on_this_host"] else f"{holder}, until {lock['expires_at'][11:19]} UTC"
+        return ["not locked"]
+    lines = [f"locked by run {lock['run_id']}, pid {lock['pid']}", f"  on {lock['host']}"]
+    if not lock["on_this_host"]:
+        lines.append(f"  until {lock['expires_at'][11:19]} UTC")
+    return lines
 
 
 def _ago(seconds: int | None) -> str:

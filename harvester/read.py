@@ -32,11 +32,14 @@ BATCH = 5_000
 PARQUET_BATCH = 1_000  # rows per row group: pyarrow's copies of a batch are what an export's memory is made of
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 READING = ("select", "with", "values", "table")  # statements a server-side cursor can stream
-# Statements refused before they run: the read-only connection would refuse them too late (ATTACH
-# creates the file it names before it is refused; VACUUM INTO writes a new one).
-TOUCHES_FILES = ("attach", "detach", "vacuum")
-LEADING = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)  # blank space and comments before a statement
-KEYWORD = re.compile(r"\s*([A-Za-z_]+)")
+# What query and export run at all; anything else is refused before it runs. The read-only
+# connection would refuse most of it anyway, but too late for some (ATTACH creates the file it
+# names, VACUUM INTO writes one, PostgreSQL's COPY TO writes one as a superuser).
+RUNS = (*READING, "explain", "pragma")
+# Bare words that are statements, not tables: refused as statements rather than "no such table".
+STATEMENT_WORDS = ("vacuum", "analyze", "reindex", "begin", "commit", "rollback", "end", "checkpoint")
+LEADING = re.compile(r"[\s;]*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)  # space, semicolons, comments
+KEYWORD = re.compile(r"[\s;]*([A-Za-z_]+)")
 
 
 class QueryRefused(CatalogError):
@@ -71,18 +74,20 @@ def rows(engine: Engine, table_or_query: str) -> Rows:
     metadata = MetaData()
     name = table_or_query.strip()
     keyword = first_keyword(table_or_query)
-    if keyword in TOUCHES_FILES:
-        raise QueryRefused(f"catalog {describe(engine)!r} is open read-only here: {keyword.upper()} is refused "
-                           "before it runs; nothing was changed")
+    bare = name.isidentifier() and keyword not in STATEMENT_WORDS
     try:
-        if name.isidentifier():
+        if bare:
             metadata.reflect(engine, only=[name], views=True)
     except SQLAlchemyError:
         pass
     table = metadata.tables.get(name)
-    if table is None and name.isidentifier():
+    if table is None and bare:
         raise QueryRefused(f"catalog {describe(engine)!r} has no table or view named {name!r}: give a table "
                            "name (models, datasets, spaces, changes, ...) or a SELECT")
+    if table is None and keyword not in RUNS:
+        raise QueryRefused(f"catalog {describe(engine)!r} is open read-only here: {keyword.upper() or 'that'} is "
+                           "refused before it runs (SELECT, WITH, VALUES, TABLE, EXPLAIN and PRAGMA are); nothing "
+                           "was changed")
     statement = select(table) if table is not None else text(table_or_query)
     # a server-side cursor can only run a query; anything else is run as it is, and refused
     streamed = table is not None or keyword in READING
@@ -121,7 +126,7 @@ def first_keyword(sql: str) -> str:
 
 def _refused(engine: Engine, exc: SQLAlchemyError) -> QueryRefused:
     reason = database_reason(exc)
-    if "readonly" in reason or "read-only" in reason or "query_only" in reason:
+    if "readonly" in reason or "read-only" in reason or "query_only" in reason or "not authorized" in reason:
         return QueryRefused(f"catalog {describe(engine)!r} is open read-only here; nothing was changed ({reason})")
     return QueryRefused(f"the query failed on catalog {describe(engine)!r}: {reason}")
 

@@ -10,15 +10,21 @@ ordinary `Interrupted` path: one line, exit code 130.
 from __future__ import annotations
 
 import contextvars
+import itertools
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import TypeVar
+from concurrent.futures import Future, wait
+from typing import Any, TypeVar
 
 from .errors import Interrupted
 
 T = TypeVar("T")
 POLL = 0.05  # seconds between looks at the abort flag while a fetch is under way
+ABORT_GRACE = 5.0  # seconds an aborted run has to record itself before a further signal ends the process
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopRequest(threading.Event):
@@ -27,6 +33,42 @@ class StopRequest(threading.Event):
     def __init__(self) -> None:
         super().__init__()
         self.abort = threading.Event()
+
+
+class SignalStop:
+    """Ctrl-C and SIGTERM as a `StopRequest`. The first asks the run to stop after its current
+    page and writes the line ``message()`` makes; the second aborts: the run stops waiting for the Hub
+    at once, then still records itself and frees its lock. Further signals are ignored while it
+    does, for up to ``ABORT_GRACE`` seconds; after that, one ends the process at once (exit 130:
+    the catalog is consistent, and status or the next sync marks the run abandoned).
+
+    The handler only counts (atomically: two signals a few microseconds apart are two), sets
+    flags and writes with ``os.write``: a signal never raises into the catalog's work, nor into
+    a line half written.
+    """
+
+    def __init__(self, message: Callable[[], bytes]) -> None:
+        self.stop = StopRequest()
+        self._message = message
+        self._count = itertools.count(1)
+        self._aborted_at: float | None = None
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        n = next(self._count)
+        if n == 1:
+            self.stop.set()
+            os.write(2, self._message())
+        elif n == 2:
+            self._aborted_at = time.monotonic()
+            self.stop.abort.set()
+        elif self._aborted_at is not None and time.monotonic() - self._aborted_at > ABORT_GRACE:
+            os._exit(Interrupted.exit_code)
+
+
+def quit_quietly(signum: int, _frame: Any) -> None:
+    """Before a command has anything to clean up (the interpreter still starting), a signal ends
+    the process at once, with the code of an interruption and no traceback."""
+    os._exit(Interrupted.exit_code)
 
 
 def abort_flag(stop: threading.Event | None) -> threading.Event | None:
@@ -63,3 +105,10 @@ def wait_for(future: Future[T], abort: threading.Event | None) -> T:
             if abort.is_set():
                 raise Interrupted("aborted while waiting for the Hub: the page in progress was not stored") from None
     return future.result()
+
+
+def wait_out(future: Future[Any], abort: threading.Event | None) -> None:
+    """Wait for ``future`` to finish, unless ``abort`` is set first (its result is not wanted)."""
+    while not wait([future], timeout=POLL).done:
+        if abort is not None and abort.is_set():
+            return

@@ -72,15 +72,42 @@ def test_query_reads_sql_from_stdin_or_a_file_and_it_may_begin_with_comments(syn
     assert both.exit_code == 2 and "give the SQL as an argument, as '-'" in both.stderr
 
 
-@pytest.mark.parametrize("sql", ["VACUUM", "vacuum into 'copy.db'", "-- a comment first\nATTACH 'evil.db' AS evil"])
+@pytest.mark.parametrize("sql", ["VACUUM", "vacuum into 'copy.db'", "-- a comment first\nATTACH 'evil.db' AS evil",
+                                 ";VACUUM INTO 'copy.db'", " ; /* x */ ATTACH 'evil.db' AS evil",
+                                 "COPY (SELECT 1) TO '{here}/copy.csv'"])
 def test_statements_that_touch_files_are_refused_before_they_run(synced, sql, tmp_path, monkeypatch):
     workdir = tmp_path / "here"
     workdir.mkdir()
     monkeypatch.chdir(workdir)
-    result = run("query", "--db", synced.url, sql)
+    result = run("query", "--db", synced.url, sql.format(here=workdir))
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
-    assert "is refused before it runs; nothing was changed" in result.stderr and "no table" not in result.stderr
+    assert "is refused before it runs" in result.stderr and "nothing was changed" in result.stderr
+    assert "no table" not in result.stderr
     assert list(workdir.iterdir()) == [], "no file created"
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("sql", ["PRAGMA journal_mode=DELETE", "PRAGMA journal_mode(TRUNCATE)", "PRAGMA query_only=0",
+                                 "PRAGMA user_version = 7"])
+def test_a_pragma_that_sets_something_is_refused_and_changes_nothing(synced, sql):
+    result = run("query", "--db", synced.url, sql)
+    assert result.exit_code == 2 and "read-only" in result.stderr and "nothing was changed" in result.stderr
+    assert synced.rows("PRAGMA journal_mode") == [("wal",)] and synced.rows("PRAGMA user_version") == [(0,)]
+    described = run("query", "--db", synced.url, "PRAGMA table_info(models)", "--format", "json")
+    assert described.exit_code == 0 and {"name": "id"}.items() <= json.loads(described.stdout)[0].items()
+
+
+def test_writers_stream_what_they_are_given_without_holding_it():
+    def rows_then_failure(count: int):
+        yield from ((n, f"repo-{n}") for n in range(count))
+        raise RuntimeError("the stream broke")
+
+    for writer, count in ((read.write_json, 3), (read.write_jsonl, 3), (read.write_csv, 3),
+                          (read.write_aligned, read.ALIGNED_SAMPLE + 3)):
+        out = io.StringIO()
+        with pytest.raises(RuntimeError):
+            writer(["n", "id"], rows_then_failure(count), out)
+        assert f"repo-{count - 1}" in out.getvalue(), f"{writer.__name__} wrote each row as it came"
 
 
 def test_every_query_format_streams_every_row_and_the_table_cuts_no_cell(synced):

@@ -178,3 +178,4 @@ def test_deeply_nested_card_data_is_stored_whole(engine):
         upsert_repos(conn, "models", rows, now=NOW)
     with engine.connect() as conn:
         assert conn.execute(select(models.c.card_data)).scalar_one() == deep and rejected == []
+

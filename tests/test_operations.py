@@ -216,7 +216,7 @@ def test_status_json_tells_monitoring_how_old_the_last_success_is_and_who_holds_
         text = CliRunner().invoke(main, ["status", "--db", db.url], env={"COLUMNS": "400"}).stdout
     finally:
         holder.communicate(timeout=120)
-    assert f"run 2, pid {holder.pid} on" in text, "the text status names the lock holder too"
+    assert f"run 2, pid {holder.pid}\n" in text, "the text status names the lock holder too"
     assert status["last_run"]["status"] == "running"
     assert status["locked_by"]["run_id"] == 2 and status["locked_by"]["pid"] == holder.pid
     assert 0 <= status["seconds_since_success"] < 60
@@ -242,7 +242,7 @@ def test_status_shows_when_another_hosts_lock_expires(hub, db):
                 if s["scope"] == "models"]
     assert status["locked_by"]["host"] == "elsewhere" and not status["locked_by"]["on_this_host"]
     text = CliRunner().invoke(main, ["status", "--db", db.url]).stdout
-    assert f"on elsewhere, until {status['locked_by']['expires_at'][11:19]} UTC" in text
+    assert f"on elsewhere\n    until {status['locked_by']['expires_at'][11:19]} UTC" in text
 
 
 def test_a_lock_that_could_not_be_taken_is_not_released(db, caplog):

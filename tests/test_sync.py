@@ -416,6 +416,34 @@ def test_every_retry_is_a_line_or_an_event_unless_quiet(db):
         assert quiet.exit_code == 0 and quiet.stderr == "" and runs(db)[-1]["retries"] >= 1
 
 
+def _raised_from(inner: BaseException) -> BaseException:
+    """``inner`` as the cause of a transport error, the way httpx2 chains them."""
+    try:
+        try:
+            raise inner
+        except type(inner) as cause:
+            raise ConnectionError("transport") from cause
+    except ConnectionError as outer:
+        return outer
+
+
+def test_only_failures_no_retry_can_fix_are_reported_at_once():
+    import socket
+    import ssl
+
+    from harvester.hub.pages import _lasting_cause
+
+    wrong_port = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    wrong_port.reason = "WRONG_VERSION_NUMBER"
+    lasting = [socket.gaierror(socket.EAI_NONAME, "Name or service not known"), wrong_port,
+               ssl.SSLCertVerificationError(1, "certificate verify failed")]
+    passing = [socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+               ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), ssl.SSLZeroReturnError(6, "closed"),
+               ConnectionRefusedError(111, "Connection refused"), TimeoutError("timed out")]
+    assert all(_lasting_cause(_raised_from(error)) for error in lasting)
+    assert not any(_lasting_cause(_raised_from(error)) for error in passing)
+
+
 @pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example"])
 def test_bad_endpoint_is_refused_before_any_request(db, endpoint):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", endpoint])

@@ -16,7 +16,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -30,7 +30,7 @@ from .. import __version__
 from ..config import MIN_PAGE_SIZE
 from ..errors import HubError, HubUnavailable, HubUnreachable, MalformedResponse
 from ..state import RunStats
-from ..stopping import in_worker, wait_for
+from ..stopping import in_worker, wait_for, wait_out
 from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
 
 T = TypeVar("T")
@@ -140,6 +140,8 @@ class HubClient:
     def _with_retries(self, attempt: Callable[[], T], url: str, *, on_retry: Callable[[TransientError], None]) -> T:
         def count_and(error: TransientError, wait: float, attempts: int) -> None:
             self.stats.retries += 1
+            if self.policy.stop_event is not None and self.policy.stop_event.is_set():
+                return  # no retry will follow: the wait ends the run at once (Interrupted)
             # Every retry is seen (and `--quiet` keeps it quiet): a Hub that keeps failing is never silence.
             log.warning("retrying in %s (%d/%d): %s", _duration(wait), attempts, self.policy.attempts, error,
                         extra={"fields": {"event": "retry", "wait_seconds": round(wait, 3), "attempt": attempts,
@@ -205,18 +207,29 @@ def _decoded(response: httpx2.Response) -> Any:
         return response.json()
 
 
+# Resolver answers that say the name does not exist (EAI_AGAIN, "try again", is retried).
+_NO_SUCH_HOST = {code for code in (getattr(socket, name, None) for name in ("EAI_NONAME", "EAI_NODATA", "EAI_FAIL"))
+                 if code is not None}
+# TLS failures no retry fixes: the other side speaks something else, or its certificate is not trusted.
+_WRONG_PROTOCOL = ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "RECORD_LAYER_FAILURE",
+                   "UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION")
+
+
 def _lasting_cause(exc: BaseException) -> str | None:
     """Why a transport error will not go away by retrying, if it will not: the host name does not
-    resolve, or TLS fails (a certificate not trusted, or TLS spoken to a port that speaks plain
-    HTTP). A refused or dropped connection or a timeout may pass, and is retried."""
+    exist, the certificate is not trusted, or the port does not speak TLS. A refused, reset or
+    dropped connection, a timeout, a resolver that says "try again" and a TLS handshake cut short
+    may pass, and are retried."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, socket.gaierror):
-            return f"the host name does not resolve ({seen.strerror or seen})"
+            return f"the host name does not resolve ({seen.strerror or seen})" if seen.errno in _NO_SUCH_HOST else None
         if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"its TLS certificate is not trusted ({seen.verify_message or seen})"
+            return f"its TLS certificate is not trusted ({getattr(seen, 'verify_message', None) or seen})"
         if isinstance(seen, ssl.SSLError):
-            return f"the TLS handshake failed ({seen.reason or seen}; is it an http:// endpoint?)"
+            if getattr(seen, "reason", None) in _WRONG_PROTOCOL:
+                return f"the TLS handshake failed ({seen.reason}; is it an http:// endpoint?)"
+            return None
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -274,9 +287,8 @@ class PageWalk:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
-        aborted = self._abort is not None and self._abort.is_set()
-        if self._ahead is not None and not aborted and not (exc_type and issubclass(exc_type, KeyboardInterrupt)):
-            wait([self._ahead])  # its page or error is of no use now
+        if self._ahead is not None and not (exc_type and issubclass(exc_type, KeyboardInterrupt)):
+            wait_out(self._ahead, self._abort)  # its page or error is of no use now
 
     def fetch_ahead(self) -> None:
         """Start fetching the next page in a worker thread."""

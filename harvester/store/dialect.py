@@ -126,6 +126,27 @@ def _sqlite_read_only(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA query_only = ON")
     # reads stream through the catalog once: a small page cache keeps an export's memory flat
     dbapi_connection.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
+    dbapi_connection.set_authorizer(_reading_only)
+
+
+# Pragmas that take an argument only to say what to describe (what SQLAlchemy's reflection runs, too).
+_DESCRIBING_PRAGMAS = frozenset({
+    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo", "foreign_key_list",
+    "foreign_key_check", "integrity_check", "quick_check", "function_list", "pragma_list", "module_list",
+    "collation_list", "database_list", "compile_options",
+})
+
+
+def _reading_only(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    """SQLite's authorizer on a read-only connection: no ATTACH or DETACH (ATTACH creates the file
+    it names), and no pragma that sets something (``query_only = OFF`` would undo the rest)."""
+    import sqlite3
+
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and (arg1 or "").lower() not in _DESCRIBING_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def _begin_read_only(conn: Connection) -> None:

@@ -32,14 +32,16 @@ def scope_status(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
                      .where(sync_runs.c.status == "ok").group_by(sync_runs.c.scope))
         success = {row.scope: utc(row.at) for row in conn.execute(good_runs)}
         states = {row["scope"]: row for row in conn.execute(select(sync_state)).mappings()}
-        locks = {row["scope"]: row for row in conn.execute(select(sync_locks)).mappings()
-                 if not holder_gone(row)}
+    # Runs before locks: a run seen running, then its lock not found, has ended or died since.
+    records = {scope: run_record(engine, run_id) for scope, run_id in last.items()}
+    with engine.connect() as conn:
+        locks = {row["scope"]: row for row in conn.execute(select(sync_locks)).mappings() if not holder_gone(row)}
     live_runs = {lock["run_id"] for lock in locks.values()}
     report = []
     for scope in sorted(set(last) | set(states)):
         state = states.get(scope)
         lock = locks.get(scope)
-        run = run_record(engine, last[scope]) if scope in last else None
+        run = records.get(scope)
         if run is not None and run["status"] == "running" and run["id"] not in live_runs:
             run["status"] = "abandoned"  # its process is gone (the catalog may not have been told yet)
         report.append({
@@ -73,7 +75,9 @@ def reap_dead_runs(engine: Engine) -> None:
             for lock in dead:
                 conn.execute(delete(sync_locks).where(sync_locks.c.scope == lock["scope"],
                                                       sync_locks.c.owner == lock["owner"]))
-            held = [lock["run_id"] for lock in locks if lock["run_id"] is not None and lock not in dead]
+            # In the same statement as the lock rows it reads: a run that starts meanwhile (its lock
+            # tied to it in start_run's transaction) is never taken for one without a lock.
+            held = select(sync_locks.c.run_id).where(sync_locks.c.run_id.is_not(None))
             conn.execute(update(sync_runs).where(sync_runs.c.status == "running", sync_runs.c.id.not_in(held))
                          .values(status="abandoned"))
     except SQLAlchemyError:
