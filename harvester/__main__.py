@@ -8,11 +8,14 @@ from .stopping import SIGNALS, quit_quietly
 def run() -> None:
     """Run the command line; until a command installs its own handlers, a signal ends the process
     at once with exit code 130 (there is nothing to clean up yet), never with a traceback."""
-    for sig in SIGNALS:
-        signal.signal(sig, quit_quietly)
+    inherited = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    for sig, handler in inherited.items():
+        if handler is not signal.SIG_IGN:  # a signal the parent chose to ignore stays ignored
+            signal.signal(sig, quit_quietly)
     from . import cli
 
     cli.OWN_PROCESS = True
+    cli.INHERITED_SIGNALS.update(inherited)
     cli.main()
 
 

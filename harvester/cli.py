@@ -32,9 +32,9 @@ def main(ctx: click.Context) -> None:
     """
     logs.setup()
     if ctx.invoked_subcommand != "sync":  # a sync stops on signals its own way; others the ordinary way
-        for sig, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        for sig, inherited in INHERITED_SIGNALS.items():
             if signal.getsignal(sig) is quit_quietly:
-                signal.signal(sig, default)
+                signal.signal(sig, inherited)
     if ctx.invoked_subcommand is None:  # a bare `harvester` is a request for help, not a mistake
         click.echo(ctx.get_help())
 
@@ -62,9 +62,13 @@ def _reported_errors() -> Iterator[None]:
     except SQLAlchemyError as exc:  # reading commands (status, changes, search): the database's own reason
         _report(CatalogError(f"the catalog could not be read: {database_reason(exc)}"))
         sys.exit(CatalogError.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C in a reading command (query, export): what was written stays written
+        logs.failed("interrupted", Interrupted.exit_code)
+        sys.exit(Interrupted.exit_code)
 
 
 OWN_PROCESS = False  # set by `harvester.__main__.run`: harvester is the process, not a library inside one
+INHERITED_SIGNALS: dict[int, Any] = {}  # the handlers the process started with (`harvester.__main__.run`)
 
 
 @contextmanager
@@ -237,8 +241,8 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                     _print_runs(finished, as_json, stopping=stop.is_set())
                     if as_json and exc.run is not None:
                         click.echo(json.dumps(exc.run))
-                    if isinstance(exc, Interrupted | CatalogError | ConfigError):
-                        raise  # not about one kind: stop here
+                    if isinstance(exc, Interrupted | CatalogError | ConfigError) or stop.is_set():
+                        raise  # not about one kind, or a stop was asked: end here, in one line
                     _report(exc, config.kind if len(configs) > 1 else None)
                     exit_code = exit_code or exc.exit_code
                     continue

@@ -28,6 +28,10 @@ class CatalogError(HarvesterError):
     """The catalog cannot be opened, written or migrated."""
 
 
+class ClockSkew(CatalogError):
+    """This machine's clock and the catalog's last page disagree by more than clocks kept in time can."""
+
+
 class CatalogTooNew(CatalogError):
     """The catalog was written by a newer harvester; it is left untouched."""
 

@@ -32,10 +32,6 @@ BATCH = 5_000
 PARQUET_BATCH = 1_000  # rows per row group: pyarrow's copies of a batch are what an export's memory is made of
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 READING = ("select", "with", "values", "table")  # statements a server-side cursor can stream
-# What query and export run at all; anything else is refused before it runs. The read-only
-# connection would refuse most of it anyway, but too late for some (ATTACH creates the file it
-# names, VACUUM INTO writes one, PostgreSQL's COPY TO writes one as a superuser).
-RUNS = (*READING, "explain", "pragma")
 # Bare words that are statements, not tables: refused as statements rather than "no such table".
 STATEMENT_WORDS = ("vacuum", "analyze", "reindex", "begin", "commit", "rollback", "end", "checkpoint")
 LEADING = re.compile(r"[\s;]*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)  # space, semicolons, comments
@@ -84,9 +80,10 @@ def rows(engine: Engine, table_or_query: str) -> Rows:
     if table is None and bare:
         raise QueryRefused(f"catalog {describe(engine)!r} has no table or view named {name!r}: give a table "
                            "name (models, datasets, spaces, changes, ...) or a SELECT")
-    if table is None and keyword not in RUNS:
+    runs = dialect.query_statements(engine.dialect, READING)
+    if table is None and keyword not in runs:
         raise QueryRefused(f"catalog {describe(engine)!r} is open read-only here: {keyword.upper() or 'that'} is "
-                           "refused before it runs (SELECT, WITH, VALUES, TABLE, EXPLAIN and PRAGMA are); nothing "
+                           f"refused before it runs ({', '.join(word.upper() for word in runs)} run); nothing "
                            "was changed")
     statement = select(table) if table is not None else text(table_or_query)
     # a server-side cursor can only run a query; anything else is run as it is, and refused

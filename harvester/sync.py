@@ -409,19 +409,30 @@ def _locked(config: SyncConfig, stop: threading.Event | None) -> Iterator[tuple[
         engine.dispose()
 
 
+_collector = threading.Lock()
+_tuned: dict[str, Any] = {"syncs": 0, "threshold": None}  # syncs running in this process (threads may run several)
+
+
 @contextmanager
 def _few_collections() -> Iterator[None]:
-    """The garbage collector runs a hundredth as often during a run, and leaves alone what existed
-    before it: a page makes some hundred thousand short-lived objects and almost no cycles, and
-    the default threshold (700) made 4,648 collections, 11 % of a 200,000-model crawl's CPU."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(70_000, *threshold[1:])
+    """The garbage collector runs a hundredth as often while syncs run, and leaves alone what
+    existed before the first: a page makes some hundred thousand short-lived objects and almost
+    no cycles, and the default threshold (700) made 4,648 collections, 11 % of a 200,000-model
+    crawl's CPU. The first sync to start tunes it, the last to end restores it."""
+    with _collector:
+        _tuned["syncs"] += 1
+        if _tuned["syncs"] == 1:
+            _tuned["threshold"] = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(70_000, *_tuned["threshold"][1:])
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        with _collector:
+            _tuned["syncs"] -= 1
+            if _tuned["syncs"] == 0:
+                gc.set_threshold(*_tuned["threshold"])
+                gc.unfreeze()
 
 
 def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading.Event | None,

@@ -275,6 +275,18 @@ def test_two_rows_sharing_a_hub_id_cannot_fail_a_page(db):
         assert sorted(conn.execute(models.select().with_only_columns(models.c.id)).scalars()) == ["a/three", "a/two"]
 
 
+def test_a_page_listing_one_hub_id_twice_still_renames_the_known_row(db):
+    engine = open_catalog(db.url)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", [map_model({"_id": "H", "id": "a/a"})], now=now)
+        page = [map_model({"_id": "H", "id": "a/a"}), map_model({"_id": "H", "id": "b/b"})]
+        counts = upsert_repos(conn, "models", page, now=now)
+    assert counts.renamed == 1, "the known row follows its hub_id, as on any page with a rename"
+    assert db.rows("SELECT id, row_key FROM models WHERE hub_id = 'H' ORDER BY id") == [("a/a", 2), ("b/b", 1)]
+    engine.dispose()
+
+
 def test_status_json_shows_deleted_and_renamed_counts(hub, db):
     sync(config(hub, db))
     hub.corpora["models"].rename(2)

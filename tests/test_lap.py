@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -272,3 +272,41 @@ def test_an_unusable_item_without_an_id_still_proves_its_repo_listed(hub, db, mo
     monkeypatch.setattr(items, "render", hostile)
     walk, lap = plain_sync(hub, db, LAP + 1)
     assert lap["complete"] and (lap["rows_rejected"], lap["rows_deleted"]) == (2, 0)
+
+
+def test_a_catalog_dated_far_ahead_of_this_clock_is_refused_with_the_fix(hub, db):
+    plain_sync(hub, db, 0)
+    db.execute("UPDATE sync_state SET updated_at = :ahead", ahead=datetime.now(UTC) + timedelta(days=30))
+    result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--verify-pages", "0"])
+    assert result.exit_code == 1 and "ahead of this machine's clock" in result.stderr
+    assert "harvester state reset" in result.stderr and result.stderr.count("\n") == 1
+    assert CliRunner().invoke(main, ["state", "reset", "--db", db.url]).exit_code == 0
+    assert plain_sync(hub, db, 0)[0]["status"] == "ok"
+    assert db.rows("SELECT count(*) FROM models WHERE last_seen_at > :soon",
+                   soon=datetime.now(UTC) + timedelta(minutes=1)) == [(0,)]
+
+
+def test_the_collector_is_restored_when_the_last_of_several_syncs_ends():
+    import gc
+    import threading
+
+    from harvester.sync import _few_collections
+
+    before = gc.get_threshold()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with _few_collections():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(5)
+    with _few_collections():
+        second_in.set()
+        first_out.wait(5)
+        assert gc.get_threshold()[0] == 70_000, "still tuned while a sync runs"
+    thread.join()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

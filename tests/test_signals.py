@@ -37,8 +37,10 @@ def signalled_session(hub: HubEmulator, db: Catalog, rng: random.Random) -> None
     process = subprocess.Popen([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE),
                                 "--verify-pages", "3", *rng.choice(VARIANTS)], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
-    # anywhere from the interpreter's start (a tenth of the time) to the end of the run
-    time.sleep(rng.uniform(0.0, 0.3) if rng.random() < 0.1 else rng.uniform(0.3, 1.4))
+    # anywhere from the moment harvester's first line runs (a tenth of the time) to the end of the run
+    early = rng.random() < 0.1
+    catching(process)
+    time.sleep(rng.uniform(0.0, 0.2) if early else rng.uniform(0.2, 1.1))
     sent = []
     for _ in range(rng.choice([1, 2, 2, 3, 4])):
         if process.poll() is not None:
@@ -62,6 +64,22 @@ def signalled_session(hub: HubEmulator, db: Catalog, rng: random.Random) -> None
                                    "SELECT count(*) FROM sqlite_master WHERE name = 'sync_runs'") == [(1,)]:
             assert all(run["status"] != "running" for run in runs(db)), where
             assert db.rows("SELECT count(*) FROM sync_locks") == [(0,)], where
+
+
+def catching(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait until the process handles SIGINT and SIGTERM itself: before that, in the interpreter's
+    own start-up (some 30 ms), a signal does what the system does by default, whatever harvester."""
+    wanted = 1 << (signal.SIGINT - 1) | 1 << (signal.SIGTERM - 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/status") as status:
+                caught = int(next(line for line in status if line.startswith("SigCgt:")).split()[1], 16)
+        except (OSError, StopIteration):
+            return
+        if caught & wanted == wanted:
+            return
+        time.sleep(0.001)
 
 
 def signal_sessions(seed: int, sessions: int, db: Catalog) -> None:

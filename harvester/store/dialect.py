@@ -113,6 +113,19 @@ def _plain_insert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> B
     return BulkInsert.compile(table.insert(), table, columns, dialect)
 
 
+def query_statements(dialect: Dialect, reading: tuple[str, ...]) -> tuple[str, ...]:
+    """The first words of the statements `harvester query` and `export` run; anything else is
+    refused before it runs (the read-only connection would refuse most of it too, but too late
+    for some: ATTACH creates the file it names, VACUUM INTO and COPY TO write one).
+
+    PostgreSQL: only what a server-side cursor streams (``reading``). ``DECLARE ... CURSOR FOR``
+    takes exactly one SELECT or VALUES, so nothing can ride along: no second statement, no COPY
+    behind a nested comment. SQLite also runs EXPLAIN and PRAGMA: its driver runs one statement
+    at a time, and the authorizer (`_reading_only`) refuses every pragma that sets something.
+    """
+    return reading if dialect.name == "postgresql" else (*reading, "explain", "pragma")
+
+
 def read_only(engine: Engine) -> None:
     """Make every connection of ``engine`` refuse writes: SQLite's ``query_only`` pragma, and
     PostgreSQL transactions begun read-only (a query cannot switch them back once it has run)."""

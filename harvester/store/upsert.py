@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 
+from ..errors import ClockSkew
 from ..mapping import Counters, Listed, MappedRow, RepoDetails
 from ..state import RunStats, WalkState
 from .bulk import BulkInsert
@@ -86,11 +87,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     table = REPO_TABLES[kind][0]
     log = ChangeLog(kind, run_id=run_id, now=now)
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
-    replaced = _move_aside_replaced(conn, kind, by_id, now=now, log=log)
-    renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id, log=log)
-    stored = {row["id"]: row for row in conn.execute(
-        select(table.c.id, table.c.row_key, table.c.deleted_at, table.c.raw).where(table.c.id.in_(by_id)))
-        .mappings()}
+    stored, replaced, renamed = _stored_rows(conn, kind, by_id, now=now, run_id=run_id, log=log)
     fresh: list[MappedRow] = []
     changed: list[MappedRow] = []
     unchanged: list[str] = []
@@ -123,6 +120,32 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
                      .values(last_seen_at=now, verified_at=now, deleted_at=None))
     log.write(conn)
     return PageCounts(len(fresh), len(changed) + revived, len(unchanged) - revived, renamed, replaced)
+
+
+def _stored_rows(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime, run_id: int | None,
+                 log: ChangeLog) -> tuple[dict[str, Any], int, int]:
+    """The catalog's rows of this page's repos, by id, once renames and ids taken by other repos
+    are dealt with; and how many rows were moved aside, and how many renamed.
+
+    One read serves the usual page, where every repo the catalog knows has its id and its
+    ``hub_id`` as before (a first crawl finds none at all): then nothing is to move. Only a page
+    with a rename or a taken id goes the longer way, which reads again after each step.
+    """
+    table = REPO_TABLES[kind][0]
+    hub_ids = {row.row["hub_id"] for row in by_id.values()}
+    found = conn.execute(select(table.c.id, table.c.hub_id, table.c.row_key, table.c.deleted_at, table.c.raw)
+                         .where(or_(table.c.id.in_(by_id), table.c.hub_id.in_(hub_ids)))).mappings().all()
+    # With one repo per hub_id on the page, and each row found under its own id and hub_id, there
+    # is nothing to rename and no id taken: exactly when the two steps below would do nothing.
+    if len(hub_ids) == len(by_id) and all(row["id"] in by_id and by_id[row["id"]].row["hub_id"] == row["hub_id"]
+                                          for row in found):
+        return {row["id"]: row for row in found}, 0, 0
+    replaced = _move_aside_replaced(conn, kind, by_id, now=now, log=log)
+    renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id, log=log)
+    stored = {row["id"]: row for row in conn.execute(
+        select(table.c.id, table.c.row_key, table.c.deleted_at, table.c.raw).where(table.c.id.in_(by_id)))
+        .mappings()}
+    return stored, replaced, renamed
 
 
 def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[str, int], retagged: set[int]) -> None:
@@ -463,6 +486,12 @@ def store_details_page(engine: Engine, kind: str, details: dict[str, RepoDetails
     _commit_page(engine, write, state=None, run_id=run_id, stats=stats, sweep_since=None, rejected=rejected)
 
 
+# How far ahead of this machine's clock the catalog's last page may be: clocks kept by NTP differ
+# by far less; past this, one machine's clock is wrong, and stamping every later page with its
+# time would hide deletions and keep locks for as long.
+CLOCK_TOLERANCE = timedelta(minutes=10)
+
+
 def wall_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -477,10 +506,19 @@ def catalog_time(conn: Connection, state: WalkState | None) -> datetime:
     Every walk's page writes ``sync_state.updated_at``, so its largest value is the last page's
     time. Called under the change-log lock, which orders the pages of every writer.
     """
-    times = [wall_clock(), utc(conn.execute(select(func.max(sync_state.c.updated_at))).scalar())]
-    if state is not None:
-        times.append(state.started_at)
-    return max(t for t in times if t is not None)
+    wall = wall_clock()
+    last = utc(conn.execute(select(func.max(sync_state.c.updated_at))).scalar())
+    if last is not None and last - wall > CLOCK_TOLERANCE:
+        raise ClockSkew(f"the catalog's last page is dated {last.isoformat(timespec='seconds')}, "
+                        f"{_duration(last - wall)} ahead of this machine's clock: a machine that writes this catalog "
+                        "has a wrong clock. Fix it (NTP); if the catalog's date is the wrong one, `harvester state "
+                        "reset` forgets it (the next run walks everything)")
+    return max(t for t in (wall, last, state.started_at if state is not None else None) if t is not None)
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    return f"{seconds / 86_400:.1f} days" if seconds >= 86_400 else f"{seconds / 60:.0f} minutes"
 
 
 def _commit_page(engine: Engine, write: Callable[[Connection, RunStats, datetime], None], *,
@@ -497,7 +535,7 @@ def _commit_page(engine: Engine, write: Callable[[Connection, RunStats, datetime
         # each holding what the other waits for (PostgreSQL; SQLite has one writer anyway).
         lock_change_log(conn)
         now = catalog_time(conn, state)
-        renew_for_page(conn, run_id, now)
+        renew_for_page(conn, run_id, wall_clock())  # a lock's expiry is this machine's business, by its clock
         write(conn, after, now)
         after.rows_seen += rejected
         after.rows_rejected += rejected
