@@ -6,7 +6,7 @@
 
 Not a test. Needs `pip install -e '.[bench]'` (sqlite-utils). One emulator serves every
 contender, each a process of its own, one after the other, so CPU (user + system, read with
-``wait4``) and peak RSS are each contender's alone:
+``wait4``) and peak RSS (VmHWM, read by the contender) are each contender's alone:
 
     floor         the pages harvester asks for, fetched and decoded, nothing stored
     harvester     `harvester sync --verify-pages 0` into a new SQLite file, with a per-page clock
@@ -55,7 +55,7 @@ while url:
     response.raise_for_status()
     rows += len(response.json())
     url = response.links.get("next", {}).get("url")
-print(json.dumps({"rows": rows}))
+print(json.dumps({"rows": rows, "hwm_kb": HWM()}))
 """
 
 SQLITE_UTILS = """
@@ -71,7 +71,7 @@ while url:
     table.upsert_all(items, pk="id", alter=True)
     rows += len(items)
     url = response.links.get("next", {}).get("url")
-print(json.dumps({"rows": rows, "stored": table.count}))
+print(json.dumps({"rows": rows, "stored": table.count, "hwm_kb": HWM()}))
 """
 
 HARVESTER = """
@@ -86,21 +86,29 @@ run = sync(SyncConfig(db_url=f"sqlite:///{sys.argv[2]}", endpoint=sys.argv[1], v
 costs = [b - a for a, b in zip([started, *pages], pages)]
 io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
 print(json.dumps({"rows": run["rows_inserted"], "pages": run["pages"], "page_cpu": costs,
-                  "written": int(io["wchar"])}))
+                  "written": int(io["wchar"]), "hwm_kb": HWM()}))
+"""
+
+
+# Peak RSS as the process itself reads it (VmHWM): the parent's ru_maxrss for a child starts at
+# the parent's own RSS, which holds the emulator (see common.py).
+HWM = """
+def HWM():
+    return int(next(line for line in open("/proc/self/status") if line.startswith("VmHWM:")).split()[1])
 """
 
 
 def contender(program: str, *args: str) -> dict[str, Any]:
-    """Run one contender; its own counts, plus wall, CPU and peak RSS from the kernel."""
+    """Run one contender; its own counts and peak RSS, plus wall and CPU from the kernel."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", program, *args], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", HWM + program, *args], stdout=subprocess.PIPE, text=True)
     out = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"a contender failed with status {status}")
-    return {**json.loads(out.splitlines()[-1]), "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-            "rss_mb": usage.ru_maxrss / 1024}
+    counted = json.loads(out.splitlines()[-1])
+    return {**counted, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": counted["hwm_kb"] / 1024}
 
 
 def crawl(models: int, workdir: Path) -> dict[str, dict[str, Any]]:
