@@ -307,6 +307,6 @@ def test_the_collector_is_restored_when_the_last_of_several_syncs_ends():
     with _few_collections():
         second_in.set()
         first_out.wait(5)
-        assert gc.get_threshold()[0] == 70_000, "still tuned while a sync runs"
+        assert gc.get_threshold()[0] == 10_000, "still tuned while a sync runs"
     thread.join()
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
