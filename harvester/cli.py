@@ -62,7 +62,7 @@ def _reported_errors() -> Iterator[None]:
     except SQLAlchemyError as exc:  # reading commands (status, changes, search): the database's own reason
         _report(CatalogError(f"the catalog could not be read: {database_reason(exc)}"))
         sys.exit(CatalogError.exit_code)
-    except KeyboardInterrupt:  # Ctrl-C in a reading command (query, export): what was written stays written
+    except KeyboardInterrupt:  # Ctrl-C where no stop handler runs (query, export; a sync has its own): one line
         logs.failed("interrupted", Interrupted.exit_code)
         sys.exit(Interrupted.exit_code)
 
@@ -96,17 +96,6 @@ def _stop_on_signals(log_format: str) -> Iterator[StopRequest]:
         # default handler (a traceback, or death by the signal) in its last instants.
         for sig, previous_handler in previous.items():
             signal.signal(sig, signal.SIG_IGN if OWN_PROCESS else previous_handler)
-
-
-@contextmanager
-def _aborts_reported() -> Iterator[None]:
-    """A second Ctrl-C or SIGTERM: one line, and the code of an interruption."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        logs.failed("aborted: the catalog holds every page committed before it; the next run resumes from there",
-                    Interrupted.exit_code)
-        sys.exit(Interrupted.exit_code)
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -217,7 +206,7 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
 
         logs.setup(log_format, quiet=quiet)
         exit_code = 0
-        with _reported_errors(), _aborts_reported():
+        with _reported_errors():
             if verify_pages is not None and (full or reconcile or stats or details):
                 raise ConfigError("--verify-pages applies to a plain sync only, not to --full, --reconcile, --stats "
                                   "or --details")
