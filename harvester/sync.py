@@ -55,7 +55,14 @@ from .stopping import abort_flag, in_worker, wait_for
 from .store.engine import catalog_error, database_reason, open_catalog
 from .store.locks import ScopeLock
 from .store.runs import finish_run, load_state, run_record, start_run
-from .store.upsert import pending_details, store_details_page, store_page, store_seen_page, store_stats_page
+from .store.upsert import (
+    PageBatch,
+    pending_details,
+    store_details_page,
+    store_page,
+    store_seen_page,
+    store_stats_page,
+)
 
 log = logging.getLogger("harvester")
 T = TypeVar("T")
@@ -124,14 +131,14 @@ def first_page_url(config: SyncConfig) -> str:
 
 
 class PlannedPage(NamedTuple):
-    """A fetched page ready to store: the walk's state after it, and the commit that stores the
-    page with that state as its checkpoint, in one transaction."""
+    """A fetched page ready to store: the walk's state after it, and the write that stores the
+    page with that state as its checkpoint, in a ``PageBatch``."""
 
     state: WalkState
-    commit: Callable[[], None]
+    store: Callable[[PageBatch], None]
 
 
-def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats) -> PlannedPage:
+def _plan_listing_page(page: Page, state: WalkState, stats: RunStats) -> PlannedPage:
     """Map a page of full items for upsert; an incremental walk ends at the first row it already had."""
     rows, rejected = map_page(state.kind, page.items)
     newest = None if state.in_creation_order else _newest(rows, horizon=now() + FUTURE_SKEW)
@@ -144,13 +151,11 @@ def _plan_listing_page(engine: Engine, page: Page, state: WalkState, *, run_id: 
     sweep_since = state.sweep_due(next_url)
     state = state.advance(next_url=next_url, page_size=page.page_size, newest=newest)
     # A rejected item's repo is still listed: it must count as seen, or a deletion sweep would take it for gone.
-    return PlannedPage(state, partial(store_page, engine, rows, rejected=len(rejected),
-                                      listed=listed(rejected), state=state, run_id=run_id,
-                                      stats=stats, sweep_since=sweep_since))
+    return PlannedPage(state, partial(store_page, rows=rows, rejected=len(rejected), listed=listed(rejected),
+                                      state=state, sweep_since=sweep_since))
 
 
-def _plan_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_id: int,
-                         stats: RunStats) -> PlannedPage:
+def _plan_reconcile_page(page: Page, state: WalkState, stats: RunStats) -> PlannedPage:
     """Mark the repos of a page of ids as seen (by hub_id, so renamed repos count as seen; by repo
     id for an item without one)."""
     keys = listed(page.items)
@@ -158,22 +163,21 @@ def _plan_reconcile_page(engine: Engine, page: Page, state: WalkState, *, run_id
         log.warning("%d items without an _id: their repos are matched by id", len(page.items) - len(keys.hub_ids))
     sweep_since = state.sweep_due(page.next_url)
     state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None)
-    return PlannedPage(state, partial(store_seen_page, engine, keys, rejected=len(page.items) - len(keys.hub_ids),
-                                      state=state, run_id=run_id, stats=stats, sweep_since=sweep_since))
+    return PlannedPage(state, partial(store_seen_page, listed=keys, rejected=len(page.items) - len(keys.hub_ids),
+                                      state=state, sweep_since=sweep_since))
 
 
-def _plan_stats_page(engine: Engine, page: Page, state: WalkState, *, run_id: int, stats: RunStats,
-                     top: int) -> PlannedPage:
-    """Refresh the counters of a page of the busiest repos; the walk ends after ``top`` repos."""
+def _plan_stats_page(page: Page, state: WalkState, stats: RunStats, *, top: int) -> PlannedPage:
+    """Refresh the counters of a page of the busiest repos; the walk ends after ``top`` repos
+    (``stats`` counts the pages before this one, committed or not)."""
     items = page.items[: max(0, top - stats.rows_seen)]  # exactly the top repos, not the rest of a page
     counters, rejected = _map_each(items, partial(map_counters, state.kind))
     done = stats.rows_seen + len(items) >= top
     state = state.advance(next_url=None if done else page.next_url, page_size=page.page_size, newest=None)
-    return PlannedPage(state, partial(store_stats_page, engine, counters, rejected=len(rejected), state=state,
-                                      run_id=run_id, stats=stats))
+    return PlannedPage(state, partial(store_stats_page, counters=counters, rejected=len(rejected), state=state))
 
 
-PagePlanner = Callable[..., PlannedPage]
+PagePlanner = Callable[[Page, WalkState, RunStats], PlannedPage]
 
 
 def page_planner(config: SyncConfig, state: WalkState) -> PagePlanner:
@@ -191,24 +195,41 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
     """Walk from ``state.cursor`` until the walk ends, the page budget is spent, or a stop is asked.
 
     Once a page shows that the walk goes on, the next one is fetched while this one is stored.
+    Pages are committed together while the next one is already in hand, up to
+    ``PAGES_PER_COMMIT``: a commit is a tenth of a page's CPU, and one per page rewrote the same
+    index pages to disk again and again. Whenever the walk would wait for the Hub, what is in
+    hand is committed first, so no transaction is held open across a wait; a stop, a fetch
+    error or the page budget commits it too. A crash loses at most the uncommitted pages.
     """
-    with PageWalk(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE, abort=abort_flag(stop)) as pages:
+    with (PageWalk(client, state.cursor, page_size=state.page_size or MAX_PAGE_SIZE, abort=abort_flag(stop)) as pages,
+          PageBatch(engine, stats, run_id=run_id) as batch):
         page = pages.next_page()
         while page is not None:
-            planned = plan(engine, page, state, run_id=run_id, stats=stats)
-            last = not planned.state.unfinished or (max_pages is not None and stats.pages + 1 >= max_pages)
-            if not last and not (stop is not None and stop.is_set()):
+            planned = plan(page, state, batch.pending)
+            last = not planned.state.unfinished or (max_pages is not None and batch.pending.pages + 1 >= max_pages)
+            stopping = stop is not None and stop.is_set()
+            if not last and not stopping:
                 pages.fetch_ahead()
-            planned.commit()
+            planned.store(batch)
             state = planned.state
-            if on_page is not None:
-                on_page(stats)
+            if last or stopping or batch.pages >= PAGES_PER_COMMIT or not pages.arrived():
+                batch.commit()
+                if on_page is not None:
+                    on_page(stats)
             if last:
                 break
             if stop is not None and stop.is_set():
+                batch.commit()
                 raise Interrupted("stopped after the last committed page")
-            page = pages.next_page()
+            try:
+                page = pages.next_page()
+            except BaseException:
+                batch.commit()  # the pages in hand are good; only the fetch failed
+                raise
     return state
+
+
+PAGES_PER_COMMIT = 10  # at most; a SIGKILL loses these, and the page fetched ahead
 
 
 DETAILS_BATCH = 100  # repos per transaction in the details lane
@@ -235,7 +256,8 @@ def fetch_details(engine: Engine, client: HubClient, config: SyncConfig, *, run_
             fetched.append((repo_id, wait_for(in_worker(partial(client.fetch_repo, url)), abort_flag(stop))))
             after = (modified, repo_id)
         details, rejected = _map_each(fetched, partial(_map_repo_page, kind))
-        store_details_page(engine, kind, details, rejected=len(rejected), run_id=run_id, stats=stats)
+        with PageBatch(engine, stats, run_id=run_id) as batch:
+            store_details_page(batch, kind, details, rejected=len(rejected))
         if on_page is not None:
             on_page(stats)
         if stop is not None and stop.is_set():

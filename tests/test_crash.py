@@ -4,8 +4,8 @@ Each sequence runs the real command in a subprocess against the emulator, SIGKIL
 seeded points (while the catalog is being created and migrated, at a random instant, or just
 as a given page is being fetched or committed), then runs it again until it finishes. After
 every sequence the catalog equals the corpus row for row, no run is left "running", and the
-whole sequence fetched no more than one walk, plus one lost page and one catch-up page per
-kill, plus the final catch-up.
+whole sequence fetched no more than one walk, plus per kill the pages not yet committed
+(``PAGES_PER_COMMIT`` at most), the one fetched ahead and a catch-up page, plus the final catch-up.
 
 CI runs 32 kill points; `pytest -m soak` runs 300.
 """
@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalog import Catalog
 from harvester.emulator import HubEmulator
+from harvester.sync import PAGES_PER_COMMIT
 from helpers import PAGE, assert_catalog_equals_corpus, runs
 
 MODELS = 600
@@ -73,7 +74,9 @@ def wait_then_kill(process: subprocess.Popen, db: Catalog, rng: random.Random, *
 def crash_sequence(seed: int, kills: int, db: Catalog) -> None:
     rng = random.Random(seed)
     with HubEmulator(models=MODELS, seed=seed) as hub:
-        hub.faults.add("slow=0.02")  # spread a run over about a second so kills land everywhere
+        # Spread a run over about a second so kills land everywhere; pages come in bursts of three,
+        # so that kills also land on pages stored together, not yet committed.
+        hub.faults.add("slow=0.06,every=3")
         aims: list[str] = []
         missed = False
         for _ in range(6 * kills):
@@ -91,10 +94,11 @@ def crash_sequence(seed: int, kills: int, db: Catalog) -> None:
         statuses = [run["status"] for run in history]
         assert statuses[-1] == "ok" and history[-1]["complete"]
         assert set(statuses) <= {"ok", "abandoned"} and statuses.count("abandoned") <= kills, f"seed {seed}: {statuses}"
-        # one walk; per kill a lost page and a catch-up page; per finished run its catch-up page
+        # one walk; per kill the pages not committed yet, the one fetched ahead and a catch-up
+        # page; per finished run its catch-up page
         walk = math.ceil(MODELS / PAGE)
         fetched = len(hub.listing_requests())
-        bound = walk + 2 * kills + statuses.count("ok")
+        bound = walk + (PAGES_PER_COMMIT + 2) * kills + statuses.count("ok")
         assert fetched <= bound, f"seed {seed}: {fetched} requests > {bound} for {walk} pages, kills {aims}"
 
 

@@ -57,7 +57,7 @@ def test_a_full_disk_fails_clearly_and_the_next_run_resumes(hub, db, page_limit)
     with pytest.raises(CatalogError, match=r"cannot write to catalog .*full.*free some space"):
         sync(config(hub, db))
     assert_checkpoint_matches_rows(db)
-    assert 2 * PAGE < len(catalog(db)) < 1_000
+    assert 2 * PAGE <= len(catalog(db)) < 1_000  # the batch of pages the disk could not take is rolled back
     page_limit["pages"] = None
     run = sync(config(hub, db))
     assert run["mode"] == "resume" and run["status"] == "ok"

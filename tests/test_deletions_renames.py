@@ -51,7 +51,7 @@ def test_an_unfinished_or_failed_walk_never_marks_anything(hub, db):
     assert run["mode"] == "resume" and run["rows_deleted"] == 10 and deleted(db) == gone
 
 
-def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db):
+def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db, page_by_page):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
     moved: list[str] = []
@@ -70,7 +70,7 @@ def oldest_first(corpus) -> list[str]:
     return [corpus.ids[j] for j in sorted(corpus.live(), key=lambda j: (corpus.modified[j], j))]
 
 
-def test_a_row_modified_again_during_the_catch_up_is_never_marked_deleted(hub, db):
+def test_a_row_modified_again_during_the_catch_up_is_never_marked_deleted(hub, db, page_by_page):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
     moved: list[str] = []

@@ -136,7 +136,7 @@ def test_a_private_repo_is_marked_deleted_by_a_lap_and_undeleted_when_public_aga
     assert_every_column_equals_the_hub(hub, db)
 
 
-def test_repos_renamed_or_modified_while_a_lap_goes_on_are_never_marked_deleted(hub, db):
+def test_repos_renamed_or_modified_while_a_lap_goes_on_are_never_marked_deleted(hub, db, page_by_page):
     plain_sync(hub, db, 0)
     corpus = hub.corpora["models"]
     oldest_first = sorted(corpus.live(), key=lambda j: (corpus.created[j], j))

@@ -107,7 +107,7 @@ def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(hub, db):
     assert sync(config(hub, db))["status"] == "ok"
 
 
-def test_a_run_that_lost_its_lock_stops_before_writing_another_page(hub, db):
+def test_a_run_that_lost_its_lock_stops_before_writing_another_page(hub, db, page_by_page):
     stolen = threading.Event()
 
     def steal(stats) -> None:

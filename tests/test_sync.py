@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from concurrent import futures
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,8 +21,9 @@ from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
+from harvester.hub.pages import PageWalk
 from harvester.state import OVERLAP
-from harvester.sync import sync
+from harvester.sync import PAGES_PER_COMMIT, sync
 from helpers import (
     PAGE,
     assert_catalog_equals_corpus,
@@ -135,7 +137,9 @@ def test_max_pages_is_a_hard_budget_even_when_the_walk_ends_on_it(hub, db):
 
 def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
     """The walk asks for page N+1 before it is done with page N: here it waits, after storing
-    each page, for the Hub to see the next request, which only a fetch ahead can have sent."""
+    each page, for the Hub to see the next request, which only a fetch ahead can have sent.
+    (Slow pages: none is in hand when the one before is stored, so each page commits alone.)"""
+    hub.faults.add("slow=0.05")
     pending = []
 
     def next_request_already_sent(stats) -> None:
@@ -149,6 +153,59 @@ def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
     assert pending == [1] * (full_walk_pages(hub) - 1), "the next page is requested before it is needed"
     assert run["requests"] == len(hub.requests) == full_walk_pages(hub) + 1
     assert_catalog_equals_corpus(hub, db)
+
+
+@pytest.fixture
+def hub_ahead(monkeypatch):
+    """A Hub always faster than the catalog: the next page is in hand whenever a page is stored."""
+
+    def arrived(walk: PageWalk) -> bool:
+        if walk._ahead is not None:
+            futures.wait([walk._ahead])
+        return walk._ahead is not None
+
+    monkeypatch.setattr(PageWalk, "arrived", arrived)
+
+
+def test_pages_in_hand_commit_together_and_the_checkpoint_covers_them(hub, db, hub_ahead):
+    commits: list[int] = []
+    run = sync(config(hub, db), on_page=lambda stats: commits.append(stats.pages))
+    walk = full_walk_pages(hub)
+    assert commits == [*range(PAGES_PER_COMMIT, walk, PAGES_PER_COMMIT), walk, walk + 1]  # + the catch-up
+    assert run["pages"] == walk + 1
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_fetch_error_commits_the_pages_in_hand(hub, db, hub_ahead):
+    hub.faults.add("500,after=7")
+    with pytest.raises(HubUnavailable):
+        sync(config(hub, db, attempts=1))
+    [record] = runs(db)
+    assert (record["status"], record["pages"]) == ("failed", 7)
+    assert len(catalog(db)) == 7 * PAGE
+    assert db.rows("SELECT walk_pages FROM sync_state") == [(7,)], "the checkpoint is the last page in hand"
+    hub.faults.clear()
+    assert sync(config(hub, db))["mode"] == "resume"
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_a_stop_commits_the_pages_in_hand(hub, db, hub_ahead):
+    stop = threading.Event()
+    hub.faults.add("slow=0.5,after=4,times=1")
+
+    def stop_while_page_5_is_awaited() -> None:
+        deadline = time.monotonic() + 30
+        while len(hub.listing_requests()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        stop.set()
+
+    threading.Thread(target=stop_while_page_5_is_awaited).start()
+    with pytest.raises(Interrupted):
+        sync(config(hub, db), stop=stop)
+    [record] = runs(db)
+    assert record["status"] == "interrupted" and record["pages"] >= 4, "pages in hand were rolled back"
+    assert len(catalog(db)) == record["pages"] * PAGE
+    assert db.rows("SELECT walk_pages FROM sync_state") == [(record["pages"],)]
 
 
 def test_a_stopped_walk_leaves_no_request_behind_and_counts_every_one(hub, db):

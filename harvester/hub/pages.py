@@ -295,6 +295,10 @@ class PageWalk:
         if self._ahead is None:
             self._ahead = in_worker(lambda: next(self._pages, None))
 
+    def arrived(self) -> bool:
+        """Whether the page fetched ahead is in hand (or its fetch has ended in an error)."""
+        return self._ahead is not None and self._ahead.done()
+
     def next_page(self) -> Page | None:
         """The next page (the one fetched ahead, once it arrives), or None at the end of the walk.
 

@@ -427,15 +427,16 @@ def touch_seen(conn: Connection, kind: str, hub_ids: Sequence[str], *, now: date
     return result.rowcount, len(back)
 
 
-def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: WalkState, run_id: int,
-               stats: RunStats, sweep_since: datetime | None = None, listed: Listed | None = None) -> None:
-    """Commit one page: its rows, the walk's checkpoint, a due deletion sweep and the run's
-    counters, all or nothing. ``listed`` names the rejected items: their rows are only marked seen."""
+def store_page(batch: PageBatch, rows: list[MappedRow], *, rejected: int, state: WalkState,
+               sweep_since: datetime | None = None, listed: Listed | None = None) -> None:
+    """Store one page in ``batch``: its rows, the walk's checkpoint, a due deletion sweep and the
+    run's counters, all committed together. ``listed`` names the rejected items: their rows are
+    only marked seen."""
 
     def write(conn: Connection, after: RunStats, now: datetime) -> None:
-        counts = upsert_repos(conn, state.kind, rows, now=now, run_id=run_id)
+        counts = upsert_repos(conn, state.kind, rows, now=now, run_id=batch.run_id)
         if listed:
-            touch_seen(conn, state.kind, listed.hub_ids, repo_ids=listed.repo_ids, now=now, run_id=run_id)
+            touch_seen(conn, state.kind, listed.hub_ids, repo_ids=listed.repo_ids, now=now, run_id=batch.run_id)
         after.rows_seen += len(rows)
         after.rows_inserted += counts.inserted
         after.rows_updated += counts.updated
@@ -443,47 +444,46 @@ def store_page(engine: Engine, rows: list[MappedRow], *, rejected: int, state: W
         after.rows_renamed += counts.renamed
         after.rows_deleted += counts.replaced
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, sweep_since=sweep_since, rejected=rejected)
+    batch.store(write, state=state, sweep_since=sweep_since, rejected=rejected)
 
 
-def store_seen_page(engine: Engine, listed: Listed, *, rejected: int, state: WalkState, run_id: int,
-                    stats: RunStats, sweep_since: datetime | None = None) -> None:
-    """Commit one reconcile page: rows seen, the checkpoint, a due sweep and the counters."""
+def store_seen_page(batch: PageBatch, listed: Listed, *, rejected: int, state: WalkState,
+                    sweep_since: datetime | None = None) -> None:
+    """Store one reconcile page: rows seen, the checkpoint, a due sweep and the counters."""
 
     def write(conn: Connection, after: RunStats, now: datetime) -> None:
         after.rows_seen += len(listed.hub_ids)
-        seen, back = touch_seen(conn, state.kind, listed.hub_ids, repo_ids=listed.repo_ids, now=now, run_id=run_id)
+        seen, back = touch_seen(conn, state.kind, listed.hub_ids, repo_ids=listed.repo_ids, now=now,
+                                run_id=batch.run_id)
         after.rows_updated += back
         after.rows_unchanged += seen - back
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, sweep_since=sweep_since, rejected=rejected)
+    batch.store(write, state=state, sweep_since=sweep_since, rejected=rejected)
 
 
-def store_stats_page(engine: Engine, counters: dict[str, Counters], *, rejected: int, state: WalkState,
-                     run_id: int, stats: RunStats) -> None:
-    """Commit one counter-lane page: counters, history samples, the checkpoint and the counts."""
+def store_stats_page(batch: PageBatch, counters: dict[str, Counters], *, rejected: int, state: WalkState) -> None:
+    """Store one counter-lane page: counters, history samples, the checkpoint and the counts."""
 
     def write(conn: Connection, after: RunStats, now: datetime) -> None:
-        updated, unchanged, sampled = record_counters(conn, state.kind, counters, run_id=run_id, now=now)
+        updated, unchanged, sampled = record_counters(conn, state.kind, counters, run_id=batch.run_id, now=now)
         after.rows_seen += len(counters)
         after.rows_updated += updated
         after.rows_unchanged += unchanged
         after.samples_taken += sampled
 
-    _commit_page(engine, write, state=state, run_id=run_id, stats=stats, sweep_since=None, rejected=rejected)
+    batch.store(write, state=state, sweep_since=None, rejected=rejected)
 
 
-def store_details_page(engine: Engine, kind: str, details: dict[str, RepoDetails], *, rejected: int,
-                       run_id: int, stats: RunStats) -> None:
-    """Commit one batch of the details lane: heavy fields, files and the run's counts."""
+def store_details_page(batch: PageBatch, kind: str, details: dict[str, RepoDetails], *, rejected: int) -> None:
+    """Store one batch of the details lane: heavy fields, files and the run's counts."""
 
     def write(conn: Connection, after: RunStats, now: datetime) -> None:
-        stored = replace_details(conn, kind, details, now=now, run_id=run_id) if details else 0
+        stored = replace_details(conn, kind, details, now=now, run_id=batch.run_id) if details else 0
         after.rows_seen += len(details)
         after.rows_updated += stored
         after.rows_unchanged += len(details) - stored
 
-    _commit_page(engine, write, state=None, run_id=run_id, stats=stats, sweep_since=None, rejected=rejected)
+    batch.store(write, state=None, sweep_since=None, rejected=rejected)
 
 
 # How far ahead of this machine's clock the catalog's last page may be: clocks kept by NTP differ
@@ -521,28 +521,84 @@ def _duration(delta: timedelta) -> str:
     return f"{seconds / 86_400:.1f} days" if seconds >= 86_400 else f"{seconds / 60:.0f} minutes"
 
 
-def _commit_page(engine: Engine, write: Callable[[Connection, RunStats, datetime], None], *,
-                 state: WalkState | None, run_id: int, stats: RunStats, sweep_since: datetime | None,
-                 rejected: int = 0) -> None:
-    """One page's transaction, at ``catalog_time``; ``stats`` is advanced only once it has committed.
+class PageBatch:
+    """Pages stored in one transaction and committed together.
 
-    ``rejected`` items were seen but not stored: they count as seen and as rejected. ``state``
-    is the walk's checkpoint (the details lane has none: its work list is the catalog itself).
+    Each page writes its walk's checkpoint and the run's counters with its rows, so whatever
+    commits, the cursor covers exactly the rows committed with it; a crash loses the pages not
+    yet committed, which the next run fetches again. ``stats`` is advanced only by a commit.
+    Leaving the context commits the pages in hand, or rolls them back after an error.
     """
-    after = replace(stats)
-    with engine.begin() as conn:
-        # Before any row lock: two lanes' pages then queue for the change log in one order, never
-        # each holding what the other waits for (PostgreSQL; SQLite has one writer anyway).
-        lock_change_log(conn)
+
+    def __init__(self, engine: Engine, stats: RunStats, *, run_id: int) -> None:
+        self.engine = engine
+        self.stats = stats
+        self.run_id = run_id
+        self.pending = replace(stats)  # the run's counts with the pages in hand
+        self.pages = 0  # pages in hand, not committed yet
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> PageBatch:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    def store(self, write: Callable[[Connection, RunStats, datetime], None], *, state: WalkState | None,
+              sweep_since: datetime | None, rejected: int = 0) -> None:
+        """Write one page at ``catalog_time``: ``write`` advances the counts it is given.
+
+        ``rejected`` items were seen but not stored: they count as seen and as rejected. ``state``
+        is the walk's checkpoint (the details lane has none: its work list is the catalog itself).
+        """
+        conn = self._transaction()
+        after = self.pending
+        after.requests, after.retries = self.stats.requests, self.stats.retries  # counted as they happen
         now = catalog_time(conn, state)
-        renew_for_page(conn, run_id, wall_clock())  # a lock's expiry is this machine's business, by its clock
+        renew_for_page(conn, self.run_id, wall_clock())  # a lock's expiry is this machine's business, by its clock
         write(conn, after, now)
         after.rows_seen += rejected
         after.rows_rejected += rejected
         if state is not None and sweep_since is not None:
-            after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now, run_id=run_id)
+            after.rows_deleted += sweep_deleted(conn, state.kind, since=sweep_since, now=now, run_id=self.run_id)
         after.pages += 1
         if state is not None:
             save_state(conn, state, now=now)
-        save_run_stats(conn, run_id, after)
-    stats.take_stored(after)
+        save_run_stats(conn, self.run_id, after)
+        self.pages += 1
+
+    def commit(self) -> None:
+        """Commit the pages in hand, if any, and count them in ``stats``."""
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            conn.commit()
+        finally:
+            conn.close()
+        self.stats.take_stored(self.pending)
+        self.pending = replace(self.stats)
+        self.pages = 0
+
+    def rollback(self) -> None:
+        """Give up the pages in hand."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()  # rolls back
+        self.pending = replace(self.stats)
+        self.pages = 0
+
+    def _transaction(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+            try:
+                # Before any row lock: two lanes' pages then queue for the change log in one order,
+                # never each holding what the other waits for (PostgreSQL; SQLite has one writer anyway).
+                lock_change_log(self._conn)
+            except BaseException:
+                self.rollback()
+                raise
+        return self._conn
