@@ -78,12 +78,13 @@ HARVESTER = """
 import json, sys, time
 from harvester.config import SyncConfig
 from harvester.sync import sync
-pages = []
-def clock(stats):
-    pages.append(time.process_time())
-started = time.process_time()
+commits = [(time.process_time(), 0)]
+def clock(stats):  # called after each commit, which may hold several pages
+    commits.append((time.process_time(), stats.pages))
 run = sync(SyncConfig(db_url=f"sqlite:///{sys.argv[2]}", endpoint=sys.argv[1], verify_pages=0), on_page=clock)
-costs = [b - a for a, b in zip([started, *pages], pages)]
+costs = []  # per page: its commit's CPU shared among the commit's pages
+for (before, done), (after, now) in zip(commits, commits[1:]):
+    costs += [(after - before) / (now - done)] * (now - done)
 io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
 print(json.dumps({"rows": run["rows_inserted"], "pages": run["pages"], "page_cpu": costs,
                   "written": int(io["wchar"]), "hwm_kb": HWM()}))
@@ -119,9 +120,19 @@ def crawl(models: int, workdir: Path) -> dict[str, dict[str, Any]]:
         catalog = workdir / "harvester.db"
         results["harvester"] = contender(HARVESTER, hub.url, str(catalog))
         results["harvester"]["file"] = catalog.stat().st_size
+        results["harvester"]["tables"] = bytes_by_table(catalog)
         results["sqlite-utils"] = contender(SQLITE_UTILS, url, str(workdir / "sqlite-utils.db"))
         results["sqlite-utils"]["file"] = (workdir / "sqlite-utils.db").stat().st_size
     return results
+
+
+def bytes_by_table(catalog: Path) -> dict[str, int]:
+    """Bytes of each table and index of a SQLite file (its ``dbstat`` table), the largest first."""
+    import sqlite3
+
+    with sqlite3.connect(catalog) as conn:
+        rows = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+    return dict(rows)
 
 
 def slowed(models: int, workdir: Path) -> tuple[float, float]:
@@ -136,11 +147,11 @@ def slowed(models: int, workdir: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=200_000)
-    parser.add_argument("--slow-models", type=int, default=100_000, help="models of the slowed crawl")
+    parser.add_argument("--slow-models", type=int, default=100_000, help="models of the slowed crawl (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="harvester-cost-") as tmp:
         results = crawl(args.models, Path(tmp))
-        slow_floor, slow_harvester = slowed(args.slow_models, Path(tmp))
+        slow_floor, slow_harvester = slowed(args.slow_models, Path(tmp)) if args.slow_models else (0.0, 0.0)
     base = results["sqlite-utils"]["cpu"]
     print(f"{args.models:,} models, {PAGE:,} a page")
     print(f"{'contender':<13} {'wall s':>7} {'CPU s':>7} {'x sqlite-utils CPU':>19} {'peak RSS MB':>12} "
@@ -156,8 +167,12 @@ def main() -> None:
     print(f"harvester: {harvester['written'] / harvester['file']:.1f} bytes written per byte of catalog "
           f"({harvester['written'] / 1e6:,.0f} MB for {harvester['file'] / 1e6:,.0f} MB); CPU per page "
           f"{first * 1000:.0f} ms over the first tenth, {last * 1000:.0f} ms over the last ({last / first:.2f}x)")
-    print(f"pages 0.5 s late ({args.slow_models:,} models): floor {slow_floor:.1f} s, harvester "
-          f"{slow_harvester:.1f} s ({slow_harvester / slow_floor:.3f}x)")
+    print("bytes per row by table and index:", ", ".join(
+        f"{name} {size / harvester['rows']:,.0f}" for name, size in harvester["tables"].items()
+        if size / harvester["rows"] >= 1))
+    if args.slow_models:
+        print(f"pages 0.5 s late ({args.slow_models:,} models): floor {slow_floor:.1f} s, harvester "
+              f"{slow_harvester:.1f} s ({slow_harvester / slow_floor:.3f}x)")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from .jsontext import fast_dumps
@@ -34,11 +37,11 @@ class RejectedItem(ValueError):
 
 @dataclass(frozen=True)
 class MappedRow:
-    """One repo's row and tags, ready to upsert."""
+    """One repo's row and tags, ready to upsert: ``row["raw_extra"]`` is what the columns and
+    tags cannot say of the item (`item_patch`), ``row["item_hash"]`` tells a changed item."""
 
-    row: dict[str, Any]  # "raw" holds the item itself
-    tags: list[str]
-    raw_json: str  # the item as JSON text, as stored in "raw"
+    row: dict[str, Any]
+    tags: list[str]  # without repeats, in the item's order
 
     @property
     def id(self) -> str:
@@ -208,7 +211,7 @@ def map_item(kind: str, item: Any) -> MappedRow:
     """
     repo_id = _repo_id(item)
     hub_id = _required_text(item, "_id", repo_id)
-    raw_json = _storable(item, repo_id)
+    raw_json = _storable(item, repo_id)  # also what tells a changed item
     tags = item.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise RejectedItem(f"item {repo_id!r} has malformed 'tags'")
@@ -228,10 +231,126 @@ def map_item(kind: str, item: Any) -> MappedRow:
         "trending_score": _number(item, "trendingScore", repo_id),
         "license": _license(item, tags),
         "card_data": item.get("cardData"),
-        "raw": item,
         **_KIND_COLUMNS[kind](item, repo_id),
     }
-    return MappedRow(row, list(dict.fromkeys(tags)), raw_json)
+    unique_tags = list(dict.fromkeys(tags))
+    row["raw_extra"] = item_patch(item, rebuilt_item(kind, row, unique_tags))
+    row["item_hash"] = item_hash(raw_json)
+    return MappedRow(row, unique_tags)
+
+
+def item_hash(item_json: str) -> int:
+    """A signed 64-bit digest of an item's JSON text: a different number means a different item."""
+    return int.from_bytes(hashlib.blake2b(item_json.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def hub_time(value: datetime | None) -> str | None:
+    """A timestamp as the Hub writes it: '2024-05-13T17:47:06.000Z' (milliseconds, UTC)."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+            f"{value.second:02d}.{value.microsecond // 1000:03d}Z")
+
+
+def _flag_field(value: bool | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _json_number(value: float | None) -> int | float | None:
+    """A stored float as the views write it: whole numbers (to 2**53) as integers, as the Hub
+    sends them; others to the 15 significant digits SQLite's JSON functions keep (where that
+    loses precision, the item's own number goes to ``raw_extra``)."""
+    if value is None:
+        return None
+    if value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return float(f"{value:.15g}")
+
+
+def _runtime(row: dict[str, Any]) -> dict[str, Any] | None:
+    runtime: dict[str, Any] = {}
+    if row.get("runtime_stage") is not None:
+        runtime["stage"] = row["runtime_stage"]
+    if row.get("hardware") is not None:
+        runtime["hardware"] = {"current": row["hardware"]}
+    return runtime or None
+
+
+# Item field -> how it is rebuilt from a row (read back from the catalog or just mapped). Revision
+# 0012's views `<kind>_raw` say the same in SQL; tests hold the two equal on every backend.
+_REBUILT: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "_id": itemgetter("hub_id"), "id": itemgetter("id"), "author": itemgetter("author"),
+    "sha": itemgetter("sha"), "lastModified": lambda row: hub_time(row["last_modified"]),
+    "createdAt": lambda row: hub_time(row["created_at"]), "private": lambda row: _flag_field(row["private"]),
+    "disabled": lambda row: _flag_field(row["disabled"]), "likes": itemgetter("likes"),
+    "trendingScore": lambda row: _json_number(row["trending_score"]),
+}
+_GATED: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "gated": lambda row: row["gated"] or False, "downloads": itemgetter("downloads"),
+    "downloadsAllTime": itemgetter("downloads_all_time"),
+}
+REBUILT_FIELDS: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {
+    "models": {**_REBUILT, **_GATED, "pipeline_tag": itemgetter("pipeline_tag"),
+               "library_name": itemgetter("library_name")},
+    "datasets": {**_REBUILT, **_GATED, "description": itemgetter("description"),
+                 "paperswithcode_id": itemgetter("paperswithcode_id")},
+    "spaces": {**_REBUILT, "sdk": itemgetter("sdk"), "runtime": _runtime},
+}
+
+
+def rebuilt_item(kind: str, row: dict[str, Any], tags: list[str]) -> dict[str, Any]:
+    """The listing item as the row's columns and tags say it: each field whose value is not
+    NULL, ``tags`` always, ``cardData`` as stored."""
+    item = {field: value for field, rebuild in REBUILT_FIELDS[kind].items() if (value := rebuild(row)) is not None}
+    item["tags"] = tags
+    if row["card_data"] is not None:
+        item["cardData"] = row["card_data"]
+    return item
+
+
+def item_patch(item: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str, Any] | list[Any] | None:
+    """What turns ``rebuilt`` back into ``item`` exactly: None when nothing does (the usual item);
+    else an object of the item's fields the row does not say (whole values) and, as null, the
+    rebuilt fields the item lacks, applied as a JSON merge patch (RFC 7396, SQLite's json_patch)
+    or as a shallow one (PostgreSQL's ``-`` and ``||``), which agree on it; or, where they
+    cannot say it (a field the item sends as null), the whole item in a one-element list."""
+    patch: dict[str, Any] = {field: value for field, value in item.items()
+                             if field not in rebuilt or not _same(rebuilt[field], value)}
+    patch.update((field, None) for field in rebuilt if field not in item)
+    if not patch:
+        return None
+    if _merged(rebuilt, patch, deep=True) == item == _merged(rebuilt, patch, deep=False):
+        return patch
+    return [item]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of one type: 0, 0.0 and false are three values here, as in Python's JSON."""
+    return type(a) is type(b) and a == b
+
+
+def _merged(target: Any, patch: Any, *, deep: bool) -> Any:
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for field, value in patch.items():
+        if value is None:
+            merged.pop(field, None)
+        elif deep:
+            merged[field] = _merged(merged.get(field), value, deep=True)
+        else:
+            merged[field] = value
+    return merged
+
+
+def restored_item(rebuilt: dict[str, Any], patch: dict[str, Any] | list[Any] | None) -> dict[str, Any]:
+    """The item ``item_patch`` took apart: what the views ``<kind>_raw`` read."""
+    if patch is None:
+        return rebuilt
+    if isinstance(patch, list):
+        return patch[0]
+    return _merged(rebuilt, patch, deep=False)
 
 
 @dataclass(frozen=True)
@@ -307,17 +426,11 @@ def map_details(kind: str, item: Any) -> RepoDetails:
     return RepoDetails(sha, list(files.values()), columns)
 
 
-# Counter column -> the listing item's field that holds it.
-COUNTER_FIELDS = {"downloads": "downloads", "likes": "likes", "trending_score": "trendingScore"}
-
-
 @dataclass(frozen=True)
 class Counters:
-    """One repo's counters from the counter lane: as columns, and as the item's own fields (to
-    bring ``raw`` in line with the columns)."""
+    """One repo's counters from the counter lane, as columns."""
 
     columns: dict[str, int | float | None]
-    fields: dict[str, Any]
 
 
 def map_counters(kind: str, item: Any) -> tuple[str, Counters]:
@@ -331,4 +444,4 @@ def map_counters(kind: str, item: Any) -> tuple[str, Counters]:
                                              "trending_score": _number(item, "trendingScore", repo_id)}
     if "downloads" in COUNTERS[kind]:
         values["downloads"] = _int64(item, "downloads", repo_id)
-    return repo_id, Counters(values, {COUNTER_FIELDS[name]: item.get(COUNTER_FIELDS[name]) for name in values})
+    return repo_id, Counters(values)

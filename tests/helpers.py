@@ -81,14 +81,19 @@ def assert_catalog_equals_corpus(hub: HubEmulator, db: Catalog, kind: str = "mod
 
 
 def assert_raw_agrees_with_columns(db: Catalog, kind: str = "models") -> None:
-    """Every row's columns and tags are what its ``raw`` item maps to: no lane left them apart."""
+    """Every row's columns and tags are what its item (the view ``<kind>_raw``) maps to, in the
+    item's tag order: no lane left them apart."""
     from harvester.mapping import map_item
 
     names = [name for name in COLUMNS[kind] if name != "disabled"] + ["disabled", "private", "card_data"]
-    tags: dict[str, set[str]] = {}
-    for repo_id, tag in db.rows(f"SELECT {TAG_KEYS[kind]}, tag FROM {kind[:-1]}_tags"):
-        tags.setdefault(repo_id, set()).add(tag)
-    rows = db.records(f"SELECT id, raw, {', '.join(names)} FROM {kind}")
+    one = kind[:-1]
+    tags: dict[str, list[str]] = {}
+    for repo_id, tag in db.rows(f"SELECT r.id, t.tag FROM {one}_tag_keys t JOIN {kind} r ON r.row_key = t.{one}_key "
+                                f"ORDER BY r.id, t.position"):
+        tags.setdefault(repo_id, []).append(tag)
+    columns = ", ".join(f"r.{name}" for name in names)
+    rows = db.records(f"SELECT r.id, CAST(v.raw AS TEXT) AS raw, {columns} "
+                      f"FROM {kind} r JOIN {kind}_raw v ON v.id = r.id")
     assert rows
     for row in rows:
         mapped = map_item(kind, json.loads(row["raw"]))
@@ -96,7 +101,7 @@ def assert_raw_agrees_with_columns(db: Catalog, kind: str = "models") -> None:
                     for name in names}
         got = {name: json.loads(row[name]) if name == "card_data" and row[name] else row[name] for name in names}
         assert got == expected, f"{row['id']}: the columns contradict raw: {got} != {expected}"
-        assert tags.get(row["id"], set()) == set(mapped.tags), f"{row['id']}: the tags contradict raw"
+        assert tags.get(row["id"], []) == mapped.tags, f"{row['id']}: the tags contradict raw"
 
 
 def runs(db: Catalog) -> list[dict]:

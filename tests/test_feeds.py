@@ -114,7 +114,7 @@ def test_writers_stream_what_they_are_given_without_holding_it():
 
 
 def test_every_query_format_streams_every_row_and_the_table_cuts_no_cell(synced):
-    sql = "SELECT id, CAST(raw AS TEXT) AS raw FROM models ORDER BY id"  # long cells, text on every backend
+    sql = "SELECT id, CAST(raw AS TEXT) AS raw FROM models_raw ORDER BY id"  # long cells, text on every backend
     expected = synced.rows(sql)
     lines = run("query", "--db", synced.url, sql, "--format", "jsonl").stdout.splitlines()
     assert [(row["id"], row["raw"]) for row in map(json.loads, lines)] == expected
@@ -166,11 +166,12 @@ def test_jsonl_export_round_trips_every_row(synced, tmp_path):
     result = run("export", "--db", synced.url, "models", "--output", str(out))
     assert result.exit_code == 0 and "exported 300 rows" in result.stderr
     exported = {row["id"]: row for row in map(json.loads, out.read_text().splitlines())}
-    stored = {row["id"]: row for row in synced.records("SELECT id, sha, likes, raw, last_modified FROM models")}
+    stored = {row["id"]: row for row in synced.records("SELECT id, sha, likes, card_data, last_modified FROM models")}
     assert exported.keys() == stored.keys()
     for repo_id, row in stored.items():
         back = exported[repo_id]
-        assert (back["sha"], back["likes"], back["raw"]) == (row["sha"], row["likes"], json.loads(row["raw"]))
+        card = row["card_data"] and json.loads(row["card_data"])
+        assert (back["sha"], back["likes"], back["card_data"]) == (row["sha"], row["likes"], card)
         assert back["last_modified"].replace("T", " ").removesuffix("+00:00") == row["last_modified"]
 
 

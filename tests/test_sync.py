@@ -22,6 +22,7 @@ from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
 from harvester.hub.pages import PageWalk
+from harvester.mapping import EXPAND
 from harvester.state import OVERLAP
 from harvester.sync import PAGES_PER_COMMIT, sync
 from helpers import (
@@ -61,10 +62,23 @@ def test_full_crawl_equals_the_corpus_field_by_field(hub, db):
     assert {"sha", "lastModified"} <= {v for k, v in first.params if k == "expand"}
 
 
-def test_catalog_keeps_card_data_and_the_raw_item(hub, db):
+def test_the_raw_view_gives_back_each_item_exactly_and_stores_none_twice(hub, db):
     sync(config(hub, db))
-    [(raw, card)] = db.rows("SELECT raw, card_data FROM models WHERE card_data IS NOT NULL LIMIT 1")
-    assert '"_id"' in raw and '"language"' in card
+    corpus = hub.corpora["models"]
+    fields = items.field_set("models", expand=EXPAND["models"], full=False, card_data=False)
+    served = {corpus.ids[j]: items.render(corpus, j, fields) for j in corpus.live()}
+    rebuilt = {repo_id: json.loads(raw) for repo_id, raw in db.rows("SELECT id, CAST(raw AS TEXT) FROM models_raw")}
+    assert rebuilt == served
+    assert all(_same_types(rebuilt[repo_id], item) for repo_id, item in served.items()), "0 stays 0, not 0.0"
+    assert db.rows("SELECT count(*) FROM models WHERE raw_extra IS NOT NULL") == [(0,)], "the columns say it all"
+
+
+def _same_types(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_types(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_types, a, b))
+    return type(a) is type(b) and a == b
 
 
 def test_a_repo_without_a_card_has_sql_null_card_data(hub, db):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -74,9 +75,11 @@ def _repo_columns() -> list[Column]:
         Column("trending_score", Float),
         Column("license", String),
         Column("card_data", NullableJSON),  # SQL NULL when the item has no cardData (revision 0011)
-        # The item as a listing last served it whole (at `verified_at`); the counter lane
-        # (`--stats`) refreshes its counters with the columns, so the two always agree.
-        Column("raw", NullableJSON, nullable=False),
+        # What the columns and tags cannot say of the item a listing last served whole (at
+        # `verified_at`), so that the view `<kind>_raw` rebuilds it exactly; SQL NULL for the
+        # usual item (`mapping.item_patch`). Revision 0012, which dropped the column `raw`.
+        Column("raw_extra", NullableJSON),
+        Column("item_hash", BigInteger),  # a digest of that item's JSON: a listing tells changed items by it
         Column("first_seen_at", UtcDateTime, nullable=False),
         Column("last_seen_at", UtcDateTime, nullable=False),
         Column("deleted_at", UtcDateTime),  # NULL while the repo exists
@@ -147,6 +150,7 @@ def _tag_table(name: str, repos: str, key: str) -> Table:
         name, metadata,
         Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True),
         Column("tag", String, primary_key=True),
+        Column("position", SmallInteger, nullable=False),  # in the item's tags, from 0 (revision 0012)
         Index(f"ix_{name}_tag", "tag"),
         sqlite_with_rowid=False,
     )
@@ -155,6 +159,12 @@ def _tag_table(name: str, repos: str, key: str) -> Table:
 def _tag_view(name: str, key: str) -> Table:
     """The public view of a kind's tags: (repo id, tag), as the tag tables were up to revision 0009."""
     return Table(name, views, Column(key, String), Column("tag", String))
+
+
+def _raw_view(name: str) -> Table:
+    """The public view of each repo's item as a listing last served it whole: (repo id, raw),
+    rebuilt from the row's columns, tags and ``raw_extra`` (revision 0012)."""
+    return Table(name, views, Column("id", String), Column("raw", NullableJSON))
 
 
 # Where each listing scope stands: an unfinished walk's cursor and the last finished watermark.
@@ -269,6 +279,10 @@ space_tag_keys = _tag_table("space_tag_keys", "spaces", "space_key")
 model_tags = _tag_view("model_tags", "model_id")
 dataset_tags = _tag_view("dataset_tags", "dataset_id")
 space_tags = _tag_view("space_tags", "space_id")
+models_raw = _raw_view("models_raw")
+datasets_raw = _raw_view("datasets_raw")
+spaces_raw = _raw_view("spaces_raw")
+RAW_VIEWS = {"models": models_raw, "datasets": datasets_raw, "spaces": spaces_raw}
 model_stats = _stats_table("model_stats", "models", "model_id")
 dataset_stats = _stats_table("dataset_stats", "datasets", "dataset_id")
 space_stats = _stats_table("space_stats", "spaces", "space_id")

@@ -60,7 +60,7 @@ def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     kept = ("id", "row_key", "first_seen_at")  # a row's identity and when the catalog first saw it never change
     updates = {name: upsert.excluded[name] for name in listed if name not in kept}
     statement = upsert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
-    return BulkInsert.compile(statement, table, listed, dialect, encoded=("raw",))
+    return BulkInsert.compile(statement, table, listed, dialect)
 
 
 @lru_cache(maxsize=32)
@@ -82,7 +82,9 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     """Bulk upsert one page of rows of ``kind`` and their tags, and log what changed.
 
     A row whose ``hub_id`` the catalog knows under another repo id is a rename: that row takes
-    the new id in place (its tags follow its ``row_key``) and the rename is recorded.
+    the new id in place (its tags follow its ``row_key``) and the rename is recorded. An item
+    is unchanged when its digest (``item_hash``) is; a changed digest whose row reads the same
+    (the counter lane refreshed its counters meanwhile) is only rewritten.
     """
     table = REPO_TABLES[kind][0]
     log = ChangeLog(kind, run_id=run_id, now=now)
@@ -97,7 +99,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
         if old is None:
             fresh.append(row)
             log.add("insert", row.row["hub_id"], repo_id)
-        elif old["raw"] != row.row["raw"]:
+        elif old["item_hash"] != row.row["item_hash"]:
             changed.append(row)
         else:
             unchanged.append(repo_id)
@@ -105,7 +107,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
                 log.add("undelete", row.row["hub_id"], repo_id)
                 revived += 1
     keys = {row.id: stored[row.id]["row_key"] for row in changed}
-    retagged = _log_updates(conn, kind, changed, keys, log) if changed else set()
+    retagged, same = _log_updates(conn, kind, changed, keys, log) if changed else (set(), 0)
 
     # in id order, so that each B-tree keyed by repo id is filled front to back, not at random
     written = sorted(fresh + changed, key=attrgetter("id"))
@@ -113,13 +115,13 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
         keys.update(_new_row_keys(conn, kind, sorted(row.id for row in fresh)))
         seen = {"first_seen_at": now, "last_seen_at": now, "verified_at": now, "deleted_at": None}
         _repo_upsert(conn.dialect, kind).run(
-            conn, ({**row.row, **seen, "raw": row.raw_json, "row_key": keys[row.id]} for row in written))
+            conn, ({**row.row, **seen, "row_key": keys[row.id]} for row in written))
         _write_tags(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in retagged)], keys, retagged)
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged))
                      .values(last_seen_at=now, verified_at=now, deleted_at=None))
     log.write(conn)
-    return PageCounts(len(fresh), len(changed) + revived, len(unchanged) - revived, renamed, replaced)
+    return PageCounts(len(fresh), len(changed) - same + revived, len(unchanged) - revived + same, renamed, replaced)
 
 
 def _stored_rows(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, now: datetime, run_id: int | None,
@@ -133,7 +135,7 @@ def _stored_rows(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, no
     """
     table = REPO_TABLES[kind][0]
     hub_ids = {row.row["hub_id"] for row in by_id.values()}
-    found = conn.execute(select(table.c.id, table.c.hub_id, table.c.row_key, table.c.deleted_at, table.c.raw)
+    found = conn.execute(select(table.c.id, table.c.hub_id, table.c.row_key, table.c.deleted_at, table.c.item_hash)
                          .where(or_(table.c.id.in_(by_id), table.c.hub_id.in_(hub_ids)))).mappings().all()
     # With one repo per hub_id on the page, and each row found under its own id and hub_id, there
     # is nothing to rename and no id taken: exactly when the two steps below would do nothing.
@@ -143,7 +145,7 @@ def _stored_rows(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, no
     replaced = _move_aside_replaced(conn, kind, by_id, now=now, log=log)
     renamed = _apply_renames(conn, kind, by_id, now=now, run_id=run_id, log=log)
     stored = {row["id"]: row for row in conn.execute(
-        select(table.c.id, table.c.row_key, table.c.deleted_at, table.c.raw).where(table.c.id.in_(by_id)))
+        select(table.c.id, table.c.row_key, table.c.deleted_at, table.c.item_hash).where(table.c.id.in_(by_id)))
         .mappings()}
     return stored, replaced, renamed
 
@@ -154,9 +156,9 @@ def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[s
     tag_table, tag_key = TAG_TABLES[kind]
     if retagged:
         conn.execute(delete(tag_table).where(tag_table.c[tag_key].in_(sorted(retagged))))
-    tags = sorted((keys[row.id], tag) for row in rows for tag in row.tags)  # in primary key order
-    if tags:
-        insert_many(conn, tag_table, (tag_key, "tag"), tags)
+    tags = sorted((keys[row.id], tag, position) for row in rows for position, tag in enumerate(row.tags))
+    if tags:  # in primary key order
+        insert_many(conn, tag_table, (tag_key, "tag", "position"), tags)
 
 
 def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str, int]:
@@ -169,40 +171,48 @@ def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str,
 
 @lru_cache(maxsize=8)
 def _compared_columns(kind: str) -> tuple[str, ...]:
-    """The columns a listing item sets, whose changes the log names: bookkeeping times left out,
-    and ``raw``, which is named only when nothing else changed."""
+    """The columns a listing item sets, whose changes the log names: bookkeeping left out, and
+    ``raw_extra``, named ``raw`` only when nothing else changed."""
     table = REPO_TABLES[kind][0]
-    bookkeeping = {"id", "row_key", "first_seen_at", "last_seen_at", "verified_at", "deleted_at", "raw",
-                   *DETAIL_COLUMNS}
+    bookkeeping = {"id", "row_key", "first_seen_at", "last_seen_at", "verified_at", "deleted_at", "raw_extra",
+                   "item_hash", *DETAIL_COLUMNS}
     return tuple(c.name for c in table.columns if c.name not in bookkeeping)
 
 
 def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: dict[str, int],
-                 log: ChangeLog) -> set[int]:
-    """Log each changed row with the names of its columns that changed (``tags`` too); ``raw``
-    is named only when nothing else changed (a field the catalog keeps no column for). Only
-    changed rows have their old columns and tags read back; ``keys`` are their ``row_key``s.
-    Returns the keys of the rows whose tags changed."""
+                 log: ChangeLog) -> tuple[set[int], int]:
+    """Log each changed row with the names of its columns that changed (``tags`` too, for their
+    set or order); ``raw`` is named only when nothing else changed (a field the catalog keeps no
+    column for). Only changed rows have their old columns and tags read back; ``keys`` are
+    their ``row_key``s. Returns the keys of the rows whose tags changed, and how many rows read
+    the same as before after all (nothing is logged of them, unless they come back from deleted)."""
     table = REPO_TABLES[kind][0]
     tag_table, tag_key = TAG_TABLES[kind]
     columns = _compared_columns(kind)
     stored = {row["id"]: row for row in conn.execute(
-        select(table.c.id, table.c.deleted_at, *(table.c[n] for n in columns)).where(table.c.id.in_(keys)))
-        .mappings()}
-    old_tags: dict[int, set[str]] = {}
+        select(table.c.id, table.c.deleted_at, table.c.raw_extra, *(table.c[n] for n in columns))
+        .where(table.c.id.in_(keys))).mappings()}
+    old_tags: dict[int, list[str]] = {}
     for key, tag in conn.execute(select(tag_table.c[tag_key], tag_table.c.tag)
-                                 .where(tag_table.c[tag_key].in_(keys.values()))):
-        old_tags.setdefault(key, set()).add(tag)
-    retagged = set()
+                                 .where(tag_table.c[tag_key].in_(keys.values()))
+                                 .order_by(tag_table.c[tag_key], tag_table.c.position)):
+        old_tags.setdefault(key, []).append(tag)
+    retagged, same = set(), 0
     for row in changed:
         old = stored[row.id]
         fields = differing(old, row.row, columns)
-        if old_tags.get(keys[row.id], set()) != set(row.tags):
+        if old_tags.get(keys[row.id], []) != row.tags:
             fields.append("tags")
             retagged.add(keys[row.id])
-        change = "undelete" if old["deleted_at"] is not None else "update"
-        log.add(change, row.row["hub_id"], row.id, fields=fields or ["raw"])
-    return retagged
+        if not fields and differing(old, row.row, ("raw_extra",)):
+            fields.append("raw")
+        if old["deleted_at"] is not None:
+            log.add("undelete", row.row["hub_id"], row.id, fields=fields or ["raw"])
+        elif fields:
+            log.add("update", row.row["hub_id"], row.id, fields=fields)
+        else:
+            same += 1
+    return retagged, same
 
 
 # Ids no Hub repo can have (they hold a space): "<id> (replaced; hub_id <_id>)" for a row moved
@@ -327,17 +337,14 @@ def record_counters(conn: Connection, kind: str, counters: dict[str, Counters], 
                     now: datetime) -> tuple[int, int, int]:
     """Refresh counters of known repos, and sample the history where they differ from the last sample.
 
-    Returns (updated, unchanged, sampled). A refreshed row's ``raw`` takes the same counters, so
-    that it never contradicts its columns. The history is compared with its own last sample, not
+    Returns (updated, unchanged, sampled). The history is compared with its own last sample, not
     with the live columns, which the main lane also refreshes. Repos the catalog does not know
     yet are left to the main lane.
     """
     table, stats_table, key = REPO_TABLES[kind][0], STATS_TABLES[kind], REPO_TABLES[kind][1]
     names = [name for name in ("downloads", "likes", "trending_score") if name in table.c]
-    rows = conn.execute(select(table.c.id, table.c.raw, *(table.c[n] for n in names))
-                        .where(table.c.id.in_(counters))).all()
-    current = {row[0]: dict(zip(names, row[2:], strict=True)) for row in rows}
-    raws = {row[0]: row[1] for row in rows}
+    rows = conn.execute(select(table.c.id, *(table.c[n] for n in names)).where(table.c.id.in_(counters))).all()
+    current = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
     previous = stats_table.alias("previous")
     newest_run = select(func.max(previous.c.run_id)).where(previous.c[key] == stats_table.c[key]).scalar_subquery()
     last = select(stats_table.c[key], *(stats_table.c[n] for n in names)).where(
@@ -346,21 +353,14 @@ def record_counters(conn: Connection, kind: str, counters: dict[str, Counters], 
     changed = [repo_id for repo_id, values in current.items() if values != counters[repo_id].columns]
     if changed:
         statement = update(table).where(table.c.id == bindparam("repo_id")).values(
-            {name: bindparam(f"new_{name}") for name in (*names, "raw")})
-        conn.execute(statement, [{"repo_id": repo_id, "new_raw": _with_fields(raws[repo_id], counters[repo_id].fields),
-                                  **{f"new_{n}": counters[repo_id].columns[n] for n in names}}
+            {name: bindparam(f"new_{name}") for name in names})
+        conn.execute(statement, [{"repo_id": repo_id, **{f"new_{n}": counters[repo_id].columns[n] for n in names}}
                                  for repo_id in changed])
     samples = [repo_id for repo_id in current if last_sample.get(repo_id) != counters[repo_id].columns]
     if samples:
         conn.execute(insert(stats_table), [{key: repo_id, "run_id": run_id, "taken_at": now,
                                             **counters[repo_id].columns} for repo_id in samples])
     return len(changed), len(current) - len(changed), len(samples)
-
-
-def _with_fields(item: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    """``item`` with ``fields`` set, and the ones that are None left out, as the Hub leaves them out."""
-    patched = {**item, **fields}
-    return {name: value for name, value in patched.items() if not (name in fields and value is None)}
 
 
 def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | None,
