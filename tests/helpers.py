@@ -88,8 +88,8 @@ def assert_raw_agrees_with_columns(db: Catalog, kind: str = "models") -> None:
     names = [name for name in COLUMNS[kind] if name != "disabled"] + ["disabled", "private", "card_data"]
     one = kind[:-1]
     tags: dict[str, list[str]] = {}
-    for repo_id, tag in db.rows(f"SELECT r.id, t.tag FROM {one}_tag_keys t JOIN {kind} r ON r.row_key = t.{one}_key "
-                                f"ORDER BY r.id, t.position"):
+    for repo_id, tag in db.rows(f"SELECT r.id, n.tag FROM {one}_tag_keys t JOIN {kind} r ON r.row_key = t.{one}_key "
+                                f"JOIN tag_names n ON n.id = t.tag_id ORDER BY r.id, t.position"):
         tags.setdefault(repo_id, []).append(tag)
     columns = ", ".join(f"r.{name}" for name in names)
     rows = db.records(f"SELECT r.id, CAST(v.raw AS TEXT) AS raw, {columns} "

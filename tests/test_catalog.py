@@ -29,7 +29,7 @@ from harvester.store.engine import (
     open_catalog,
     schema_revision,
 )
-from harvester.store.schema import declared_here, metadata, model_tag_keys, model_tags, models
+from harvester.store.schema import declared_here, metadata, model_tag_keys, model_tags, models, tag_names
 from harvester.store.upsert import upsert_repos
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -192,7 +192,8 @@ def test_row_keys_grow_with_arrival_and_stay_with_their_row(engine):
     assert counts == (1, 2, 0, 0, 0)
     with engine.connect() as conn:
         keys = dict(conn.execute(select(models.c.id, models.c.row_key)).all())
-        stored = sorted(conn.execute(select(model_tag_keys.c.model_key, model_tag_keys.c.tag)).all())
+        stored = sorted(conn.execute(select(model_tag_keys.c.model_key, tag_names.c.tag)
+                                     .join(tag_names, tag_names.c.id == model_tag_keys.c.tag_id)).all())
     assert keys == {"a/one": 1, "b/two": 2, "c/three": 3}
     assert stored == [(1, "fr"), (2, "en"), (2, "transformers"), (3, "en"), (3, "transformers")]
 

@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, MetaData, String, Text, insert, select
+from sqlalchemy import text as sa_text
 
 from harvester.store.engine import alembic_config, create_catalog_engine, schema_revision
 from harvester.store.schema import is_search_table
@@ -84,6 +85,10 @@ def test_a_catalog_from_each_revision_upgrades_to_head_with_its_data(db, revisio
             for row, back in zip(rows, stored, strict=True):
                 kept = {key: naive(value) for key, value in row.items() if key in table.c}
                 assert {key: naive(back[key]) for key in kept} == kept, f"{name} lost data"
+            if name.endswith("_tag_keys") and "tag" in rows[0]:  # tags by id since revision 0012
+                key = next(column for column in rows[0] if column.endswith("_key"))
+                tags = conn.execute(sa_text(f"SELECT t.{key}, n.tag FROM {name} t JOIN tag_names n ON n.id = t.tag_id"))
+                assert set(tags) == {(row[key], row["tag"]) for row in rows}, f"{name} lost tags"
             if name in ("models", "datasets", "spaces") and "raw" in rows[0]:  # a view since revision 0012
                 view = metadata.tables[f"{name}_raw"]
                 items = {repo_id: json.loads(raw) if isinstance(raw, str) else raw

@@ -138,20 +138,29 @@ renames = Table(
 )
 
 
+# Every distinct tag of every kind, once, under an integer id the tag tables store (revision 0012).
+tag_names = Table(
+    "tag_names", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tag", String, nullable=False),
+    Index("ix_tag_names_tag", "tag", unique=True),
+)
+
+
 def _tag_table(name: str, repos: str, key: str) -> Table:
-    """Tags of one repo kind, stored under the repo's ``row_key``; users read them through the
-    view ``<kind>_tags`` (repo id, tag), which `views` describes.
+    """Tags of one repo kind, stored under the repo's ``row_key`` by tag id (``tag_names``);
+    users read them through the view ``<kind>_tags`` (repo id, tag), which `views` describes.
 
     Keys grow with arrival, so a page's new tags go to the end of the primary key and, within
     each tag, to the end of the tag index, instead of to random places all over both (a repo id
-    is random in listing order). Revision 0010.
+    is random in listing order). Revision 0010; integer tag ids and positions since 0012.
     """
     return Table(
         name, metadata,
         Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True),
-        Column("tag", String, primary_key=True),
-        Column("position", SmallInteger, nullable=False),  # in the item's tags, from 0 (revision 0012)
-        Index(f"ix_{name}_tag", "tag"),
+        Column("tag_id", Integer, ForeignKey("tag_names.id"), primary_key=True),
+        Column("position", SmallInteger, nullable=False),  # in the item's tags, from 0
+        Index(f"ix_{name}_tag_id", "tag_id"),
         sqlite_with_rowid=False,
     )
 
@@ -205,7 +214,9 @@ changes = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer),
     Column("kind", String(16), nullable=False),
-    Column("hub_id", String, nullable=False, index=True),
+    # Not indexed since revision 0012: a feed reads by seq, and the index took a twentieth of a
+    # catalog for a lookup no command makes (one repo's history is a scan: 0.1 s per million changes).
+    Column("hub_id", String, nullable=False),
     Column("repo_id", String, nullable=False),  # the repo id after the change
     Column("change", String(16), nullable=False),  # insert, update, rename, delete, undelete
     Column("fields", NullableJSON),  # updates: the names of the columns that changed

@@ -49,6 +49,7 @@ from .schema import (
     renames,
     sync_runs,
     sync_state,
+    tag_names,
 )
 
 
@@ -156,9 +157,23 @@ def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[s
     tag_table, tag_key = TAG_TABLES[kind]
     if retagged:
         conn.execute(delete(tag_table).where(tag_table.c[tag_key].in_(sorted(retagged))))
-    tags = sorted((keys[row.id], tag, position) for row in rows for position, tag in enumerate(row.tags))
+    ids = _tag_ids(conn, {tag for row in rows for tag in row.tags})
+    tags = sorted((keys[row.id], ids[tag], position) for row in rows for position, tag in enumerate(row.tags))
     if tags:  # in primary key order
-        insert_many(conn, tag_table, (tag_key, "tag", "position"), tags)
+        insert_many(conn, tag_table, (tag_key, "tag_id", "position"), tags)
+
+
+def _tag_ids(conn: Connection, tags: set[str]) -> dict[str, int]:
+    """The ids of ``tags`` in ``tag_names``, the new ones added. Pages that write rows hold the
+    change-log lock (`lock_change_log`), so no other writer adds the same tag meanwhile."""
+    if not tags:
+        return {}
+    ids = dict(conn.execute(select(tag_names.c.tag, tag_names.c.id).where(tag_names.c.tag.in_(tags))).all())
+    new = sorted(tags - ids.keys())
+    if new:
+        insert_many(conn, tag_names, ("tag",), [(tag,) for tag in new])
+        ids.update(conn.execute(select(tag_names.c.tag, tag_names.c.id).where(tag_names.c.tag.in_(new))).all())
+    return ids
 
 
 def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str, int]:
@@ -193,7 +208,8 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
         select(table.c.id, table.c.deleted_at, table.c.raw_extra, *(table.c[n] for n in columns))
         .where(table.c.id.in_(keys))).mappings()}
     old_tags: dict[int, list[str]] = {}
-    for key, tag in conn.execute(select(tag_table.c[tag_key], tag_table.c.tag)
+    for key, tag in conn.execute(select(tag_table.c[tag_key], tag_names.c.tag)
+                                 .join(tag_names, tag_names.c.id == tag_table.c.tag_id)
                                  .where(tag_table.c[tag_key].in_(keys.values()))
                                  .order_by(tag_table.c[tag_key], tag_table.c.position)):
         old_tags.setdefault(key, []).append(tag)

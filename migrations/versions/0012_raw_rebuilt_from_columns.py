@@ -1,4 +1,5 @@
-"""The item a listing served is rebuilt from the columns instead of being stored twice.
+"""Smaller rows: the item a listing served is rebuilt from the columns instead of being stored
+twice, tags are stored by integer id, and an index nothing used is gone.
 
 ``raw`` held every item whole, a third of the catalog, though the columns and tags already say
 nearly all of it. Now:
@@ -8,7 +9,10 @@ nearly all of it. Now:
   and, as null, the rebuilt fields the item lacks; or, for an item with a field sent as null,
   the whole item in a one-element array (`harvester.mapping.item_patch`).
 - ``item_hash``: a 64-bit digest of the item's JSON text, by which a listing tells a changed item.
-- ``position`` of each tag row, so the item's tags come back in the Hub's order.
+- ``tag_names`` (``id``, ``tag``): every distinct tag once. The tag tables store ``tag_id`` in
+  place of the text, and the ``position`` of the tag among its item's tags, so the item's tags
+  come back in the Hub's order; the views ``<kind>_tags`` read the same as before.
+- ``ix_changes_hub_id`` is dropped: feeds read the change log by ``seq``.
 - The views ``models_raw``, ``datasets_raw`` and ``spaces_raw`` (``id``, ``raw``) rebuild each
   item exactly as the Hub sent it, for every row, deleted ones included.
 
@@ -83,12 +87,12 @@ def rebuilt_sql(kind: str, dialect: str) -> str:
     one, sqlite = KINDS[kind], dialect == "sqlite"
     pairs = ", ".join(f"'{field}', {value}" for field, value in _columns(kind, sqlite))
     if sqlite:
-        tags = (f"json((SELECT json_group_array(tag) FROM (SELECT t.tag FROM {one}_tag_keys t "
-                f"WHERE t.{one}_key = r.row_key ORDER BY t.position)))")
+        tags = (f"json((SELECT json_group_array(tag) FROM (SELECT n.tag FROM {one}_tag_keys t "
+                f"JOIN tag_names n ON n.id = t.tag_id WHERE t.{one}_key = r.row_key ORDER BY t.position)))")
         base = f"json_patch('{{}}', json_object({pairs}, 'tags', {tags}))"
         return f"CASE WHEN r.card_data IS NULL THEN {base} ELSE json_set({base}, '$.cardData', json(r.card_data)) END"
-    tags = (f"COALESCE((SELECT jsonb_agg(t.tag ORDER BY t.position) FROM {one}_tag_keys t "
-            f"WHERE t.{one}_key = r.row_key), '[]'::jsonb)")
+    tags = (f"COALESCE((SELECT jsonb_agg(n.tag ORDER BY t.position) FROM {one}_tag_keys t "
+            f"JOIN tag_names n ON n.id = t.tag_id WHERE t.{one}_key = r.row_key), '[]'::jsonb)")
     return (f"jsonb_strip_nulls(jsonb_build_object({pairs})) || jsonb_build_object('tags', {tags}) || "
             f"CASE WHEN r.card_data IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object('cardData', r.card_data) END")
 
@@ -117,15 +121,28 @@ def upgrade() -> None:
         op.add_column(f"{one}_tag_keys", sa.Column("position", sa.SmallInteger(), nullable=False,
                                                    server_default="0"))
         _set_tag_positions(kind)
+    op.create_table(
+        "tag_names",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tag", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.execute("INSERT INTO tag_names (tag) SELECT tag FROM ("
+               + " UNION ".join(f"SELECT tag FROM {one}_tag_keys" for one in KINDS.values()) + ") t ORDER BY tag")
+    op.create_index("ix_tag_names_tag", "tag_names", ["tag"], unique=True)
+    for kind in KINDS:
+        _tags_by_id(kind, dialect)
         _set_raw_extra(kind, dialect)
         op.execute(f"DROP VIEW {kind}_current")
         op.execute(f"ALTER TABLE {kind} DROP COLUMN raw")
         op.execute(f"CREATE VIEW {kind}_current AS SELECT * FROM {kind} WHERE deleted_at IS NULL")
         op.execute(raw_view_sql(kind, dialect))
+    op.drop_index("ix_changes_hub_id", table_name="changes")
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.create_index("ix_changes_hub_id", "changes", ["hub_id"])
     for kind, one in KINDS.items():
         op.add_column(kind, sa.Column("raw", _json(dialect), nullable=True))
         op.execute(f"UPDATE {kind} SET raw = (SELECT v.raw FROM {kind}_raw v WHERE v.id = {kind}.id)")
@@ -133,8 +150,48 @@ def downgrade() -> None:
         op.execute(f"DROP VIEW {kind}_current")
         op.execute(f"ALTER TABLE {kind} DROP COLUMN raw_extra")
         op.execute(f"ALTER TABLE {kind} DROP COLUMN item_hash")
-        op.execute(f"ALTER TABLE {one}_tag_keys DROP COLUMN position")
         op.execute(f"CREATE VIEW {kind}_current AS SELECT * FROM {kind} WHERE deleted_at IS NULL")
+        op.execute(f"DROP VIEW {one}_tags")
+        _replace_tag_table(kind, dialect, [sa.Column("tag", sa.String(), nullable=False)],
+                           f"SELECT t.{one}_key, n.tag FROM {{old}} t JOIN tag_names n ON n.id = t.tag_id",
+                           index="tag")
+        op.execute(f"CREATE VIEW {one}_tags AS SELECT r.id AS {one}_id, t.tag AS tag "
+                   f"FROM {one}_tag_keys t JOIN {kind} r ON r.row_key = t.{one}_key")
+    op.drop_index("ix_tag_names_tag", table_name="tag_names")
+    op.drop_table("tag_names")
+
+
+def _tags_by_id(kind: str, dialect: str) -> None:
+    """The kind's tag table again, with each tag's id in ``tag_names`` in place of its text."""
+    one = KINDS[kind]
+    op.execute(f"DROP VIEW {one}_tags")
+    _replace_tag_table(kind, dialect, [
+        sa.Column("tag_id", sa.Integer(), sa.ForeignKey("tag_names.id"), nullable=False),
+        sa.Column("position", sa.SmallInteger(), nullable=False),
+    ], f"SELECT t.{one}_key, n.id, t.position FROM {{old}} t JOIN tag_names n ON n.tag = t.tag", index="tag_id")
+    op.execute(f"CREATE VIEW {one}_tags AS SELECT r.id AS {one}_id, n.tag AS tag FROM {one}_tag_keys t "
+               f"JOIN {kind} r ON r.row_key = t.{one}_key JOIN tag_names n ON n.id = t.tag_id")
+
+
+def _replace_tag_table(kind: str, dialect: str, columns: list[sa.Column], rows: str, *, index: str) -> None:
+    """``<one>_tag_keys`` made again with the key and ``columns``, filled by ``rows`` (a SELECT
+    from ``{old}``, the table it replaces) and indexed by ``index``."""
+    one = KINDS[kind]
+    name, old = f"{one}_tag_keys", f"{one}_tag_keys_old"
+    op.rename_table(name, old)
+    if dialect == "postgresql":  # index names are the schema's: the old key's would clash with the new one's
+        op.execute(f"ALTER INDEX {name}_pkey RENAME TO {old}_pkey")
+    op.create_table(
+        name,
+        sa.Column(f"{one}_key", sa.Integer(), sa.ForeignKey(f"{kind}.row_key", ondelete="CASCADE"), nullable=False),
+        *columns,
+        sa.PrimaryKeyConstraint(f"{one}_key", columns[0].name),
+        sqlite_with_rowid=False,
+    )
+    names = ", ".join([f"{one}_key", *(column.name for column in columns)])
+    op.execute(f"INSERT INTO {name} ({names}) {rows.format(old=old)} ORDER BY 1, 2")
+    op.drop_table(old)
+    op.create_index(f"ix_{name}_{index}", name, [index])
 
 
 def _json(dialect: str) -> sa.types.TypeEngine:
