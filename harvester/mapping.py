@@ -248,9 +248,9 @@ def hub_time(value: datetime | None) -> str | None:
     """A timestamp as the Hub writes it: '2024-05-13T17:47:06.000Z' (milliseconds, UTC)."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
-            f"{value.second:02d}.{value.microsecond // 1000:03d}Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _flag_field(value: bool | None) -> bool | None:

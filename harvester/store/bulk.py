@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Insert, Table
+from sqlalchemy import Connection, DateTime, Dialect, Insert, Table
+from sqlalchemy.types import TypeEngine
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,8 @@ class BulkInsert:
                 encoded: Sequence[str] = ()) -> BulkInsert:
         compiled = statement.compile(dialect=dialect, column_keys=list(columns))
         order = tuple(compiled.positiontup or columns)
-        processors = ((i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                      for i, name in enumerate(order) if name not in encoded)
+        processors = ((i, bind_processor(table.c[name].type, dialect)) for i, name in enumerate(order)
+                      if name not in encoded)
         return cls(compiled.string, order, tuple((i, p) for i, p in processors if p is not None),
                    compiled.positional)
 
@@ -52,3 +54,26 @@ class BulkInsert:
             for position, process in self.processors:
                 values[position] = process(values[position])
         return tuple(values) if self.positional else dict(zip(self.columns, values, strict=True))
+
+
+def bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy does to a value of ``column_type`` before the driver gets it, as a function
+    (None: nothing). SQLite datetimes get the same text faster: SQLAlchemy's formatter was a
+    tenth of a full crawl's CPU, and three of a row's five times are the page's time, the same
+    object in every row, whose text each column's processor keeps."""
+    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if dialect.name != "sqlite" or not isinstance(column_type, DateTime) or processor is None:
+        return processor
+    last: list[tuple[Any, str]] = [(None, "")]  # one tuple, swapped whole: safe for threads sharing it
+
+    def sqlite_datetime(value: Any) -> Any:
+        seen, text = last[0]
+        if value is seen and value is not None:
+            return text
+        if not isinstance(value, datetime):
+            return processor(value)
+        text = value.isoformat(" ", "microseconds")[:26]  # SQLAlchemy's '%Y-%m-%d %H:%M:%S.%f', no zone
+        last[0] = (value, text)
+        return text
+
+    return sqlite_datetime

@@ -15,7 +15,13 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_afte
 
 from .bulk import BulkInsert
 
-CACHE_KIB = 65_536
+# Measured on 200,000-model crawls (benchmarks/cost.py, CONTRIBUTING.md): a 16 MB page cache
+# costs no more CPU than 32 or 64 MB (the pages it misses come from the OS's file cache), and
+# keeps a sync's peak RSS near 100 MB instead of 150. A 256 MB mmap saved no CPU beyond the noise
+# and counted its mapped pages in the RSS (240 MB), so there is none.
+CACHE_KIB = 16_384
+CHECKPOINT_PAGES = 100_000
+MMAP_BYTES = 0
 READ_CACHE_KIB = 8_192
 WAL_KEPT_BYTES = 64 * 1024 * 1024
 MIGRATION_LOCK_KEY = 0x6861727665737472  # "harvestr": PostgreSQL advisory lock id for schema upgrades
@@ -35,12 +41,13 @@ def _sqlite_pragmas(busy_timeout: float):
         _switch_to_wal(cursor, busy_timeout)  # readers never block the writer
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash can lose a commit, never corrupt
-        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # B-tree pages of the indexes stay in memory
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         # A page's commit touches a random leaf of each repo-keyed index per row, and the next
         # commits touch most of them again: checkpointing every ~400 MB of WAL instead of 4 MB
         # copies each into the database once per checkpoint, not once per commit (a 200,000-model
         # crawl: 15 % faster than at 40 MB). The WAL file is cut back to 64 MB after each one.
-        cursor.execute("PRAGMA wal_autocheckpoint=100000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         cursor.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
         cursor.close()
 
