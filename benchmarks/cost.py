@@ -169,7 +169,7 @@ def main() -> None:
           f"{first * 1000:.0f} ms over the first tenth, {last * 1000:.0f} ms over the last ({last / first:.2f}x)")
     print("bytes per row by table and index:", ", ".join(
         f"{name} {size / harvester['rows']:,.0f}" for name, size in harvester["tables"].items()
-        if size / harvester["rows"] >= 1))
+        if size / harvester["rows"] >= 5))
     if args.slow_models:
         print(f"pages 0.5 s late ({args.slow_models:,} models): floor {slow_floor:.1f} s, harvester "
               f"{slow_harvester:.1f} s ({slow_harvester / slow_floor:.3f}x)")

@@ -205,8 +205,11 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
           PageBatch(engine, stats, run_id=run_id) as batch):
         page = pages.next_page()
         while page is not None:
+            budget_left = max_pages is None or batch.pending.pages + 1 < max_pages
+            if _goes_on_whatever_it_holds(page, state) and budget_left and not (stop is not None and stop.is_set()):
+                pages.fetch_ahead()  # before mapping the page, so that the Hub's latency hides that too
             planned = plan(page, state, batch.pending)
-            last = not planned.state.unfinished or (max_pages is not None and batch.pending.pages + 1 >= max_pages)
+            last = not planned.state.unfinished or not budget_left
             stopping = stop is not None and stop.is_set()
             if not last and not stopping:
                 pages.fetch_ahead()
@@ -230,6 +233,12 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
 
 
 PAGES_PER_COMMIT = 10  # at most; a SIGKILL loses these, and the page fetched ahead
+
+
+def _goes_on_whatever_it_holds(page: Page, state: WalkState) -> bool:
+    """Whether the walk surely goes on past ``page`` before its items are read: it has a next
+    page, and neither a watermark (an incremental walk) nor a count (the stats lane) may end it here."""
+    return page.next_url is not None and state.stop_before is None and state.mode != "stats"
 
 
 DETAILS_BATCH = 100  # repos per transaction in the details lane
