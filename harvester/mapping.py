@@ -56,9 +56,11 @@ def parse_hub_time(value: Any) -> datetime | None:
         raise RejectedItem(f"timestamp is not a string: {value!r}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError:
         raise RejectedItem(f"timestamp is not ISO 8601: {value!r}") from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:  # a date at the calendar's edge, moved past it by its offset
+        raise RejectedItem(f"timestamp is out of range in UTC: {value!r}") from None
 
 
 INT64 = range(-(2**63), 2**63)
@@ -105,7 +107,10 @@ def _number(item: dict[str, Any], key: str, repo_id: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RejectedItem(f"item {repo_id!r}: {key!r} is {type(value).__name__}, not a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise RejectedItem(f"item {repo_id!r}: {key!r} = {value} is beyond a float's range") from None
 
 
 def _flag(item: dict[str, Any], key: str, repo_id: str) -> bool | None:
@@ -287,9 +292,10 @@ _REBUILT: dict[str, Callable[[dict[str, Any]], Any]] = {
     "trendingScore": lambda row: _json_number(row["trending_score"]),
 }
 _GATED: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "gated": lambda row: row["gated"] or False, "downloads": itemgetter("downloads"),
+    "gated": lambda row: False if row["gated"] is None else row["gated"], "downloads": itemgetter("downloads"),
     "downloadsAllTime": itemgetter("downloads_all_time"),
 }
+_REBUILT_COUNTERS = {field: {**_REBUILT, **_GATED}[field] for field in ("likes", "downloads", "trendingScore")}
 REBUILT_FIELDS: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {
     "models": {**_REBUILT, **_GATED, "pipeline_tag": itemgetter("pipeline_tag"),
                "library_name": itemgetter("library_name")},
@@ -304,8 +310,11 @@ def rebuilt_item(kind: str, row: dict[str, Any], tags: list[str]) -> dict[str, A
     NULL, ``tags`` always, ``cardData`` as stored."""
     item = {field: value for field, rebuild in REBUILT_FIELDS[kind].items() if (value := rebuild(row)) is not None}
     item["tags"] = tags
-    if row["card_data"] is not None:
-        item["cardData"] = row["card_data"]
+    card = row["card_data"]
+    # A bare number is left to `raw_extra`: SQLite's JSON column gives it numeric affinity, which
+    # stores 1.0 as 1 and 0.30000000000000004 as 0.3.
+    if card is not None and (isinstance(card, bool) or not isinstance(card, int | float)):
+        item["cardData"] = card
     return item
 
 
@@ -342,15 +351,6 @@ def _merged(target: Any, patch: Any, *, deep: bool) -> Any:
         else:
             merged[field] = value
     return merged
-
-
-def restored_item(rebuilt: dict[str, Any], patch: dict[str, Any] | list[Any] | None) -> dict[str, Any]:
-    """The item ``item_patch`` took apart: what the views ``<kind>_raw`` read."""
-    if patch is None:
-        return rebuilt
-    if isinstance(patch, list):
-        return patch[0]
-    return _merged(rebuilt, patch, deep=False)
 
 
 @dataclass(frozen=True)
@@ -426,11 +426,28 @@ def map_details(kind: str, item: Any) -> RepoDetails:
     return RepoDetails(sha, list(files.values()), columns)
 
 
+# Counter column -> the listing item's field that holds it.
+COUNTER_FIELDS = {"downloads": "downloads", "likes": "likes", "trending_score": "trendingScore"}
+
+
 @dataclass(frozen=True)
 class Counters:
-    """One repo's counters from the counter lane, as columns."""
+    """One repo's counters from the counter lane: as columns, and as the item's own fields."""
 
     columns: dict[str, int | float | None]
+    fields: dict[str, Any]
+
+    def patched(self, extra: dict[str, Any] | list[Any] | None) -> dict[str, Any] | list[Any] | None:
+        """A row's ``raw_extra`` (`item_patch`) once these counters are its columns: the item's
+        counters are now these, so the view keeps agreeing with the columns."""
+        if isinstance(extra, list):
+            item = {**extra[0], **self.fields}
+            return [{name: value for name, value in item.items() if not (name in self.fields and value is None)}]
+        patch = {name: value for name, value in (extra or {}).items() if name not in self.fields}
+        rebuilt = {field: _REBUILT_COUNTERS[field](self.columns) for field in self.fields}
+        patch.update((field, value) for field, value in self.fields.items()
+                     if value is not None and not _same(rebuilt[field], value))
+        return patch or None
 
 
 def map_counters(kind: str, item: Any) -> tuple[str, Counters]:
@@ -444,4 +461,4 @@ def map_counters(kind: str, item: Any) -> tuple[str, Counters]:
                                              "trending_score": _number(item, "trendingScore", repo_id)}
     if "downloads" in COUNTERS[kind]:
         values["downloads"] = _int64(item, "downloads", repo_id)
-    return repo_id, Counters(values)
+    return repo_id, Counters(values, {COUNTER_FIELDS[name]: item.get(COUNTER_FIELDS[name]) for name in values})

@@ -208,7 +208,11 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
             budget_left = max_pages is None or batch.pending.pages + 1 < max_pages
             if _goes_on_whatever_it_holds(page, state) and budget_left and not (stop is not None and stop.is_set()):
                 pages.fetch_ahead()  # before mapping the page, so that the Hub's latency hides that too
-            planned = plan(page, state, batch.pending)
+            try:
+                planned = plan(page, state, batch.pending)
+            except Exception:
+                batch.commit()  # the pages in hand are good; only this one could not be read
+                raise
             last = not planned.state.unfinished or not budget_left
             stopping = stop is not None and stop.is_set()
             if not last and not stopping:
@@ -489,7 +493,7 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
     except BaseException as exc:
         _record_failure(engine, run_id, exc, stats)
         if isinstance(exc, KeyboardInterrupt):  # Python's own Ctrl-C (a caller with no StopRequest): reported alike
-            aborted = Interrupted("aborted: the page in progress was rolled back")
+            aborted = Interrupted("aborted: the pages not yet committed were rolled back")
             aborted.run = _recorded_run(engine, run_id)
             raise aborted from exc
         if isinstance(exc, HarvesterError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from harvester.cli import main
 from harvester.errors import CatalogTooNew
-from harvester.mapping import RejectedItem, map_model, parse_hub_time
+from harvester.mapping import RejectedItem, map_counters, map_model, parse_hub_time
 from harvester.state import OVERLAP, WalkState
 from harvester.store.bulk import bind_processor
 from harvester.store.engine import (
@@ -33,8 +34,8 @@ from harvester.store.engine import (
     open_catalog,
     schema_revision,
 )
-from harvester.store.schema import declared_here, metadata, model_tag_keys, model_tags, models, tag_names
-from harvester.store.upsert import upsert_repos
+from harvester.store.schema import declared_here, metadata, model_tag_keys, model_tags, models, models_raw, tag_names
+from harvester.store.upsert import record_counters, upsert_repos
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -307,3 +308,56 @@ def test_sqlite_datetimes_are_bound_as_sqlalchemy_binds_them(value, twice):
     if twice:  # the text kept of the value before is not mistaken for this one's
         fast(value.replace(microsecond=(value.microsecond + 1) % 1_000_000))
     assert fast(value) == fast(value) == reference(value)
+
+
+def _raw(conn, repo_id: str) -> dict:
+    raw = conn.execute(select(models_raw.c.raw).where(models_raw.c.id == repo_id)).scalar_one()
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def test_after_the_counter_lane_the_raw_item_follows_the_columns_and_a_listing_corrects_them(engine):
+    """The counter lane's values show in every item, even one kept whole in ``raw_extra``; a
+    listing that serves the item as first stored (likes back at 2) sets the columns back."""
+    plain = item("a/plain", _id="6ae67f4400000000000d91e1")
+    whole = item("a/whole", _id="6ae67f4400000000000d91e2", author=None)  # a null field: kept whole
+    patched = item("a/patched", _id="6ae67f4400000000000d91e3", trendingScore=2.0)  # a float the column cannot say
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", [map_model(i) for i in (plain, whole, patched)], now=NOW)
+        lane = dict(map_counters("models", {**i, "likes": 99, "trendingScore": 7}) for i in (plain, whole, patched))
+        record_counters(conn, "models", lane, run_id=1, now=NOW)
+    with engine.connect() as conn:
+        for repo_id in lane:
+            assert (_raw(conn, repo_id)["likes"], _raw(conn, repo_id)["trendingScore"]) == (99, 7), repo_id
+        assert _raw(conn, "a/whole")["author"] is None
+    with engine.begin() as conn:
+        counts = upsert_repos(conn, "models", [map_model(i) for i in (plain, whole, patched)], now=NOW)
+    assert (counts.updated, counts.unchanged) == (3, 0)
+    with engine.connect() as conn:
+        assert conn.execute(select(models.c.id, models.c.likes).order_by(models.c.id)).all() == [
+            ("a/patched", 2), ("a/plain", 2), ("a/whole", 2)]
+        assert [_raw(conn, i["id"]) for i in (plain, whole, patched)] == [plain, whole, patched]
+        assert type(_raw(conn, "a/patched")["trendingScore"]) is float
+
+
+@pytest.mark.parametrize("card", [1.0, 0.30000000000000004, -0.0, 10**16, 2**64, "text", [1.5]])
+def test_any_card_comes_back_as_it_was_sent(engine, card):
+    sent = item(cardData=card)
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", [map_model(sent)], now=NOW)
+    with engine.connect() as conn:
+        back = _raw(conn, sent["id"])["cardData"]
+    assert back == card and (type(back) is type(card) or engine.dialect.name == "postgresql")  # jsonb: 1.0 is 1
+
+
+def test_an_item_with_more_tags_than_a_small_integer_counts_is_stored(engine):
+    sent = item(tags=[f"t{n}" for n in range(40_000)])
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", [map_model(sent)], now=NOW)
+    with engine.connect() as conn:
+        assert _raw(conn, sent["id"])["tags"] == sent["tags"]
+
+
+@pytest.mark.parametrize("fields", [{"lastModified": "0001-01-01T00:30:00.000+01:00"}, {"trendingScore": 10**400}])
+def test_values_beyond_a_datetime_or_a_float_reject_the_item_alone(fields):
+    with pytest.raises(RejectedItem, match="range"):
+        map_model(item(**fields))

@@ -61,8 +61,13 @@ def bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[
     (None: nothing). SQLite datetimes get the same text faster: SQLAlchemy's formatter was a
     tenth of a full crawl's CPU, and three of a row's five times are the page's time, the same
     object in every row, whose text each column's processor keeps."""
-    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+    impl = column_type.dialect_impl(dialect)
+    processor = impl.bind_processor(dialect)
     if dialect.name != "sqlite" or not isinstance(column_type, DateTime) or processor is None:
+        return processor
+    from sqlalchemy.dialects.sqlite import DATETIME
+
+    if getattr(impl, "_storage_format", None) != DATETIME._storage_format:  # a column with a format of its own
         return processor
     last: list[tuple[Any, str]] = [(None, "")]  # one tuple, swapped whole: safe for threads sharing it
 
@@ -70,7 +75,7 @@ def bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[
         seen, text = last[0]
         if value is seen and value is not None:
             return text
-        if not isinstance(value, datetime):
+        if type(value) is not datetime:  # a date, or a subclass with an isoformat of its own
             return processor(value)
         text = value.isoformat(" ", "microseconds")[:26]  # SQLAlchemy's '%Y-%m-%d %H:%M:%S.%f', no zone
         last[0] = (value, text)

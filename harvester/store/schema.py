@@ -20,7 +20,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    SmallInteger,
     String,
     Table,
     Text,
@@ -159,7 +158,7 @@ def _tag_table(name: str, repos: str, key: str) -> Table:
         name, metadata,
         Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True),
         Column("tag_id", Integer, ForeignKey("tag_names.id"), primary_key=True),
-        Column("position", SmallInteger, nullable=False),  # in the item's tags, from 0
+        Column("position", Integer, nullable=False),  # in the item's tags, from 0
         Index(f"ix_{name}_tag_id", "tag_id"),
         sqlite_with_rowid=False,
     )

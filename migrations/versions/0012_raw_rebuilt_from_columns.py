@@ -98,7 +98,7 @@ def rebuilt_sql(kind: str, dialect: str) -> str:
 
 
 def raw_view_sql(kind: str, dialect: str) -> str:
-    """``<kind>_raw``: each row's rebuilt item with its ``raw_extra`` applied (`harvester.mapping.restored_item`)."""
+    """``<kind>_raw``: each row's rebuilt item with its ``raw_extra`` applied (`harvester.mapping.item_patch`)."""
     if dialect == "sqlite":
         return (f"CREATE VIEW {kind}_raw AS SELECT id, CASE WHEN raw_extra IS NULL THEN rebuilt "
                 f"WHEN json_type(raw_extra) = 'array' THEN json_extract(raw_extra, '$[0]') "
@@ -118,7 +118,7 @@ def upgrade() -> None:
     for kind, one in KINDS.items():
         op.add_column(kind, sa.Column("raw_extra", _json(dialect), nullable=True))
         op.add_column(kind, sa.Column("item_hash", sa.BigInteger(), nullable=True))
-        op.add_column(f"{one}_tag_keys", sa.Column("position", sa.SmallInteger(), nullable=False,
+        op.add_column(f"{one}_tag_keys", sa.Column("position", sa.Integer(), nullable=False,
                                                    server_default="0"))
         _set_tag_positions(kind)
     op.create_table(
@@ -167,7 +167,7 @@ def _tags_by_id(kind: str, dialect: str) -> None:
     op.execute(f"DROP VIEW {one}_tags")
     _replace_tag_table(kind, dialect, [
         sa.Column("tag_id", sa.Integer(), sa.ForeignKey("tag_names.id"), nullable=False),
-        sa.Column("position", sa.SmallInteger(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
     ], f"SELECT t.{one}_key, n.id, t.position FROM {{old}} t JOIN tag_names n ON n.tag = t.tag", index="tag_id")
     op.execute(f"CREATE VIEW {one}_tags AS SELECT r.id AS {one}_id, n.tag AS tag FROM {one}_tag_keys t "
                f"JOIN {kind} r ON r.row_key = t.{one}_key JOIN tag_names n ON n.id = t.tag_id")
