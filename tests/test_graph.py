@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from harvester.emulator import items
 from harvester.links import Link, item_links
-from harvester.mapping import map_model
+from harvester.mapping import EXPAND, map_model
 from harvester.store.engine import open_catalog
 from harvester.store.schema import links, models
 from harvester.store.upsert import upsert_repos
+from harvester.sync import sync
+from helpers import config
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -65,3 +68,14 @@ def test_edges_are_written_with_their_row_and_replaced_when_the_item_changes(eng
         upsert_repos(conn, "models", [map_model(changed), map_model(other)], now=NOW)
     assert stored_links(engine) == {("a/ft", "base_model", "adapter", "acme/other"),
                                     ("a/q", "base_model", "quantized", "a/ft")}
+
+
+def test_after_a_sync_the_edges_are_those_the_hubs_items_state(hub, db, engine):
+    sync(config(hub, db, verify_pages=0))
+    corpus = hub.corpora["models"]
+    fields = items.field_set("models", expand=EXPAND["models"], full=False, card_data=False)
+    served = [items.render(corpus, j, fields) for j in corpus.live()]
+    expected = {(item["id"], link.relation, link.detail, link.target_id)
+                for item in served for link in item_links("models", item, list(dict.fromkeys(item["tags"])))}
+    assert expected, "the emulator's cards name base models and datasets"
+    assert stored_links(engine) == expected
