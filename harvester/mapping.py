@@ -7,13 +7,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
 from .jsontext import fast_dumps
-from .links import Link, item_links
 
 KINDS = ("models", "datasets", "spaces")
 
@@ -44,7 +42,6 @@ class MappedRow:
 
     row: dict[str, Any]
     tags: list[str]  # without repeats, in the item's order
-    links: list[Link] = dataclass_field(default_factory=list)  # the graph's edges the item states
 
     @property
     def id(self) -> str:
@@ -244,7 +241,7 @@ def map_item(kind: str, item: Any) -> MappedRow:
     unique_tags = list(dict.fromkeys(tags))
     row["raw_extra"] = item_patch(item, rebuilt_item(kind, row, unique_tags))
     row["item_hash"] = item_hash(raw_json)
-    return MappedRow(row, unique_tags, item_links(kind, item, unique_tags))
+    return MappedRow(row, unique_tags)
 
 
 def item_hash(item_json: str) -> int:

@@ -224,20 +224,6 @@ changes = Table(
     Index("ix_changes_kind_seq", "kind", "seq"),
 )
 
-# The graph: one row per edge an item states (`harvester.links`), under its repo's ``row_key``,
-# rewritten with the row whenever the item changes (revision 0013). Targets are kept as written.
-links = Table(
-    "links", metadata,
-    Column("source_kind", String(16), primary_key=True),  # models, datasets, spaces
-    Column("source_key", Integer, primary_key=True),  # the source repo's row_key
-    Column("relation", String(16), primary_key=True),  # base_model, trained_on, cites, uses
-    Column("target_kind", String(16), primary_key=True),  # models, datasets, papers
-    Column("target_id", String, primary_key=True),  # a repo id as written, or "arxiv:<id>", "doi:<id>"
-    Column("detail", String(16)),  # base_model: finetune, quantized, adapter, merge; NULL when unsaid
-    Index("ix_links_target", "target_kind", "target_id"),
-    sqlite_with_rowid=False,
-)
-
 # Up to which change ``<kind>_search`` (SQLite FTS5, filled by `harvester search`) is current.
 search_indexed = Table(
     "search_indexed", metadata,

@@ -46,7 +46,6 @@ from .schema import (
     REPO_TABLES,
     STATS_TABLES,
     TAG_TABLES,
-    links,
     renames,
     sync_runs,
     sync_state,
@@ -119,7 +118,6 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
         _repo_upsert(conn.dialect, kind).run(
             conn, ({**row.row, **seen, "row_key": keys[row.id]} for row in written))
         _write_tags(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in retagged)], keys, retagged)
-        _write_links(conn, kind, written, keys, replacing=[keys[row.id] for row in changed])
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged))
                      .values(last_seen_at=now, verified_at=now, deleted_at=None))
@@ -163,18 +161,6 @@ def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[s
     tags = sorted((keys[row.id], ids[tag], position) for row in rows for position, tag in enumerate(row.tags))
     if tags:  # in primary key order
         insert_many(conn, tag_table, (tag_key, "tag_id", "position"), tags)
-
-
-def _write_links(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[str, int], *,
-                 replacing: list[int]) -> None:
-    """Store the graph's edges of ``rows`` under their keys, in place of those of the ``replacing`` keys."""
-    if replacing:
-        conn.execute(delete(links).where(links.c.source_kind == kind, links.c.source_key.in_(sorted(replacing))))
-    edges = sorted((kind, keys[row.id], link.relation, link.target_kind, link.target_id, link.detail)
-                   for row in rows for link in row.links)
-    if edges:
-        insert_many(conn, links, ("source_kind", "source_key", "relation", "target_kind", "target_id", "detail"),
-                    edges)
 
 
 def _tag_ids(conn: Connection, tags: set[str]) -> dict[str, int]:
