@@ -441,8 +441,7 @@ class Counters:
         """A row's ``raw_extra`` (`item_patch`) once these counters are its columns: the item's
         counters are now these, so the view keeps agreeing with the columns."""
         if isinstance(extra, list):
-            item = {**extra[0], **self.fields}
-            return [{name: value for name, value in item.items() if not (name in self.fields and value is None)}]
+            return [_merged(extra[0], self.fields, deep=False)]  # a None counter: absent, as the Hub leaves it
         patch = {name: value for name, value in (extra or {}).items() if name not in self.fields}
         rebuilt = {field: _REBUILT_COUNTERS[field](self.columns) for field in self.fields}
         patch.update((field, value) for field, value in self.fields.items()

@@ -21,7 +21,6 @@ from .bulk import BulkInsert
 # and counted its mapped pages in the RSS (240 MB), so there is none.
 CACHE_KIB = 16_384
 CHECKPOINT_PAGES = 100_000
-MMAP_BYTES = 0
 READ_CACHE_KIB = 8_192
 WAL_KEPT_BYTES = 64 * 1024 * 1024
 MIGRATION_LOCK_KEY = 0x6861727665737472  # "harvestr": PostgreSQL advisory lock id for schema upgrades
@@ -47,7 +46,6 @@ def _sqlite_pragmas(busy_timeout: float):
         # copies each into the database once per checkpoint, not once per commit (a 200,000-model
         # crawl: 15 % faster than at 40 MB). The WAL file is cut back to 64 MB after each one.
         cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
-        cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         cursor.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
         cursor.close()
 

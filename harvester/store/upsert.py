@@ -558,8 +558,12 @@ class PageBatch:
         self.stats = stats
         self.run_id = run_id
         self.pending = replace(stats)  # the run's counts with the pages in hand
-        self.pages = 0  # pages in hand, not committed yet
         self._conn: Connection | None = None
+
+    @property
+    def pages(self) -> int:
+        """Pages in hand, not committed yet."""
+        return self.pending.pages - self.stats.pages
 
     def __enter__(self) -> PageBatch:
         return self
@@ -591,7 +595,6 @@ class PageBatch:
         if state is not None:
             save_state(conn, state, now=now)
         save_run_stats(conn, self.run_id, after)
-        self.pages += 1
 
     def commit(self) -> None:
         """Commit the pages in hand, if any, and count them in ``stats``."""
@@ -604,7 +607,6 @@ class PageBatch:
             conn.close()
         self.stats.take_stored(self.pending)
         self.pending = replace(self.stats)
-        self.pages = 0
 
     def rollback(self) -> None:
         """Give up the pages in hand."""
@@ -612,7 +614,6 @@ class PageBatch:
         if conn is not None:
             conn.close()  # rolls back
         self.pending = replace(self.stats)
-        self.pages = 0
 
     def _transaction(self) -> Connection:
         if self._conn is None:
