@@ -224,6 +224,48 @@ changes = Table(
     Index("ix_changes_kind_seq", "kind", "seq"),
 )
 
+# The graph (revision 0013). An item states edges (`mapping.item_links`): its base models, the
+# datasets it was trained on, the papers it cites, the models and datasets a space uses. Each
+# edge is stored under the source repo's ``row_key`` (so it follows renames of its source) with
+# an integer relation code and target id, rewritten with the row whenever its item changes.
+# Targets are kept as written and resolved when read (the views `links`, `base_model_counts`,
+# ...): a repo not in the catalog yet resolves once it is, a renamed one through `renames`.
+link_relations = Table(
+    "link_relations", metadata,
+    Column("code", Integer, primary_key=True, autoincrement=False),
+    Column("relation", String(16), nullable=False),  # base_model, trained_on, cites, uses
+    Column("detail", String(16)),  # base_model: finetune, quantized, adapter, merge; NULL when unsaid
+)
+link_targets = Table(
+    "link_targets", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # models, datasets, papers
+    Column("name", String, nullable=False),  # a repo id as written, or "arxiv:<id>" / "doi:<id>"
+    Index("ix_link_targets_kind_name", "kind", "name", unique=True),
+)
+
+
+def _link_table(name: str, repos: str, key: str) -> Table:
+    """The edges of one repo kind, under the source's ``row_key``, one per target (a target's
+    kind fixes the relation but for a base model's derivation); indexed by target for `uses`
+    and descendants."""
+    return Table(
+        name, metadata,
+        Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True),
+        Column("target_id", Integer, ForeignKey("link_targets.id"), primary_key=True),
+        Column("relation", Integer, ForeignKey("link_relations.code"), nullable=False),
+        Index(f"ix_{name}_target_id", "target_id"),
+        sqlite_with_rowid=False,
+    )
+
+
+model_links = _link_table("model_links", "models", "model_key")
+dataset_links = _link_table("dataset_links", "datasets", "dataset_key")
+space_links = _link_table("space_links", "spaces", "space_key")
+LINK_TABLES = {"models": (model_links, "model_key"), "datasets": (dataset_links, "dataset_key"),
+               "spaces": (space_links, "space_key")}
+
+
 # Up to which change ``<kind>_search`` (SQLite FTS5, filled by `harvester search`) is current.
 search_indexed = Table(
     "search_indexed", metadata,

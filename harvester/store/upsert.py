@@ -38,6 +38,8 @@ from ..state import RunStats, WalkState
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
 from .dialect import insert_many, lock_change_log, upsert_capable_insert
+from .dictionary import dictionary_ids
+from .links import write_links
 from .locks import renew_for_page
 from .runs import utc
 from .schema import (
@@ -118,6 +120,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
         _repo_upsert(conn.dialect, kind).run(
             conn, ({**row.row, **seen, "row_key": keys[row.id]} for row in written))
         _write_tags(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in retagged)], keys, retagged)
+        write_links(conn, kind, written, keys, replacing=[keys[row.id] for row in changed])
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged))
                      .values(last_seen_at=now, verified_at=now, deleted_at=None))
@@ -157,23 +160,10 @@ def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[s
     tag_table, tag_key = TAG_TABLES[kind]
     if retagged:
         conn.execute(delete(tag_table).where(tag_table.c[tag_key].in_(sorted(retagged))))
-    ids = _tag_ids(conn, {tag for row in rows for tag in row.tags})
+    ids = dictionary_ids(conn, tag_names, tag_names.c.tag, {tag for row in rows for tag in row.tags})
     tags = sorted((keys[row.id], ids[tag], position) for row in rows for position, tag in enumerate(row.tags))
     if tags:  # in primary key order
         insert_many(conn, tag_table, (tag_key, "tag_id", "position"), tags)
-
-
-def _tag_ids(conn: Connection, tags: set[str]) -> dict[str, int]:
-    """The ids of ``tags`` in ``tag_names``, the new ones added. Pages that write rows hold the
-    change-log lock (`lock_change_log`), so no other writer adds the same tag meanwhile."""
-    if not tags:
-        return {}
-    ids = dict(conn.execute(select(tag_names.c.tag, tag_names.c.id).where(tag_names.c.tag.in_(tags))).all())
-    new = sorted(tags - ids.keys())
-    if new:
-        insert_many(conn, tag_names, ("tag",), [(tag,) for tag in new])
-        ids.update(conn.execute(select(tag_names.c.tag, tag_names.c.id).where(tag_names.c.tag.in_(new))).all())
-    return ids
 
 
 def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str, int]:
