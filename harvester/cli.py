@@ -613,3 +613,107 @@ def emulator(models: int, datasets: int, spaces: int, seed: int, host: str, port
         pass
     finally:
         hub.stop()
+
+
+@main.command()
+@DB_OPTION
+@click.argument("model")
+@click.option("--up", is_flag=True, help="The ancestors (what MODEL derives from) instead of the descendants.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, metavar="N",
+              help="At most N generations. [default: 10]")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print nested objects {"id", "relation", "children": [...]} ("parents" with --up).')
+def tree(db: str | None, model: str, up: bool, depth: int | None, as_json: bool) -> None:
+    """Show MODEL's family: what was fine-tuned, quantized, adapted or merged from it, and so on down.
+
+    Each member shows how it derives from its parent (finetune, quantized, adapter, merge, or
+    base_model when its card does not say), then its downloads and likes. A member met again (a
+    merge's other parent, a cycle) is shown once more without its own branch, marked ↑.
+    """
+    from . import graph
+    from .config import database_url
+    from .read import read_only_catalog
+
+    with _reported_errors():
+        engine = read_only_catalog(database_url(db))
+        with engine.connect() as conn:
+            family = graph.family(conn, model, up=up, depth=depth or graph.DEFAULT_DEPTH)
+    if as_json:
+        click.echo(json.dumps(family.as_json("parents" if up else "children")))
+        return
+    from rich.console import Console
+
+    console = Console(soft_wrap=False)
+    console.print(_rich_tree(family))
+    members = family.size()
+    console.print(f"{plural(members, 'ancestor' if up else 'descendant')}", style="dim", highlight=False)
+
+
+def _label(node) -> str:
+    from rich.markup import escape
+
+    parts = [f"[bold]{escape(node.id)}[/]"]
+    if node.relation:
+        parts.append(f"[cyan]{node.relation}[/]")
+    if not node.in_catalog:
+        parts.append("[yellow]not in the catalog[/]")
+    else:
+        parts += [_counted(node.downloads, "download"), _counted(node.likes, "like")]
+    if node.repeat:
+        parts.append("[dim]↑ shown above[/]")
+    return "  ".join(part for part in parts if part)
+
+
+def _counted(value: int | None, noun: str) -> str:
+    """``1.2M downloads``, ``1 like``; nothing for a counter the Hub does not give."""
+    if value is None:
+        return ""
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            return f"{value / size:.1f}".rstrip("0").rstrip(".") + f"{suffix} {noun}s"
+    return plural(value, noun)
+
+
+def _rich_tree(node, parent=None):
+    from rich.tree import Tree
+
+    branch = Tree(_label(node)) if parent is None else parent.add(_label(node))
+    for child in node.children:
+        _rich_tree(child, branch)
+    return branch
+
+
+@main.command()
+@DB_OPTION
+@click.argument("repo")
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only repos of this kind point at REPO.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object a line.")
+def uses(db: str | None, repo: str, kind: str | None, as_json: bool) -> None:
+    """List what points at REPO: models derived from or trained on it, spaces that use it, repos
+    citing a paper (REPO as arxiv:<id> or doi:<id>), the most downloaded first."""
+    from . import graph
+    from .config import database_url
+    from .read import read_only_catalog
+
+    with _reported_errors():
+        engine = read_only_catalog(database_url(db))
+        with engine.connect() as conn:
+            found = graph.uses(conn, repo, kind=kind)
+            if as_json:
+                for use in found:
+                    click.echo(json.dumps(use.as_json()))
+                return
+            _print_uses(found)
+
+
+def _print_uses(found) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("kind", "id", "relation", "downloads", "likes", box=None, header_style="bold")
+    for use in found:
+        table.add_row(use.kind, use.id, use.relation, "" if use.downloads is None else str(use.downloads),
+                      "" if use.likes is None else str(use.likes))
+    Console().print(table)
+    if not table.row_count:
+        click.echo("nothing in the catalog points at it", err=True)
