@@ -33,16 +33,20 @@ def test_every_word_of_an_id_finds_it_and_only_matching_repos_come_back(hub, db)
     target = next(corpus.ids[j] for j in corpus.live() if corpus.ids[j].isascii() and "/" in corpus.ids[j])
     found = search(db, target)
     assert target in found
-    words = target.replace("/", " ").replace("-", " ").replace("_", " ").replace(".", " ").lower().split()
-    assert all(set(words) <= set(f.replace("/", " ").replace("-", " ").replace("_", " ").replace(".", " ")
-                                 .lower().split()) | _card_words(db, f) for f in found)
+    assert all(_words(target) <= _words(f) | _card_words(db, f) for f in found)
+
+
+def _words(text: str) -> set[str]:
+    """Words as the index splits them: at spaces and at the punctuation of repo ids."""
+    return set(text.replace("/", " ").replace("-", " ").replace("_", " ").replace(".", " ").lower().split())
 
 
 def _card_words(db, repo_id: str) -> set[str]:
+    """A card names other repos (base_model, datasets): their ids' words find it too."""
     [(author, task, library, license_, card)] = db.rows(
         "SELECT author, pipeline_tag, library_name, license, card_data FROM models WHERE id = :id", id=repo_id)
-    return set(summary({"author": author, "pipeline_tag": task, "library_name": library, "license": license_,
-                        "card_data": json.loads(card) if card else None}).lower().replace("-", " ").split())
+    return _words(summary({"author": author, "pipeline_tag": task, "library_name": library, "license": license_,
+                           "card_data": json.loads(card) if card else None}))
 
 
 def test_card_and_task_words_find_repos(hub, db):

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import vocab
+from . import lineage, vocab
 
 KINDS = ("models", "datasets", "spaces")
 NOW_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
@@ -121,6 +121,13 @@ def _authors(rng: random.Random, count: int) -> list[str]:
     return list(pool)
 
 
+class Clock:
+    """Logical time in milliseconds, moved forward by mutations; the corpora of one Hub share one."""
+
+    def __init__(self) -> None:
+        self.ms = NOW_MS
+
+
 @dataclass
 class Corpus:
     """All repos of one kind, with keyset-sorted indexes and deterministic mutations."""
@@ -129,7 +136,7 @@ class Corpus:
     seed: int
     profile: Profile = field(init=False)
     lock: threading.RLock = field(init=False, default_factory=threading.RLock)
-    clock_ms: int = field(init=False, default=NOW_MS)
+    clock: Clock = field(init=False, default_factory=Clock)
 
     def __post_init__(self) -> None:
         self.profile = PROFILES[self.kind]
@@ -155,6 +162,23 @@ class Corpus:
         self._indexes: dict[str, array] = {}
         self._positions: dict[str, int] | None = None
         self._authors: list[str] = []
+        # The graph (`lineage`): a byte per row that a card commit rewriting base_model moves, the
+        # ids renamed repos had before (when, old id), pairs of models naming each other, and the
+        # corpora of the other kinds, whose first ``generated`` rows items may name.
+        self.lineage_rev = bytearray()
+        self.former: dict[int, list[tuple[int, str]]] = {}
+        self.cycles: dict[int, list[int]] = {}
+        self.peers: dict[str, Corpus] = {}
+        self.generated = 0
+        self._last_statement: tuple[tuple[int, ...] | None, lineage.Statement | None] = (None, None)
+
+    @property
+    def clock_ms(self) -> int:
+        return self.clock.ms
+
+    @clock_ms.setter
+    def clock_ms(self, value: int) -> None:
+        self.clock.ms = value
 
     # -- building ---------------------------------------------------------------------------
 
@@ -165,7 +189,25 @@ class Corpus:
         rng = random.Random(f"{seed}/{kind}")
         corpus._authors = _authors(rng, max(8, size // 6))
         corpus._append(rng, size, created=None)
+        corpus.generated = size
+        if kind == "models":
+            corpus._pair_cycles(random.Random(f"{seed}/{kind}/cycles"))
         return corpus
+
+    def _pair_cycles(self, rng: random.Random) -> None:
+        """Make some models name, as a base, a model derived from them."""
+        for j in rng.sample(range(len(self.ids)), int(len(self.ids) * lineage.CYCLES)):
+            _, found = lineage.parents(self, j)
+            if found and isinstance(found[0], int):
+                self.cycles.setdefault(found[0], []).append(j)
+
+    @staticmethod
+    def link(corpora: dict[str, Corpus]) -> None:
+        """Make the corpora of one Hub share a clock and name each other's repos."""
+        clock = Clock()
+        for corpus in corpora.values():
+            corpus.clock = clock
+            corpus.peers = {kind: peer for kind, peer in corpora.items() if peer is not corpus}
 
     def _append(self, rng: random.Random, n: int, *, created: list[int] | None) -> range:
         """Append ``n`` generated rows; ``created`` fixes their creation times (new repos)."""
@@ -198,6 +240,7 @@ class Corpus:
             self.likes.append(likes)
             self.trending.append(int(likes * rng.random() / age_years / 4))
         self.rev.extend(itertools.repeat(0, n))
+        self.lineage_rev.extend(bytes(n))
         self.deleted.extend(bytes(n))
         self.private.extend(bytes(n))
         self.category.extend(rng.choices(range(len(profile.category.values)), profile.category.weights, k=n))
@@ -282,9 +325,32 @@ class Corpus:
     def gated_value(self, j: int) -> bool | str:
         return vocab.GATED.values[self.gated[j]] or False
 
-    def tags(self, j: int, *, committed: bool = False) -> list[str]:
-        """The repo's tags as the Hub lists them: library, task, extras, license. ``committed``:
-        only what its last commit set (no Hub-computed tags, the committed task), as its card has them."""
+    def name_at(self, j: int, when_ms: int) -> str:
+        """The id row ``j`` had at ``when_ms``, before any later rename."""
+        for renamed_at, old in self.former.get(j, ()):
+            if when_ms < renamed_at:
+                return old
+        return self.ids[j]
+
+    def has_card(self, j: int) -> bool:
+        """Whether the repo's last commit has a README with card metadata (the Hub omits cardData if not)."""
+        return self.rng_for(j, "readme").random() >= 0.08
+
+    def statement(self, j: int) -> lineage.Statement:
+        """What the repo's item states of the graph now."""
+        # One item asks for it up to three times (tags, card, a space's fields). What it depends
+        # on moves only with the row's revisions or a rename anywhere, which ticks the shared clock.
+        key = (j, self.rev[j], self.lineage_rev[j], self.clock.ms)
+        last_key, stated = self._last_statement  # one read: requests are served by several threads
+        if last_key != key or stated is None:
+            stated = lineage.statement(self, j)
+            self._last_statement = (key, stated)
+        return stated
+
+    def tags(self, j: int, *, committed: bool = False, graph: bool = True) -> list[str]:
+        """The repo's tags as the Hub lists them: library, task, extras, license, and (``graph``)
+        those computed from the card: base models, datasets, papers. ``committed``: only what its
+        last commit set (no Hub-computed tags, the committed task), as its card has them."""
         tags: list[str] = []
         library = self.library_value(j)
         if library:
@@ -298,11 +364,18 @@ class Corpus:
         license_ = self.license_value(j)
         if license_:
             tags.append(f"license:{license_}")
+        if graph and not committed:
+            stated = self.statement(j)
+            tags += [*stated.tags(), *stated.papers]
         return list(dict.fromkeys(tags))  # a library can also be an extra tag; the Hub lists it once
 
     def rng_for(self, j: int, salt: str = "") -> random.Random:
         """A random source fixed by the row and its revision, for derived fields."""
         return random.Random(f"{self.seed}/{self.kind}/{j}/{self.rev[j]}/{salt}")
+
+    def rng_for_lineage(self, j: int, salt: str = "") -> random.Random:
+        """A random source fixed by the row and its lineage revision: what its card says of its bases."""
+        return random.Random(f"{self.seed}/{self.kind}/{j}/lineage{self.lineage_rev[j]}/{salt}")
 
     def sort_value(self, sort: str, j: int) -> int:
         return getattr(self, SORT_COLUMNS[sort])[j]
@@ -351,8 +424,8 @@ class Corpus:
     # -- mutating ---------------------------------------------------------------------------
 
     def _tick(self) -> int:
-        self.clock_ms += self._rng.randrange(1_000, 60_000)
-        return self.clock_ms
+        self.clock.ms += self._rng.randrange(1_000, 60_000)
+        return self.clock.ms
 
     def _pick(self, n: int | None, ids: Iterable[str] | None) -> list[int]:
         if ids is not None:
@@ -378,6 +451,14 @@ class Corpus:
             self._indexes.pop("lastModified", None)
             return [self.ids[j] for j in rows]
 
+    def relineage(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
+        """Push a commit that rewrites the card's ``base_model`` (and datasets): new parents, new sha."""
+        with self.lock:
+            rows = self._pick(n, ids)
+            for j in rows:
+                self.lineage_rev[j] = (self.lineage_rev[j] + 1) % 256
+            return self.modify(ids=[self.ids[j] for j in rows])
+
     def delete(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
         """Delete some repos (or make them private): they vanish from listings."""
         with self.lock:
@@ -396,6 +477,7 @@ class Corpus:
                 new = self._fresh_id(f"{author}/{name}-renamed" if author else f"{name}-renamed")
                 self.ids[j] = new
                 self.modified[j] = self._tick()
+                self.former.setdefault(j, []).append((self.modified[j], old))
                 renamed.append((old, new))
             self._positions = None
             self._indexes.pop("lastModified", None)
@@ -409,9 +491,10 @@ class Corpus:
             if clash := {new for new in rows.values() if new.lower() in held}:
                 raise ValueError(f"ids taken by other repos: {sorted(clash)}")
             for j, new in rows.items():
+                self.modified[j] = self._tick()
+                self.former.setdefault(j, []).append((self.modified[j], self.ids[j]))
                 self.ids[j] = new
                 self._taken.add(new.lower())
-                self.modified[j] = self._tick()
             self._positions = None
             self._indexes.pop("lastModified", None)
 

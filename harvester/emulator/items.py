@@ -22,7 +22,7 @@ def iso(ms: int) -> str:
 
 
 def _card_data(c: Corpus, j: int) -> dict[str, Any] | None:
-    if c.rng_for(j, "readme").random() < 0.08:  # no model card at this commit: the Hub omits cardData
+    if not c.has_card(j):
         return None
     rng = c.rng_for(j, "card")
     card: dict[str, Any] = {}
@@ -35,9 +35,10 @@ def _card_data(c: Corpus, j: int) -> dict[str, Any] | None:
             card["pipeline_tag"] = c.category_value(j, committed=True)
         if c.library_value(j):
             card["library_name"] = c.library_value(j)
-        if rng.random() < 0.3:  # a name, as a card has it: it does not follow later adds and renames
-            card["base_model"] = f"{rng.choice(['acme-ai', 'open-labs'])}/{rng.choice(vocab.MODEL_FAMILIES)}"
-        card["datasets"] = [f"{rng.choice(vocab.DATASET_STEMS)}" for _ in range(rng.randint(0, 2))]
+        stated = c.statement(j)
+        if stated.card_base_model() is not None:
+            card["base_model"] = stated.card_base_model()
+        card["datasets"] = list(stated.trained_on)
     else:
         card["pretty_name"] = c.ids[j].rsplit("/", 1)[-1].replace("-", " ").title()
     return card
@@ -89,12 +90,6 @@ def _runtime(c: Corpus, j: int) -> dict[str, Any]:
     return {"stage": stage, "hardware": {"current": rng.choice(vocab.SPACE_HARDWARE)}}
 
 
-def _references(c: Corpus, j: int, what: str) -> list[str]:
-    rng = c.rng_for(j, what)
-    stems = vocab.MODEL_FAMILIES if what == "models" else vocab.DATASET_STEMS
-    return [f"{rng.choice(['acme-ai', 'open-labs'])}/{rng.choice(stems)}" for _ in range(rng.randint(0, 2))]
-
-
 Render = Callable[[Corpus, int], Any]
 
 # Every property the emulator can produce, in the order the Hub puts them.
@@ -122,8 +117,8 @@ PROPERTIES: dict[str, Render] = {
     "paperswithcode_id": lambda c, j: None,
     "subdomain": lambda c, j: c.ids[j].replace("/", "-").replace("_", "-").replace(".", "-").lower(),
     "runtime": _runtime,
-    "models": lambda c, j: _references(c, j, "models"),
-    "datasets": lambda c, j: _references(c, j, "datasets"),
+    "models": lambda c, j: list(c.statement(j).uses_models),
+    "datasets": lambda c, j: list(c.statement(j).uses_datasets),
     "siblings": _siblings,
     "safetensors": _safetensors,
     "config": _config,

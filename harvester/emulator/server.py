@@ -342,6 +342,7 @@ class HubEmulator:
     ) -> None:
         sizes = {"models": models, "datasets": datasets, "spaces": spaces}
         self.corpora: dict[str, Corpus] = {kind: Corpus.generate(kind, sizes[kind], seed) for kind in KINDS}
+        Corpus.link(self.corpora)
         self.faults = faults or FaultPlan(seed=seed)
         self.default_page_size = default_page_size
         self.tokens = tokens

@@ -1,0 +1,152 @@
+"""The graph the emulator's items state: models derived from models, the datasets they were
+trained on, the papers repos cite, and the models and datasets spaces use.
+
+Nothing here is stored per row but a lineage revision: a model's statement is drawn from
+``(seed, row, lineage revision)``, so a million rows cost one byte each, and only
+`Corpus.relineage` (a commit that rewrites the card's ``base_model``) changes it. A model's
+parent is one of the ``REACH`` rows before it, so chains go five and more generations deep; a few
+parents are names no repo holds (dangling), a few models name themselves, and `Corpus` keeps a
+few pairs that name each other (cycles). A repo is named as it was called at the last commit of
+the repo naming it: a card does not follow later renames (the corpora of one Hub share a clock).
+
+`statement` is the truth tests compare a catalog with: what each item says, in the catalog's
+terms (relation, derivation, target kind, target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from random import Random
+from typing import TYPE_CHECKING
+
+from . import vocab
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
+
+DERIVED = 0.45  # share of models derived from another
+DERIVATIONS = vocab.Weighted(("finetune", "quantized", "adapter", "merge"), (45, 25, 18, 12))
+REACH = 300
+DANGLING = 0.03  # a parent or dataset named by no repo: deleted, private, misspelt
+SELF = 0.003  # models that name themselves as a base too
+CYCLES = 1 / 400  # per model: a pair of models that name each other
+PAPERS = [f"arxiv:{2201 + n // 40}.{10000 + n * 37 % 9000:05d}" for n in range(200)]
+
+# How a model states a parent: as the Hub computes tags from the card (both tag forms, the
+# card's base_model), with the plain tag only (derivation unsaid), or in the card only.
+FORMS = vocab.Weighted(("both", "tag", "card"), (80, 10, 10))
+
+
+@dataclass(frozen=True)
+class Base:
+    """One parent a model states: its name as written, the derivation (None: unsaid) and the form."""
+
+    name: str
+    derivation: str | None
+    form: str  # both, tag, card
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What one item says of the graph."""
+
+    bases: tuple[Base, ...] = ()
+    trained_on: tuple[str, ...] = ()  # models: card datasets and dataset: tags
+    uses_models: tuple[str, ...] = ()  # spaces
+    uses_datasets: tuple[str, ...] = ()  # spaces
+    papers: tuple[str, ...] = ()  # arxiv: and doi: tags, any kind
+    card_list: bool = False  # a single base_model written as a list of one
+
+    def tags(self) -> list[str]:
+        """The tags that state the bases and datasets, as the Hub computes them from the card."""
+        tags = []
+        for base in self.bases:
+            if base.form != "card":
+                tags.append(f"base_model:{base.name}")
+            if base.form == "both":
+                tags.append(f"base_model:{base.derivation}:{base.name}")
+        return tags + [f"dataset:{name}" for name in self.trained_on]
+
+    def card_base_model(self) -> str | list[str] | None:
+        """The card's ``base_model``: a string for one parent, a list for several."""
+        named = [base.name for base in self.bases if base.form != "tag"]
+        if not named:
+            return None
+        return named[0] if len(named) == 1 and not self.card_list else named
+
+    def edges(self) -> set[tuple[str, str | None, str, str]]:
+        """``(relation, derivation, target kind, target)`` for each edge, as the catalog's view
+        ``links`` gives them: a derivation only where a tag states it."""
+        return ({("base_model", base.derivation if base.form == "both" else None, "models", base.name)
+                 for base in self.bases}
+                | {("trained_on", None, "datasets", name) for name in self.trained_on}
+                | {("uses", None, "models", name) for name in self.uses_models}
+                | {("uses", None, "datasets", name) for name in self.uses_datasets}
+                | {("cites", None, "papers", paper) for paper in self.papers})
+
+
+def parents(c: Corpus, j: int) -> tuple[str | None, list[int | str]]:
+    """A model's derivation and its parents: row positions, or names no repo holds."""
+    rng = c.rng_for_lineage(j)
+    if j == 0 or rng.random() >= DERIVED:
+        return None, []
+    derivation = rng.choices(DERIVATIONS.values, DERIVATIONS.weights)[0]
+    count = rng.randint(2, 3) if derivation == "merge" else 1
+    chosen = rng.sample(range(max(0, j - REACH), j), min(count, j))
+    return derivation, [k if rng.random() >= DANGLING else _dangling_model(rng) for k in chosen]
+
+
+def _dangling_model(rng: Random) -> str:
+    owner = rng.choice(["ghost-lab", "gone-org", "TheRemoved"])
+    return f"{owner}/{rng.choice(vocab.MODEL_FAMILIES)}-{rng.randint(1, 999)}"
+
+
+def statement(c: Corpus, j: int) -> Statement:
+    """What row ``j``'s item states now."""
+    papers = tuple(tag for tag in c.tags(j, graph=False) if tag.startswith(("arxiv:", "doi:")))
+    if c.kind == "spaces":
+        rng = c.rng_for(j, "uses")
+        return Statement(uses_models=_references(c, j, "models", rng, rng.randint(0, 2)),
+                         uses_datasets=_references(c, j, "datasets", rng, rng.randint(0, 1)), papers=papers)
+    if c.kind == "models":
+        return _model_statement(c, j, papers)
+    return Statement(papers=papers)
+
+
+def _model_statement(c: Corpus, j: int, papers: tuple[str, ...]) -> Statement:
+    rng = c.rng_for_lineage(j, "statement")
+    if rng.random() < 0.15:
+        papers = tuple(dict.fromkeys((*papers, rng.choice(PAPERS))))
+    if not c.has_card(j):  # no README at this commit: no card, so no lineage or datasets either
+        return Statement(papers=papers)
+    derivation, found = parents(c, j)
+    written_at = c.modified[j]  # a card names a parent as it was called then
+    bases = [Base(c.name_at(k, written_at) if isinstance(k, int) else k, derivation, _form(rng, derivation))
+             for k in found]
+    if rng.random() < SELF:
+        bases.append(Base(c.ids[j], "adapter", "both"))
+    bases += [Base(c.name_at(k, written_at), "finetune", "both") for k in c.cycles.get(j, ())]
+    unique, seen = [], set()
+    for base in bases:  # one statement per target: the first
+        if base.name not in seen:
+            seen.add(base.name)
+            unique.append(base)
+    trained_on = _references(c, j, "datasets", rng, rng.choice((0, 0, 1, 1, 2)))
+    return Statement(tuple(unique), trained_on, papers=papers, card_list=rng.random() < 0.2)
+
+
+def _form(rng: Random, derivation: str | None) -> str:
+    return "both" if derivation == "merge" else rng.choices(FORMS.values, FORMS.weights)[0]
+
+
+def _references(c: Corpus, j: int, kind: str, rng: Random, count: int) -> tuple[str, ...]:
+    """``count`` repos of ``kind`` as row ``j``'s last commit named them (a few dangling), each once."""
+    peer = c.peers.get(kind)
+    names = []
+    for _ in range(count):
+        if peer is None or not peer.generated or rng.random() < DANGLING * 3:
+            stems = vocab.MODEL_FAMILIES if kind == "models" else vocab.DATASET_STEMS
+            names.append(f"{rng.choice(['acme-ai', 'open-labs'])}/{rng.choice(stems)}")
+        else:
+            names.append(peer.name_at(rng.randrange(peer.generated), c.modified[j]))
+    return tuple(dict.fromkeys(names))
