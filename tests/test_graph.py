@@ -9,11 +9,15 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 
+import harvester.store.engine
 import harvester.store.upsert
 from harvester.cli import main
+from harvester.emulator import HubEmulator
 from harvester.mapping import Link, item_links, map_item
 from harvester.store.engine import alembic_config, create_catalog_engine, open_catalog
 from harvester.store.upsert import sweep_deleted, upsert_repos
+from harvester.sync import sync
+from helpers import config
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -196,3 +200,138 @@ def test_the_revision_builds_the_edges_of_an_existing_catalog_from_its_rows(db, 
     stored = set(db.rows("SELECT s.id, l.relation, t.kind, t.name FROM model_links l "
                          "JOIN models s ON s.row_key = l.model_key JOIN link_targets t ON t.id = l.target_id"))
     assert stored == expected and len(expected) == 11
+
+
+# -- against the emulator's graph, over real HTTP ------------------------------------------------
+
+KINDS = ("models", "datasets", "spaces")
+
+
+@pytest.fixture
+def graph_hub():
+    with HubEmulator(models=1_200, datasets=150, spaces=120, seed=18) as hub:
+        yield hub
+
+
+def sync_all(hub, db, **overrides) -> None:
+    for kind in KINDS:
+        sync(config(hub, db, kind=kind, page_size=200, verify_pages=0, **overrides))
+
+
+def resolved(hub, kind: str, name: str) -> str | None:
+    """The live repo of ``kind`` that ``name`` names now: the one holding it, else the one renamed from it."""
+    corpus = hub.corpora.get(kind)
+    if corpus is None:
+        return None
+    held = corpus.find(name)
+    if held is not None:
+        return corpus.ids[held]
+    renamed = [(when, j) for j, former in corpus.former.items() for when, old in former if old == name]
+    return corpus.ids[max(renamed)[1]] if renamed and corpus.listed(max(renamed)[1]) else None
+
+
+def emulator_edges(hub) -> set[tuple]:
+    """Every edge the emulator's live repos state, as the view ``links`` reads."""
+    return {(kind, corpus.ids[j], relation, detail, target_kind, target, resolved(hub, target_kind, target))
+            for kind, corpus in hub.corpora.items() for j in corpus.live()
+            for relation, detail, target_kind, target in corpus.statement(j).edges()}
+
+
+def catalog_edges(db) -> set[tuple]:
+    return set(db.rows("SELECT source_kind, source_id, relation, detail, target_kind, target_id, target_repo_id "
+                       "FROM links"))
+
+
+def test_a_crawl_stores_exactly_the_emulators_graph_and_keeps_it_through_commits_renames_and_deletions(
+        graph_hub, db):
+    models = graph_hub.corpora["models"]
+    sync_all(graph_hub, db)
+    expected = emulator_edges(graph_hub)
+    assert catalog_edges(db) == expected
+    details = {detail for _, _, relation, detail, *_ in expected if relation == "base_model"}
+    assert details == {"finetune", "quantized", "adapter", "merge", None}
+    assert any(edge[1] == edge[5] for edge in expected), "a model that names itself"
+    assert any(edge[6] is None for edge in expected), "dangling targets"
+    assert {edge[0] for edge in expected if edge[2] == "uses"} == {"spaces"}
+    # Lineage rewritten by card commits, bases renamed (the children's cards keep the old names),
+    # repos deleted: incremental runs, then a full walk that finds the deletions.
+    derived = [models.ids[j] for j in models.live() if any(
+        edge[0] == "base_model" for edge in models.statement(j).edges())]
+    models.relineage(ids=derived[:40])
+    bases = {models.find(edge[3]) for j in models.live() for edge in models.statement(j).edges()
+             if edge[0] == "base_model"} - {None}
+    renamed = models.rename(ids=[models.ids[j] for j in sorted(bases)[:25]])
+    graph_hub.corpora["datasets"].rename(5)
+    models.delete(ids=[models.ids[j] for j in sorted(bases)[25:40]])
+    models.modify(30)
+    sync_all(graph_hub, db)
+    sync_all(graph_hub, db, full=True)
+    expected = emulator_edges(graph_hub)
+    assert catalog_edges(db) == expected
+    olds = {old for old, _ in renamed}
+    assert any(edge[5] in olds and edge[6] is not None for edge in expected), "old names resolve to renamed repos"
+
+
+def descendants_in_emulator(hub, root: str, depth: int) -> set[tuple[str, str, str]]:
+    """``(parent, child, derivation)`` for each edge of ``root``'s family to ``depth``, from the emulator."""
+    models = hub.corpora["models"]
+    children: dict[str, set[tuple[str, str]]] = {}
+    for j in models.live():
+        for relation, detail, _, target in models.statement(j).edges():
+            parent = resolved(hub, "models", target) if relation == "base_model" else None
+            if parent is not None:
+                children.setdefault(parent, set()).add((models.ids[j], detail or "base_model"))
+    edges, level = set(), {root}
+    for _ in range(depth):
+        following = set()
+        for parent in level:
+            for child, derivation in children.get(parent, ()):
+                if (parent, child, derivation) not in edges:
+                    edges.add((parent, child, derivation))
+                    following.add(child)
+        level = following
+    return edges
+
+
+def test_tree_and_uses_give_the_emulators_answer(graph_hub, db):
+    sync_all(graph_hub, db)
+    [(root, derivatives)] = db.rows("SELECT base_id, derivatives FROM base_model_counts WHERE in_catalog = 1 "
+                                    "ORDER BY derivatives DESC, base_id LIMIT 1")
+    runner = CliRunner()
+    for depth in (1, 3, 10):
+        out = runner.invoke(main, ["tree", root, "--db", db.url, "--json", "--depth", str(depth)])
+        assert out.exit_code == 0, out.output
+        assert family_edges(json.loads(out.output), "children") == descendants_in_emulator(graph_hub, root, depth)
+    deep = max(db.rows("SELECT source_id FROM links WHERE relation = 'base_model' AND target_repo_id IS NOT NULL"),
+               key=lambda row: len(json.dumps(json.loads(runner.invoke(
+                   main, ["tree", row[0], "--up", "--db", db.url, "--json"]).output))))[0]
+    up = json.loads(runner.invoke(main, ["tree", deep, "--up", "--db", db.url, "--json"]).output)
+    assert _depth(up, "parents") >= 4, "the emulator's lineage goes deep"
+    datasets = graph_hub.corpora["datasets"]
+    dataset = max((datasets.ids[j] for j in datasets.live()),
+                  key=lambda name: (sum(1 for edge in emulator_edges(graph_hub) if edge[6] == name), name))
+    out = runner.invoke(main, ["uses", dataset, "--db", db.url, "--json"])
+    assert out.exit_code == 0, out.output
+    found = {(use["kind"], use["id"], use["relation"]) for use in map(json.loads, out.output.splitlines())}
+    assert found == {(edge[0], edge[1], edge[2]) for edge in emulator_edges(graph_hub) if edge[6] == dataset}
+    assert len(found) >= 2
+
+
+def _depth(node: dict, branch: str) -> int:
+    return 1 + max((_depth(child, branch) for child in node[branch]), default=-1)
+
+
+def test_the_revision_builds_the_emulators_graph_for_a_catalog_synced_before_it(graph_hub, db, monkeypatch):
+    engine = create_catalog_engine(db.url)
+    config_ = alembic_config()
+    with engine.begin() as conn:
+        config_.attributes["connection"] = conn
+        command.upgrade(config_, "0012")
+    engine.dispose()
+    monkeypatch.setattr(harvester.store.engine, "SCHEMA_HEAD", "0012")
+    monkeypatch.setattr(harvester.store.upsert, "write_links", lambda *args, **kwargs: None)
+    sync_all(graph_hub, db)  # a catalog of revision 0012, as a harvester of then synced it
+    assert db.rows("SELECT version_num FROM alembic_version") == [("0012",)]
+    monkeypatch.undo()
+    open_catalog(db.url).dispose()
+    assert catalog_edges(db) == emulator_edges(graph_hub)
