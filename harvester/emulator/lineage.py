@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 DERIVED = 0.45  # share of models derived from another
 DERIVATIONS = vocab.Weighted(("finetune", "quantized", "adapter", "merge"), (45, 25, 18, 12))
 REACH = 300
+# Flagships (rows FLAGSHIP, FLAGSHIP + FLAGSHIPS_EVERY, ...) draw a share of all derivations, as
+# Llama or Qwen do on the Hub: a few bases with hundreds of derivatives.
+FLAGSHIP, FLAGSHIPS_EVERY, TO_FLAGSHIP = 7, 500, 0.3
 DANGLING = 0.03  # a parent or dataset named by no repo: deleted, private, misspelt
 SELF = 0.003  # models that name themselves as a base too
 CYCLES = 1 / 400  # per model: a pair of models that name each other
@@ -93,6 +96,9 @@ def parents(c: Corpus, j: int) -> tuple[str | None, list[int | str]]:
     derivation = rng.choices(DERIVATIONS.values, DERIVATIONS.weights)[0]
     count = rng.randint(2, 3) if derivation == "merge" else 1
     chosen = rng.sample(range(max(0, j - REACH), j), min(count, j))
+    if j > FLAGSHIP and rng.random() < TO_FLAGSHIP:  # the older a flagship, the more derive from it
+        chosen[0] = FLAGSHIP + FLAGSHIPS_EVERY * int((j - FLAGSHIP) / FLAGSHIPS_EVERY * rng.random() ** 2)
+        chosen = list(dict.fromkeys(chosen))
     return derivation, [k if rng.random() >= DANGLING else _dangling_model(rng) for k in chosen]
 
 
