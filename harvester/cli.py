@@ -450,7 +450,8 @@ def _print_table(columns: list[str], stream) -> None:
 
 
 def _print(table) -> None:
-    """A rich table on stdout; piped into a log (cron), rich would squeeze it into 80 columns and cut every cell."""
+    """A rich table or tree on stdout; piped into a log (cron), rich would squeeze it into 80 columns and cut or
+    wrap every line."""
     from rich.console import Console
 
     Console(width=None if sys.stdout.isatty() else 200).print(table)
@@ -641,12 +642,8 @@ def tree(db: str | None, model: str, up: bool, depth: int | None, as_json: bool)
     if as_json:
         click.echo(json.dumps(family.as_json("parents" if up else "children")))
         return
-    from rich.console import Console
-
-    console = Console(soft_wrap=False)
-    console.print(_rich_tree(family))
-    members = family.size()
-    console.print(f"{plural(members, 'ancestor' if up else 'descendant')}", style="dim", highlight=False)
+    _print(_rich_tree(family))
+    click.echo(plural(family.size(), "ancestor" if up else "descendant"))
 
 
 def _label(node) -> str:
@@ -707,13 +704,12 @@ def uses(db: str | None, repo: str, kind: str | None, as_json: bool) -> None:
 
 
 def _print_uses(found) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("kind", "id", "relation", "downloads", "likes", box=None, header_style="bold")
     for use in found:
         table.add_row(use.kind, use.id, use.relation, "" if use.downloads is None else str(use.downloads),
                       "" if use.likes is None else str(use.likes))
-    Console().print(table)
+    _print(table)
     if not table.row_count:
         click.echo("nothing in the catalog points at it", err=True)

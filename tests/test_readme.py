@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -19,10 +21,12 @@ from helpers import config
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def blocks(language: str) -> list[str]:
+def blocks(language: str, heading: str = "## Reading the catalog") -> list[str]:
+    """The ``language`` code blocks of one section of the README (to the next ``## `` heading)."""
     text = README.read_text()
-    section = text[text.index("## Reading the catalog"):text.index("## Guarantees")]
-    return re.findall(rf"```{language}\n(.*?)```", section, re.DOTALL)
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return re.findall(rf"```{language}\n(.*?)```", text[start:end if end >= 0 else None], re.DOTALL)
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +94,58 @@ def test_each_sql_example_runs_through_harvester_query_as_written(catalog_dir, i
                                "--format", "csv"], input=stdin, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert len(done.stdout.splitlines()) >= (1 if index == 0 else 2)
+
+
+GRAPH = "## The graph"
+
+
+@pytest.fixture(scope="module")
+def graph_dir(tmp_path_factory) -> Path:
+    """hub.db with every kind synced from the emulator the README's graph section names."""
+    where = tmp_path_factory.mktemp("graph")
+    db = Catalog.sqlite(where / "hub.db")
+    with HubEmulator(models=2000, datasets=200, spaces=100, seed=3) as hub:
+        for kind in ("models", "datasets", "spaces"):
+            sync(config(hub, db, kind=kind, page_size=500, verify_pages=0))
+    return where
+
+
+def harvester(where: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "harvester", *args, "--db", str(where / "hub.db")],
+                          capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_each_graph_question_answers_in_sqlite_and_through_harvester_query(graph_dir, index):
+    sql = blocks("sql", GRAPH)[index]
+    with sqlite3.connect(graph_dir / "hub.db") as conn:
+        rows = conn.execute(sql).fetchall()
+    assert len(rows) >= 3
+    assert len(harvester(graph_dir, "query", sql, "--format", "csv").splitlines()) == len(rows) + 1
+
+
+def test_the_family_question_finds_what_harvester_tree_shows(graph_dir):
+    with sqlite3.connect(graph_dir / "hub.db") as conn:
+        family = conn.execute(blocks("sql", GRAPH)[1]).fetchall()
+    root = family[0][0]
+
+    def members(node: dict) -> set[str]:
+        return {node["id"]}.union(*(members(child) for child in node["children"]))
+
+    tree = json.loads(harvester(graph_dir, "tree", root, "--json"))
+    assert {repo_id for repo_id, _ in family} == members(tree)
+    assert len(family) > 100, "the emulator's biggest family"
+
+
+def test_the_graph_commands_run_as_written_and_print_what_the_readme_shows(graph_dir):
+    [commands] = blocks("bash", GRAPH)
+    outputs = [harvester(graph_dir, *shlex.split(line.split("#")[0])[1:]) for line in commands.splitlines()]
+    [shown] = re.findall(r"```\n(lynx-team.*?)```", README.read_text(), re.DOTALL)
+    printed = outputs[0].splitlines()
+    for line in shown.splitlines():
+        if line != "...":
+            assert line in printed, line
+    assert "ancestors" in outputs[1] and "trained_on" in outputs[2]
+    assert {json.loads(line)["relation"] for line in outputs[3].splitlines()} == {"cites"}
