@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, overload
 
 from .errors import ConfigError
 
@@ -141,7 +141,14 @@ def openmetrics(report: list[dict[str, Any]], *, now: datetime) -> str:
     return generate_latest(registry).decode()
 
 
+@overload
+def _timestamp(iso: str) -> float: ...
+@overload
+def _timestamp(iso: str | None) -> float | None: ...
+
+
 def _timestamp(iso: str | None) -> float | None:
+    """An ISO 8601 time of the report as a Unix time (None stays None)."""
     return datetime.fromisoformat(iso).timestamp() if iso else None
 
 
@@ -185,7 +192,8 @@ class _StatusCollector:
                 for state in RUN_STATUSES:
                     sample("harvester_last_run_status", "The last run's status: 1 for the current one.",
                            {**label, "status": state}, int(run["status"] == state))
-                started, finished = _timestamp(run["started_at"]), _timestamp(run["finished_at"])
+                started: float = _timestamp(run["started_at"])
+                finished = _timestamp(run["finished_at"])
                 sample("harvester_last_run_start_timestamp_seconds", "When the last run started.", label,
                        started, "seconds")
                 sample("harvester_last_run_duration_seconds", "How long the last run took (so far, if running).",
@@ -219,7 +227,7 @@ class _StatusCollector:
 
 # --- the change feed ------------------------------------------------------------------------------
 
-def change_writer(format_: str, out: IO[str]) -> Callable[[dict[str, Any]], None]:
+def change_writer(format_: str, out: IO[str]) -> Callable[[dict[str, Any]], object]:
     """A function that writes one change (`Change.as_dict()`) as a JSON line, or a CSV row after a header."""
     from .read import plain
 
