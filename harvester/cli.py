@@ -17,6 +17,7 @@ import click
 from . import __version__, logs
 from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
 from .mapping import KINDS
+from .render import plural, summary
 from .stopping import SIGNALS, SignalStop, StopRequest, quit_quietly
 
 
@@ -96,26 +97,6 @@ def _stop_on_signals(log_format: str) -> Iterator[StopRequest]:
         # default handler (a traceback, or death by the signal) in its last instants.
         for sig, previous_handler in previous.items():
             signal.signal(sig, signal.SIG_IGN if OWN_PROCESS else previous_handler)
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``count`` with thousands separators and the noun in the right number: "1 page", "2,000 pages"."""
-    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
-
-
-def _summary(run: dict[str, Any]) -> str:
-    if run["mode"] == "details":
-        walk = "no repo left due" if run["complete"] else "more repos due: the next run goes on"
-    elif run["mode"] == "verify":
-        walk = "lap complete" if run["complete"] else "lap goes on next run"
-    else:
-        walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
-    outcomes = [f"{run['rows_' + name]:,} {name}" for name in ("inserted", "updated", "unchanged", "rejected")]
-    outcomes += [f"{run['rows_' + name]:,} {name}" for name in ("renamed", "deleted") if run["rows_" + name]]
-    return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {plural(run['pages'], 'page')}, "
-            f"{plural(run['requests'], 'request')}, {plural(run['retries'], 'retry', 'retries')}; "
-            f"{plural(run['rows_seen'], 'row')} read: {', '.join(outcomes)}"
-            + (f"; {plural(run['samples_taken'], 'sample')}" if run["samples_taken"] else ""))
 
 
 @contextmanager
@@ -248,92 +229,27 @@ def _print_runs(runs: list[dict[str, Any]], as_json: bool, *, stopping: bool) ->
         if as_json:
             click.echo(json.dumps(run))
         elif not stopping:
-            logs.run_finished(_summary(run), run)
+            logs.run_finished(summary(run), run)
 
 
 @main.command()
 @DB_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status(db: str | None, as_json: bool) -> None:
+@click.option("--format", "format_", type=click.Choice(["text", "json", "openmetrics"]), default=None,
+              help="text: for people; json: the whole report; openmetrics: Prometheus metrics, ending in "
+                   "'# EOF' (needs prometheus-client: pip install 'hf-harvester[metrics]'). [default: text]")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (the same as --format json).")
+def status(db: str | None, format_: str | None, as_json: bool) -> None:
     """Show each scope's last run, counts, watermark, and any unfinished walk."""
-    from .config import database_url
-    from .store.engine import open_catalog
-    from .store.status import scope_status
+    from . import render
+    from .catalog import Catalog
 
     with _reported_errors():
-        engine = open_catalog(database_url(db), upgrade=False)
-        report = scope_status(engine, now=datetime.now(UTC))
-    if as_json:
-        click.echo(json.dumps(report))
-        return
-    if not report:
-        click.echo("no syncs yet: run `harvester sync`")
-        return
-    now = datetime.now(UTC)
-    for scope in report:
-        click.echo("\n".join(_scope_lines(scope, now)))
-    kinds = [scope for scope in report if "lap" in scope]
-    if kinds:
-        click.echo("\nEvery live row was read from the Hub within one lap:")
-        for scope in kinds:
-            click.echo("\n".join(_staleness_lines(scope, now)))
-
-
-def _since(timestamp: str | None, now: datetime) -> str:
-    return "never" if timestamp is None else _ago(round((now - datetime.fromisoformat(timestamp)).total_seconds()))
-
-
-def _scope_lines(scope: dict[str, Any], now: datetime) -> list[str]:
-    """One scope as a short block that fits 80 columns: its last run, then its state."""
-    run = scope["last_run"]
-    lines = [scope["scope"]]
-    if run is not None:
-        walk = _summary(run).split(": ", 2)[1]  # "run 12 ok (incremental, walk complete)"
-        lines.append(f"  last {walk}, started {_since(run['started_at'], now)}")
-        lines.append(f"  {plural(run['pages'], 'page')}, {plural(run['requests'], 'request')}, "
-                     f"{plural(run['rows_seen'], 'row')} read:")
-        lines.append(f"    {run['rows_inserted']:,} inserted, {run['rows_updated']:,} updated, "
-                     f"{run['rows_unchanged']:,} unchanged")
-    state = [f"last success {_since(scope['last_success_at'], now)}"]
-    if scope["watermark"]:
-        state.append(f"watermark {scope['watermark'][:16].replace('T', ' ')}")
-    if scope["unfinished_walk"]:
-        state.append(f"walk under way ({plural(scope['walk_pages'], 'page')} done)")
-    lines.append("  " + ", ".join(state))
-    lines.extend(f"  {line}" for line in _holder(scope["locked_by"]))
-    return lines
-
-
-def _staleness_lines(scope: dict[str, Any], now: datetime) -> list[str]:
-    """Per kind: the staleness bound achieved, and where the verification lap stands."""
-    lap = scope["lap"]
-    oldest = (f"oldest verified {_since(scope['oldest_verified_at'], now)}" if scope["oldest_verified_at"]
-              else f"{plural(scope['unverified_rows'], 'row')} never verified")
-    progress = (f"lap: {plural(lap['pages_done'], 'page')} done, about {lap['pages_left']:,} left"
-                if lap["started_at"] else f"lap: none under way, about {plural(lap['pages_left'], 'page')}")
-    if lap["runs_to_finish"] is not None:
-        progress += f" (about {plural(lap['runs_to_finish'], 'run')} at {lap['pages_per_run']:,} a run)"
-    return [f"  {scope['scope']}: {plural(scope['live_rows'], 'live row')}, {oldest}", f"    {progress}",
-            f"    last lap finished {_since(lap['last_finished_at'], now)}"]
-
-
-def _holder(lock: dict[str, Any] | None) -> list[str]:
-    """Who holds a scope's lock, in lines short enough for 80 columns (a host name can be long)."""
-    if lock is None:
-        return ["not locked"]
-    lines = [f"locked by run {lock['run_id']}, pid {lock['pid']}", f"  on {lock['host']}"]
-    if not lock["on_this_host"]:
-        lines.append(f"  until {lock['expires_at'][11:19]} UTC")
-    return lines
-
-
-def _ago(seconds: int | None) -> str:
-    if seconds is None:
-        return "never"
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
+        if as_json and format_ not in (None, "json"):
+            raise ConfigError(f"--json is --format json: give one of them, not --json and --format {format_}")
+        format_ = "json" if as_json else format_ or "text"
+        with Catalog(db) as catalog:
+            report = catalog.status()
+        render.status(report, format_, sys.stdout)
 
 
 @main.command()
@@ -351,38 +267,18 @@ def changes(db: str | None, since: int, kind: str | None, format_: str, limit: i
     --since comes last: as {"next_since": N} with jsonl, on stderr with csv. Poll with it and no
     event is missed or repeated.
     """
-    from .config import database_url
-    from .store.changes import read_changes
-    from .store.engine import open_catalog
+    from .catalog import Catalog
+    from .render import change_writer
 
-    with _reported_errors():
-        engine = open_catalog(database_url(db), upgrade=False)
-        writer = _change_writer(format_)
-        last = since
-        for change in read_changes(engine, since=since, kind=kind, limit=limit):
-            writer(change)
-            last = change["seq"]
+    with _reported_errors(), Catalog(db) as catalog:
+        feed = catalog.changes(since=since, kinds=kind, limit=limit)
+        write = change_writer(format_, sys.stdout)
+        for change in feed:
+            write(change.as_dict())
     if format_ == "jsonl":
-        click.echo(json.dumps({"next_since": last}))
+        click.echo(json.dumps({"next_since": feed.position}))
     else:
-        click.echo(f"next: --since {last}", err=True)
-
-
-CHANGE_COLUMNS = ("seq", "run_id", "kind", "hub_id", "repo_id", "change", "fields", "previous_id", "changed_at")
-
-
-def _change_writer(format_: str) -> Callable[[dict[str, Any]], None]:
-    from .read import plain
-
-    stdout = sys.stdout
-    if format_ == "jsonl":
-        return lambda change: stdout.write(json.dumps(change, default=plain) + "\n")
-    import csv
-
-    writer = csv.writer(stdout)
-    writer.writerow(CHANGE_COLUMNS)
-    return lambda change: writer.writerow(
-        [";".join(change["fields"] or []) if name == "fields" else plain(change[name]) for name in CHANGE_COLUMNS])
+        click.echo(f"next: --since {feed.position}", err=True)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -401,18 +297,18 @@ def query(db: str | None, sql: str | None, sql_file, format_: str) -> None:
 
     Example: harvester query "SELECT pipeline_tag, count(*) FROM models GROUP BY 1 ORDER BY 2 DESC"
     """
-    from .config import database_url
-    from .read import read_only_catalog, rows, write_aligned, write_csv, write_json, write_jsonl
+    from .catalog import Catalog
+    from .read import write_aligned, write_csv, write_json, write_jsonl
 
     with _reported_errors():
         sql = _sql_text(sql, sql_file)
-        engine = read_only_catalog(database_url(db))
-        columns, _, stream = rows(engine, sql)
-        if format_ == "table" and sys.stdout.isatty():
-            _print_head(columns, stream)
-            return
-        writer = {"csv": write_csv, "json": write_json, "jsonl": write_jsonl, "table": write_aligned}[format_]
-        writer(columns, stream, sys.stdout)
+        with Catalog(db) as catalog:
+            result = catalog.query(sql)
+            if format_ == "table" and sys.stdout.isatty():
+                _print_head(result.columns, result.tuples())
+                return
+            writer = {"csv": write_csv, "json": write_json, "jsonl": write_jsonl, "table": write_aligned}[format_]
+            writer(result.columns, result.tuples(), sys.stdout)
 
 
 def _sql_text(argument: str | None, sql_file) -> str:

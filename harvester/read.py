@@ -246,32 +246,61 @@ def write_parquet(result: Rows, path: str) -> int:
     A table's column types come from its declaration. A query's come from its first batch (a
     column with no value there is text, and later values are written as text).
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ConfigError("Parquet needs pyarrow: pip install 'hf-harvester[parquet]'") from None
+    pa = _pyarrow("Parquet")
+    import pyarrow.parquet as pq
+
     writer = None
     count = 0
-    declared = [_declared_arrow_type(pa, sql_type) for sql_type in result.types]
     try:
-        for batch in _batches(result.stream, PARQUET_BATCH):
-            data = [[_parquet_value(row[i]) for row in batch] for i in range(len(result.columns))]
+        for table in arrow_batches(result, pa):
+            if writer is None and not table.num_rows:  # no rows: still a valid file with the columns
+                pq.write_table(table, path)
+                break
             if writer is None:
-                types = [known or _arrow_type(pa, values) for known, values in zip(declared, data, strict=True)]
-                writer = pq.ParquetWriter(path, pa.schema(list(zip(result.columns, types, strict=True))))
-            arrays = [_arrow_array(pa, name, values, field.type, count)
-                      for name, values, field in zip(result.columns, data, writer.schema, strict=True)]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=writer.schema))
-            count += len(batch)
-        if writer is None:  # no rows: still a valid file with the columns
-            types = [known or pa.string() for known in declared]
-            pq.write_table(pa.table({name: pa.array([], type_) for name, type_ in zip(result.columns, types,
-                                                                                      strict=True)}), path)
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+            count += table.num_rows
     finally:
         if writer is not None:
             writer.close()
     return count
+
+
+def arrow_table(result: Rows) -> Any:
+    """All of ``result`` as one pyarrow Table, typed as a Parquet export is (nested values as JSON text)."""
+    pa = _pyarrow("as_='arrow'")
+    return pa.concat_tables(list(arrow_batches(result, pa)))
+
+
+def _pyarrow(what: str) -> Any:
+    try:
+        import pyarrow
+    except ImportError:
+        raise ConfigError(f"{what} needs pyarrow: pip install 'hf-harvester[parquet]'") from None
+    return pyarrow
+
+
+def arrow_batches(result: Rows, pa: Any) -> Iterator[Any]:
+    """``result`` as pyarrow Tables of 1,000 rows sharing one schema (one empty Table if no rows).
+
+    A table's column types come from its declaration. A query's come from its first batch (a
+    column with no value there is text, and later values are taken as text).
+    """
+    schema = None
+    count = 0
+    declared = [_declared_arrow_type(pa, sql_type) for sql_type in result.types]
+    for batch in _batches(result.stream, PARQUET_BATCH):
+        data = [[_parquet_value(row[i]) for row in batch] for i in range(len(result.columns))]
+        if schema is None:
+            types = [known or _arrow_type(pa, values) for known, values in zip(declared, data, strict=True)]
+            schema = pa.schema(list(zip(result.columns, types, strict=True)))
+        arrays = [_arrow_array(pa, name, values, field.type, count)
+                  for name, values, field in zip(result.columns, data, schema, strict=True)]
+        yield pa.Table.from_arrays(arrays, schema=schema)
+        count += len(batch)
+    if schema is None:
+        types = [known or pa.string() for known in declared]
+        yield pa.table({name: pa.array([], type_) for name, type_ in zip(result.columns, types, strict=True)})
 
 
 def _batches(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:

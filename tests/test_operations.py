@@ -229,6 +229,7 @@ def test_status_shows_a_killed_run_as_abandoned_and_its_lock_free_at_once(hub, d
     assert runs(db)[-1]["status"] == "running", "the killed run could not say so itself"
     status = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)[0]
     assert status["last_run"]["status"] == "abandoned" and status["locked_by"] is None
+    assert status["failures_since_success"] == 1, "an abandoned run counts as a failure"
     text = CliRunner().invoke(main, ["status", "--db", db.url]).stdout
     assert "abandoned" in text and "not locked" in text and "running" not in text
     assert runs(db)[-1]["status"] == "abandoned", "status recorded it too"

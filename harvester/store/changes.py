@@ -8,7 +8,7 @@ that reads ``seq > last`` never misses an event that commits later with a smalle
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -59,14 +59,18 @@ def _comparable(value: Any) -> Any:
     return utc(value) if isinstance(value, datetime) else value
 
 
-def read_changes(engine: Engine, *, since: int, kind: str | None = None, limit: int | None = None,
+def read_changes(engine: Engine, *, since: int, kinds: Collection[str] | None = None, limit: int | None = None,
                  batch: int = 5_000) -> Iterator[dict[str, Any]]:
-    """Changes with ``seq > since``, oldest first, a batch of rows in memory at a time."""
+    """Changes with ``seq > since`` (of ``kinds``, or all), oldest first, a batch of rows in memory at a time.
+
+    Each batch is read on a connection of its own, returned before the batch is yielded: a slow
+    consumer holds no snapshot and no lock.
+    """
     left = limit
     while left is None or left > 0:
         query = select(changes).where(changes.c.seq > since).order_by(changes.c.seq)
-        if kind is not None:
-            query = query.where(changes.c.kind == kind)
+        if kinds is not None:
+            query = query.where(changes.c.kind.in_(list(kinds)))
         size = batch if left is None else min(batch, left)
         with engine.connect() as conn:
             rows = [dict(row) for row in conn.execute(query.limit(size)).mappings()]

@@ -21,16 +21,28 @@ from .runs import run_record, utc
 from .schema import REPO_TABLES, sync_locks, sync_runs, sync_state
 
 
-def scope_status(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
-    """Per scope: its state, its last run, its last successful run and how long ago that ended
-    (for monitoring), and who holds its lock if a run is going on; per whole kind, `staleness`."""
-    reap_dead_runs(engine)
+def scope_status(engine: Engine, *, now: datetime, repair: bool = True) -> list[dict[str, Any]]:
+    """Per scope: its state, its last run, its last successful run and how long ago that ended,
+    the runs that failed since (for monitoring), and who holds its lock if a run is going on; per
+    whole kind, `staleness`. ``repair``: first record dead runs as abandoned (`reap_dead_runs`)."""
+    if repair:
+        reap_dead_runs(engine)
     with engine.connect() as conn:
         last_runs = select(sync_runs.c.scope, func.max(sync_runs.c.id).label("id")).group_by(sync_runs.c.scope)
         last = {row.scope: row.id for row in conn.execute(last_runs)}
         good_runs = (select(sync_runs.c.scope, func.max(sync_runs.c.finished_at).label("at"))
                      .where(sync_runs.c.status == "ok").group_by(sync_runs.c.scope))
         success = {row.scope: utc(row.at) for row in conn.execute(good_runs)}
+        last_ok = (select(sync_runs.c.scope, func.max(sync_runs.c.id).label("id"))
+                   .where(sync_runs.c.status == "ok").group_by(sync_runs.c.scope).subquery())
+        # Failed or abandoned runs since the scope's last success (interrupted ones were asked to
+        # stop, running ones have not ended): what an alert on failures in a row counts.
+        failing = (select(sync_runs.c.scope, func.count().label("runs"))
+                   .select_from(sync_runs.outerjoin(last_ok, last_ok.c.scope == sync_runs.c.scope))
+                   .where(sync_runs.c.status.in_(("failed", "abandoned")),
+                          (last_ok.c.id.is_(None)) | (sync_runs.c.id > last_ok.c.id))
+                   .group_by(sync_runs.c.scope))
+        failures = {row.scope: row.runs for row in conn.execute(failing)}
         states = {row["scope"]: row for row in conn.execute(select(sync_state)).mappings()}
     # Runs before locks: a run seen running, then its lock not found, has ended or died since.
     records = {scope: run_record(engine, run_id) for scope, run_id in last.items()}
@@ -42,8 +54,10 @@ def scope_status(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
         state = states.get(scope)
         lock = locks.get(scope)
         run = records.get(scope)
+        failed = failures.get(scope, 0)
         if run is not None and run["status"] == "running" and run["id"] not in live_runs:
             run["status"] = "abandoned"  # its process is gone (the catalog may not have been told yet)
+            failed += 1
         report.append({
             "scope": scope,
             "watermark": utc(state["watermark"]).isoformat() if state and state["watermark"] else None,
@@ -52,8 +66,10 @@ def scope_status(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
             "last_run": run,
             "last_success_at": success[scope].isoformat() if scope in success else None,
             "seconds_since_success": round((now - success[scope]).total_seconds()) if scope in success else None,
+            "failures_since_success": failed,
             "locked_by": {"run_id": lock["run_id"], "host": lock["host"], "pid": lock["pid"],
                           "on_this_host": lock["host"] == this_host(),
+                          "acquired_at": utc(lock["acquired_at"]).isoformat(),
                           "expires_at": utc(lock["expires_at"]).isoformat()} if lock else None,
         })
         if scope in REPO_TABLES:  # a whole kind: how stale its rows may be, and where its lap stands

@@ -1,0 +1,341 @@
+"""`Catalog`: the catalog as a Python object, for notebooks, pipelines and the CLI's reading commands.
+
+It opens the catalog read-only (SQLite's ``query_only``, PostgreSQL transactions begun read-only),
+so nothing downstream code does through it can change what a sync wrote. `harvester changes`,
+`query` and `status` are thin layers over it: one implementation of each.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import CatalogError, ConfigError
+from .mapping import KINDS
+
+if TYPE_CHECKING:
+    import pandas
+    import pyarrow
+    from sqlalchemy import Engine
+
+ChangeType = Literal["insert", "update", "rename", "delete", "undelete"]
+FOLLOW_INTERVAL = 5.0  # seconds between polls: one indexed query each, so a dozen followers cost nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change log: what a sync changed about one repo, at position ``seq``."""
+
+    seq: int
+    run_id: int | None
+    kind: str
+    hub_id: str
+    repo_id: str
+    change: ChangeType
+    fields: tuple[str, ...] | None  # updates: the columns that changed
+    previous_id: str | None  # renames: the repo id before
+    changed_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Change:
+        """A change from a row of the ``changes`` table, as `store.changes.read_changes` gives it."""
+        fields = row["fields"]
+        return cls(**{**row, "fields": tuple(fields) if fields is not None else None})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The change as a plain dict in column order (``fields`` as a list), as `harvester changes` prints it."""
+        return {"seq": self.seq, "run_id": self.run_id, "kind": self.kind, "hub_id": self.hub_id,
+                "repo_id": self.repo_id, "change": self.change,
+                "fields": list(self.fields) if self.fields is not None else None,
+                "previous_id": self.previous_id, "changed_at": self.changed_at}
+
+
+class ChangeFeed(Iterator[Change]):
+    """Changes in ``seq`` order; ``position`` is the ``seq`` to resume from (the last one yielded,
+    or the ``since`` it started from), so a consumer that saves it never misses or repeats one."""
+
+    def __init__(self, rows: Iterator[dict[str, Any]], since: int) -> None:
+        self._rows = rows
+        self.position = since
+
+    def __iter__(self) -> ChangeFeed:
+        return self
+
+    def __next__(self) -> Change:
+        try:
+            row = next(self._rows)
+        except SQLAlchemyError as exc:
+            raise unreadable(exc) from None
+        change = Change.from_row(row)
+        self.position = change.seq
+        return change
+
+    def close(self) -> None:
+        """Stop reading; ``position`` stays at the last change yielded."""
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+
+
+class QueryResult(Iterator[dict[str, Any]]):
+    """A query's rows as dicts, streamed from the database; ``columns`` names them in order."""
+
+    def __init__(self, columns: list[str], stream: Iterator[tuple]) -> None:
+        self.columns = columns
+        self._stream = stream
+
+    def __iter__(self) -> QueryResult:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return dict(zip(self.columns, next(self._stream), strict=True))
+
+    def tuples(self) -> Iterator[tuple]:
+        """The rows not yet read, as tuples in column order (what the CLI's writers take)."""
+        return self._stream
+
+    def close(self) -> None:
+        """Stop reading and give the connection back."""
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+class Catalog:
+    """Read-only access to a harvester catalog: its change feed, SQL queries and sync status.
+
+    Args:
+        db: a SQLite path or a SQLAlchemy URL (``postgresql+psycopg://...``); default
+            ``$HARVESTER_DB``, else ``hub.db``, as for the CLI's ``--db``.
+
+    Raises:
+        CatalogError: no catalog there, not a harvester catalog, a driver missing (with the
+            ``pip install`` that fixes it), or a catalog from a newer harvester (`CatalogTooNew`).
+        ConfigError: a database URL of a backend harvester does not keep catalogs in.
+
+    Example:
+        >>> with Catalog("hub.db") as catalog:  # doctest: +SKIP
+        ...     for change in catalog.changes(since=0, kinds=["models"], limit=10):
+        ...         print(change.seq, change.change, change.repo_id)
+    """
+
+    def __init__(self, db: str | os.PathLike[str] | None = None) -> None:
+        from .config import database_url
+        from .read import read_only_catalog
+
+        self.url = database_url(os.fspath(db) if db is not None else None)
+        self._engine: Engine | None = read_only_catalog(self.url)
+
+    @property
+    def engine(self) -> Engine:
+        """The read-only SQLAlchemy engine, for what the methods do not cover."""
+        if self._engine is None:
+            raise ConfigError("this Catalog is closed: open a new one with Catalog(db)")
+        return self._engine
+
+    def close(self) -> None:
+        """Close the catalog's connections (those of results still being read close when they end)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        from .store.engine import _safe_url
+
+        return f"Catalog({_safe_url(self.url)!r})"
+
+    def changes(self, since: int = 0, kinds: str | Collection[str] | None = None,
+                limit: int | None = None) -> ChangeFeed:
+        """What syncs changed after ``since``, oldest first, read a batch at a time.
+
+        Args:
+            since: the ``seq`` after which to start: 0 for everything, else the ``position`` (or
+                last ``seq``) saved from the previous call.
+            kinds: ``"models"``, ``"datasets"``, ``"spaces"`` or a collection of them; None for all.
+            limit: at most this many changes.
+
+        Returns:
+            A `ChangeFeed` of frozen `Change` records; its ``position`` is where the next call
+            should start, also when the feed yielded nothing.
+
+        Raises:
+            ConfigError: a negative ``since``, a ``limit`` below 1 or an unknown kind.
+
+        Example:
+            >>> feed = catalog.changes(since=saved, kinds="models")  # doctest: +SKIP
+            >>> inserted = [c.repo_id for c in feed if c.change == "insert"]  # doctest: +SKIP
+            >>> saved = feed.position  # doctest: +SKIP
+        """
+        from .store.changes import read_changes
+
+        since, chosen = _since(since), _kinds(kinds)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"limit must be a positive integer or None, not {limit!r}")
+        return ChangeFeed(read_changes(self.engine, since=since, kinds=chosen, limit=limit), since)
+
+    def follow(self, since: int = 0, kinds: str | Collection[str] | None = None, *,
+               interval: float = FOLLOW_INTERVAL, stop: threading.Event | None = None) -> ChangeFeed:
+        """The changes after ``since``, then each new one as syncs commit it, until ``stop`` is set.
+
+        Polls the change log every ``interval`` seconds. Setting ``stop`` (from another thread, or
+        from the loop itself) ends the feed before its next change; without one, it runs until
+        the consumer stops iterating (or Ctrl-C). No signal handler is installed.
+
+        Args:
+            since: the ``seq`` after which to start (0: from the beginning).
+            kinds: ``"models"``, ``"datasets"``, ``"spaces"`` or a collection of them; None for all.
+            interval: seconds between polls once the feed has caught up.
+            stop: a `threading.Event` that ends the feed.
+
+        Returns:
+            A `ChangeFeed`; its ``position`` is the ``seq`` of the last change yielded.
+
+        Raises:
+            ConfigError: a negative ``since``, an unknown kind or an ``interval`` that is not positive.
+
+        Example:
+            >>> stop = threading.Event()  # doctest: +SKIP
+            >>> for change in catalog.follow(since=saved, stop=stop):  # doctest: +SKIP
+            ...     handle(change)
+        """
+        from .store.changes import read_changes
+
+        since, chosen = _since(since), _kinds(kinds)
+        if not isinstance(interval, int | float) or not interval > 0:
+            raise ConfigError(f"interval must be a positive number of seconds, not {interval!r}")
+        engine = self.engine
+        wait = (stop or threading.Event()).wait
+
+        def rows() -> Iterator[dict[str, Any]]:
+            position = since
+            while True:
+                for row in read_changes(engine, since=position, kinds=chosen):
+                    if stop is not None and stop.is_set():
+                        return
+                    yield row
+                    position = row["seq"]
+                if wait(interval):
+                    return
+
+        return ChangeFeed(rows(), since)
+
+    @overload
+    def query(self, sql: str, *, as_: None = None) -> QueryResult: ...
+    @overload
+    def query(self, sql: str, *, as_: Literal["pandas"]) -> pandas.DataFrame: ...
+    @overload
+    def query(self, sql: str, *, as_: Literal["arrow"]) -> pyarrow.Table: ...
+
+    def query(self, sql: str, *, as_: Literal["pandas", "arrow"] | None = None) -> Any:
+        """Run read-only SQL (or read a table or view by name) and stream its rows as dicts.
+
+        Only ``SELECT``, ``WITH``, ``VALUES`` and ``TABLE`` run (and on SQLite ``EXPLAIN`` and
+        ``PRAGMA`` that set nothing); anything else is refused before it runs, and the connection
+        itself refuses writes. Values are as the database gives them (on SQLite, times and JSON
+        of a query are text; a table read by name gets its declared types).
+
+        Args:
+            sql: a query, or a table or view name such as ``"models_current"``.
+            as_: None for a stream of dicts; ``"pandas"`` for a DataFrame, ``"arrow"`` for a
+                pyarrow Table (typed as a Parquet export is, nested values as JSON text). Both
+                hold every row in memory.
+
+        Returns:
+            A `QueryResult` (an iterator of dicts with ``columns``), a DataFrame or a Table.
+
+        Raises:
+            QueryRefused: the SQL would change something, names no table, or failed.
+            ConfigError: ``as_`` is unknown, or pandas or pyarrow is not installed (the message
+                says what to install).
+
+        Example:
+            >>> for row in catalog.query("SELECT id, downloads FROM models_current LIMIT 3"):  # doctest: +SKIP
+            ...     print(row["id"], row["downloads"])
+            >>> frame = catalog.query("SELECT author, downloads FROM models", as_="pandas")  # doctest: +SKIP
+        """
+        from .read import arrow_table, rows
+
+        if as_ not in (None, "pandas", "arrow"):
+            raise ConfigError(f"as_ must be None, 'pandas' or 'arrow', not {as_!r}")
+        if as_ == "pandas":
+            try:
+                import pandas
+            except ImportError:
+                raise ConfigError("as_='pandas' needs pandas: pip install pandas") from None
+        result = rows(self.engine, sql)
+        if as_ == "arrow":
+            return arrow_table(result)
+        if as_ == "pandas":
+            return pandas.DataFrame.from_records(list(result.stream), columns=result.columns)
+        return QueryResult(result.columns, result.stream)
+
+    def status(self, *, repair: bool = True) -> list[dict[str, Any]]:
+        """Per scope its last run, last success, failures since, walk and lock; per kind its staleness and lap.
+
+        The same report as ``harvester status --json`` (`store.status.scope_status`).
+
+        Args:
+            repair: as `harvester status` does, first record runs whose process is gone as
+                abandoned and free their locks (the catalog's only write; skipped when the catalog
+                cannot be written). False only reads.
+
+        Returns:
+            One dict per scope, sorted by scope.
+
+        Raises:
+            CatalogError: the catalog cannot be read.
+
+        Example:
+            >>> [s["scope"] for s in catalog.status() if s["failures_since_success"]]  # doctest: +SKIP
+        """
+        from .store.engine import create_catalog_engine
+        from .store.status import reap_dead_runs, scope_status
+
+        engine = self.engine
+        try:
+            if repair:
+                writable = create_catalog_engine(self.url)
+                try:
+                    reap_dead_runs(writable)
+                finally:
+                    writable.dispose()
+            return scope_status(engine, now=datetime.now(UTC), repair=False)
+        except SQLAlchemyError as exc:
+            raise unreadable(exc) from None
+
+
+def unreadable(exc: SQLAlchemyError) -> CatalogError:
+    """A database error while reading, as the one-line `CatalogError` that carries its reason."""
+    from .store.engine import database_reason
+
+    return CatalogError(f"the catalog could not be read: {database_reason(exc)}")
+
+
+def _since(since: int) -> int:
+    if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+        raise ConfigError(f"since must be a change's seq (an integer >= 0), not {since!r}")
+    return since
+
+
+def _kinds(kinds: str | Collection[str] | None) -> tuple[str, ...] | None:
+    if kinds is None:
+        return None
+    chosen = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    unknown = [kind for kind in chosen if kind not in KINDS]
+    if unknown or not chosen:
+        raise ConfigError(f"kinds must be among {', '.join(KINDS)}, not {unknown or 'none at all'!r}")
+    return chosen
