@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import CatalogError, CatalogTooNew, ConfigError, HarvesterError
+from .errors import CatalogError, CatalogTooNew, ConfigError, HarvesterError, RepoNotFound
 
 __version__ = "0.1.0"
 
 __all__ = ["Catalog", "CatalogError", "CatalogTooNew", "Change", "ChangeFeed", "ConfigError", "HarvesterError",
-           "QueryRefused", "QueryResult", "__version__"]
+           "Node", "QueryRefused", "QueryResult", "RepoNotFound", "Use", "__version__"]
 
 if TYPE_CHECKING:
     from .catalog import Catalog, Change, ChangeFeed, QueryResult
+    from .graph import Node, Use
     from .read import QueryRefused
 
 _LAZY = {"Catalog": "catalog", "Change": "catalog", "ChangeFeed": "catalog", "QueryResult": "catalog",
-         "QueryRefused": "read"}
+         "QueryRefused": "read", "Node": "graph", "Use": "graph"}
 
 
 def __getattr__(name: str) -> Any:

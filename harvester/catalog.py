@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import pyarrow
     from sqlalchemy import Engine
 
+    from .graph import Node, Use
+
 ChangeType = Literal["insert", "update", "rename", "delete", "undelete"]
 FOLLOW_INTERVAL = 5.0  # seconds between polls: one indexed query each, so a dozen followers cost nothing
 
@@ -282,6 +284,54 @@ class Catalog:
         if as_ == "pandas":
             return pandas.DataFrame.from_records(list(result.stream), columns=result.columns)
         return QueryResult(result.columns, result.stream)
+
+    def family(self, model: str, *, up: bool = False, depth: int | None = None) -> Node:
+        """A model's family from the graph: its descendants, or with ``up`` its ancestors.
+
+        Args:
+            model: a model id, or an id it had before a rename.
+            up: the ancestors (what ``model`` derives from) instead of the descendants.
+            depth: at most this many generations (default 10). Cycles end at the bound.
+
+        Returns:
+            The root `graph.Node`; each node has ``id``, ``relation`` (how it derives from its
+            parent in the tree), ``downloads``, ``likes``, ``children``; ``as_json()`` nests them.
+
+        Raises:
+            RepoNotFound: no live model goes by that id now, or went by it before a rename.
+
+        Example:
+            >>> tree = catalog.family("meta-llama/Llama-3.1-8B", depth=2)  # doctest: +SKIP
+            >>> [child.id for child in tree.children if child.relation == "quantized"]  # doctest: +SKIP
+        """
+        from . import graph
+
+        with self.engine.connect() as conn:
+            return graph.family(conn, model, up=up, depth=depth or graph.DEFAULT_DEPTH)
+
+    def uses(self, repo: str, *, kind: str | None = None) -> list[Use]:
+        """What points at a model, dataset or paper (``arxiv:<id>``, ``doi:<id>``), most downloaded first.
+
+        Args:
+            repo: a repo id (or an id it had before a rename), or a paper.
+            kind: only repos of this kind (``"models"``, ``"datasets"``, ``"spaces"``).
+
+        Returns:
+            `graph.Use` records: ``kind``, ``id``, ``relation`` (finetune, quantized, adapter,
+            merge, base_model, trained_on, uses, cites), ``downloads``, ``likes``.
+
+        Raises:
+            RepoNotFound: ``repo`` is neither in the catalog nor named by any edge.
+
+        Example:
+            >>> [use.id for use in catalog.uses("HuggingFaceH4/ultrachat_200k", kind="models")]  # doctest: +SKIP
+        """
+        from . import graph
+
+        if kind is not None:
+            _kinds(kind)
+        with self.engine.connect() as conn:
+            return list(graph.uses(conn, repo, kind=kind))
 
     def status(self, *, repair: bool = True) -> list[dict[str, Any]]:
         """Per scope its last run, last success, failures since, walk and lock; per kind its staleness and lap.

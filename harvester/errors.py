@@ -38,6 +38,11 @@ class CatalogTooNew(CatalogError):
     exit_code = 4
 
 
+class RepoNotFound(HarvesterError):
+    """The repo is in the catalog neither under that id nor under an id it had before a rename
+    (nor, for `uses`, named by any edge)."""
+
+
 class HubError(HarvesterError):
     """The Hub refused a request in a way retrying cannot fix (4xx other than 429)."""
 

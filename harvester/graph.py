@@ -15,17 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from .errors import HarvesterError
+from .errors import RepoNotFound
 from .mapping import RELATIONS
 
 DEFAULT_DEPTH = 10
 BASE_MODEL_CODES = "BETWEEN 1 AND 5"
 TARGET_KINDS = ("models", "datasets", "papers")
 _ONE = {"models": "model", "datasets": "dataset", "spaces": "space"}
-
-
-class RepoNotFound(HarvesterError):
-    """The repo is in the catalog neither under that id nor under an id it had before a rename."""
 
 
 @dataclass
@@ -78,8 +74,8 @@ family(node, parent, relation, depth) AS (
   SELECT c.row_key, f.node, l.relation, f.depth + 1
   FROM family f
   JOIN models p ON p.row_key = f.node
-  LEFT JOIN aliases a ON a.node = f.node
-  JOIN link_targets t ON t.kind = 'models' AND t.name IN (p.id, a.name)
+  JOIN link_targets t ON t.kind = 'models'
+   AND t.name IN (SELECT p.id UNION ALL SELECT a.name FROM aliases a WHERE a.node = f.node)
   JOIN model_links l ON l.target_id = t.id AND l.relation {BASE_MODEL_CODES}
   JOIN models c ON c.row_key = l.model_key AND c.deleted_at IS NULL
   WHERE f.depth < :depth)

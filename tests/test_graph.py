@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 import harvester.store.engine
 import harvester.store.upsert
+from harvester import Catalog, RepoNotFound
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.mapping import Link, item_links, map_item
@@ -335,3 +336,18 @@ def test_the_revision_builds_the_emulators_graph_for_a_catalog_synced_before_it(
     monkeypatch.undo()
     open_catalog(db.url).dispose()
     assert catalog_edges(db) == emulator_edges(graph_hub)
+
+
+def test_the_python_api_gives_the_families_and_uses_the_commands_print(db, engine):
+    write(engine, "models", *FAMILY)
+    runner = CliRunner()
+    with Catalog(db.url) as catalog:
+        assert catalog.family("a/base").as_json() == json.loads(
+            runner.invoke(main, ["tree", "a/base", "--db", db.url, "--json"]).output)
+        assert catalog.family("a/merge", up=True, depth=1).as_json("parents") == json.loads(
+            runner.invoke(main, ["tree", "a/merge", "--up", "--depth", "1", "--db", db.url, "--json"]).output)
+        assert [use.as_json() for use in catalog.uses("a/ft", kind="models")] == [
+            json.loads(line) for line in runner.invoke(
+                main, ["uses", "a/ft", "--kind", "models", "--db", db.url, "--json"]).output.splitlines()]
+        with pytest.raises(RepoNotFound, match="nobody/model"):
+            catalog.family("nobody/model")
