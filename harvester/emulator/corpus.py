@@ -170,6 +170,8 @@ class Corpus:
         self.cycles: dict[int, list[int]] = {}
         self.peers: dict[str, Corpus] = {}
         self.generated = 0
+        self._paper_bits = [(bit, tag) for bit, tag in enumerate(self.profile.extra_tags)
+                            if tag.startswith(("arxiv:", "doi:"))]
         self._last_statement: tuple[tuple[int, ...] | None, lineage.Statement | None] = (None, None)
 
     @property
@@ -334,7 +336,12 @@ class Corpus:
 
     def has_card(self, j: int) -> bool:
         """Whether the repo's last commit has a README with card metadata (the Hub omits cardData if not)."""
-        return self.rng_for(j, "readme").random() >= 0.08
+        return self.draws(j, lineage.CARD, self.rev[j]).random() >= 0.08
+
+    def papers(self, j: int) -> tuple[str, ...]:
+        """The papers among the repo's extra tags."""
+        mask = self.tagmask[j]
+        return tuple(tag for bit, tag in self._paper_bits if mask >> bit & 1)
 
     def statement(self, j: int) -> lineage.Statement:
         """What the repo's item states of the graph now."""
@@ -347,10 +354,10 @@ class Corpus:
             self._last_statement = (key, stated)
         return stated
 
-    def tags(self, j: int, *, committed: bool = False, graph: bool = True) -> list[str]:
-        """The repo's tags as the Hub lists them: library, task, extras, license, and (``graph``)
-        those computed from the card: base models, datasets, papers. ``committed``: only what its
-        last commit set (no Hub-computed tags, the committed task), as its card has them."""
+    def tags(self, j: int, *, committed: bool = False) -> list[str]:
+        """The repo's tags as the Hub lists them: library, task, extras, license, and those it
+        computes from the card (base models, datasets, papers: `statement`). ``committed``: only
+        what its last commit set (no Hub-computed tags, the committed task), as its card has them."""
         tags: list[str] = []
         library = self.library_value(j)
         if library:
@@ -364,18 +371,18 @@ class Corpus:
         license_ = self.license_value(j)
         if license_:
             tags.append(f"license:{license_}")
-        if graph and not committed:
+        if not committed:
             stated = self.statement(j)
-            tags += [*stated.tags(), *stated.papers]
+            tags += [*stated.tags(), *stated.papers]  # the extra tags' papers are in already
         return list(dict.fromkeys(tags))  # a library can also be an extra tag; the Hub lists it once
 
     def rng_for(self, j: int, salt: str = "") -> random.Random:
         """A random source fixed by the row and its revision, for derived fields."""
         return random.Random(f"{self.seed}/{self.kind}/{j}/{self.rev[j]}/{salt}")
 
-    def rng_for_lineage(self, j: int, salt: str = "") -> random.Random:
-        """A random source fixed by the row and its lineage revision: what its card says of its bases."""
-        return random.Random(f"{self.seed}/{self.kind}/{j}/lineage{self.lineage_rev[j]}/{salt}")
+    def draws(self, j: int, purpose: int, *more: int) -> lineage.Draws:
+        """Cheap draws fixed by the row, its lineage revision, ``purpose`` and ``more``."""
+        return lineage.Draws(self.seed, KINDS.index(self.kind), j, self.lineage_rev[j], purpose, *more)
 
     def sort_value(self, sort: str, j: int) -> int:
         return getattr(self, SORT_COLUMNS[sort])[j]
