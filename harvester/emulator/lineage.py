@@ -88,21 +88,23 @@ class Statement(NamedTuple):
                 | {("cites", None, "papers", paper) for paper in self.papers})
 
 
+_MASK = (1 << 64) - 1
+
+
 class Draws:
     """Deterministic draws from a key of integers (SplitMix64). Seeding `random.Random` costs 5 µs,
     and an item's statement needs three: that made the emulator serve at a fifth of its speed."""
 
     __slots__ = ("state",)
-    MASK = (1 << 64) - 1
 
     def __init__(self, *key: int) -> None:
-        self.state = hash(key) & self.MASK  # a tuple of ints hashes the same in every process
+        self.state = hash(key) & _MASK  # a tuple of ints hashes the same in every process
 
     def random(self) -> float:
-        self.state = z = (self.state + 0x9E3779B97F4A7C15) & self.MASK
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.MASK
-        return ((z ^ (z >> 31)) >> 11) / 9007199254740992.0
+        self.state = z = (self.state + 0x9E3779B97F4A7C15) & _MASK
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        return ((z ^ (z >> 31)) >> 11) / 9007199254740992.0  # 53 bits: below 1.0
 
     def below(self, n: int) -> int:
         return int(self.random() * n)
