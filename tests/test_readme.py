@@ -21,7 +21,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def blocks(language: str) -> list[str]:
     text = README.read_text()
-    section = text[text.index("## Reading the catalog"):text.index("## Guarantees")]
+    section = text[text.index("## Reading the catalog"):text.index("## Browse it: harvester serve")]
     return re.findall(rf"```{language}\n(.*?)```", section, re.DOTALL)
 
 
