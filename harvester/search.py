@@ -2,8 +2,9 @@
 
 On SQLite the FTS5 table ``<kind>_search`` (each repo under its ``row_key`` as rowid) follows the
 change log: before a search it re-indexes the repos changed since it was last brought up to date
-(``search_indexed``), or rebuilds it whole when most of the catalog changed, so syncs never pay for it. On PostgreSQL the text search
-runs over the catalog directly (see ``dialect.search_sql``). Both index the same words.
+(``search_indexed``), or rebuilds it whole when most of the catalog changed, so syncs never pay
+for it. On PostgreSQL the text search runs over the catalog directly (see ``dialect.search_sql``).
+Both index the same words.
 """
 
 from __future__ import annotations

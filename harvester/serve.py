@@ -240,8 +240,8 @@ def datasette(path: Path) -> Datasette:
         MissingExtra: Datasette or datasette-dashboards is not installed.
     """
     try:
-        from datasette.app import Datasette
         import datasette_dashboards  # noqa: F401  (a plugin: Datasette loads it by its entry point)
+        from datasette.app import Datasette
     except ImportError as exc:
         raise MissingExtra(f"harvester serve needs Datasette and datasette-dashboards ({exc.name} is missing): "
                            f"{EXTRA}") from None
@@ -282,6 +282,7 @@ def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     app = datasette(path)  # first: a missing extra is said before anything is touched
     refresh_search(url)
     import asyncio
+
     import uvicorn
 
     asyncio.run(app.invoke_startup())
