@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -112,8 +113,12 @@ def _repo_columns(one: str) -> list[Column]:
     ]
 
 
-def _repo_table(name: str, title: str, description: str, *columns: Column) -> Table:
-    return Table(name, metadata, *columns, *_repo_columns(KIND_NAMES[name]), info=documented(title, description))
+def _repo_table(name: str, title: str, description: str, *columns: Column | Index) -> Table:
+    """A repo kind's table: its own columns, the shared ones, then its own indexes (which may name both)."""
+    own = [c for c in columns if isinstance(c, Column)]
+    indexes = [c for c in columns if not isinstance(c, Column)]
+    return Table(name, metadata, *own, *_repo_columns(KIND_NAMES[name]), *indexes,
+                 info=documented(title, description))
 
 
 def _downloads() -> list[Column]:
@@ -136,6 +141,15 @@ models = _repo_table(
                '`sync --details`).'),
     Column("config", NullableJSON,
            doc="config.json highlights: architectures, model_type (JSON, `sync --details`)."),
+    # Revision 0014, for `harvester serve` at 1,000,000 models (benchmarks/serve.py). New models
+    # per week by task reads only the weeks it draws, from this index alone: 1.2 s -> 0.3 s.
+    # New repos append to it, and an update leaves it alone (created_at never moves).
+    Index("ix_models_live_created_at", "created_at", "pipeline_tag",
+          sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+    # Joins from tags and links to live models (`base_model_counts`, the `*_current` counts) read
+    # this instead of each row: counting live models 0.63 s -> 0.08 s, base_model_counts 2.1 s ->
+    # 1.6 s. It grows in arrival order, like row_key's own (unique) index.
+    Index("ix_models_row_key_deleted_at", "row_key", "deleted_at"),
 )
 datasets = _repo_table(
     "datasets", "Datasets", "One row per dataset the catalog has stored, deleted ones included (`deleted_at`).",
