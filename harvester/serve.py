@@ -287,6 +287,7 @@ def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     """
     path = sqlite_path(url)
     app = datasette(path)  # first: a missing extra is said before anything is touched
+    log.info("bringing the search index up to date (once after an upgrade: about 90 s per 1,000,000 models)")
     refresh_search(url)
     import asyncio
 
