@@ -528,6 +528,7 @@ def serve(db: str | None, host: str, port: int, open_browser: bool) -> None:
     """Browse the catalog in Datasette: described tables, canned queries, search and a dashboard.
 
     SQLite catalogs only; needs pip install 'hf-harvester[serve]'.
+
     Example: harvester serve --open
     """
     from .config import database_url

@@ -261,3 +261,15 @@ def test_every_dashboard_chart_renders_marks(visit):
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
     for slug in CHARTS:
         page.locator(f"#chart-{slug}").screenshot(path=ARTIFACTS / f"chart-{slug}.png")
+
+
+def test_a_sync_committed_while_serving_shows_on_the_next_page(visit, synced):
+    """Read-only, not immutable: Datasette reads through SQLite's locks and WAL, so what a sync
+    commits meanwhile shows at once. Last in the module: it changes the catalog."""
+    count = "/hub.json?sql=SELECT+count(*)+AS+n+FROM+models_current&_shape=array"
+    before = visit.page.request.get(visit.base + count).json()[0]["n"]
+    with HubEmulator(models=800, datasets=200, spaces=100, seed=3) as hub:  # the corpus `synced` read
+        hub.corpora["models"].add(25)
+        sync(config(hub, Catalog.sqlite(synced)))
+    assert visit.page.request.get(visit.base + count).json()[0]["n"] == before + 25
+    visit.go("/hub/models_current")
