@@ -147,8 +147,9 @@ models = _repo_table(
     Index("ix_models_live_created_at", "created_at", "pipeline_tag",
           sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
     # Joins from tags and links to live models (`base_model_counts`, the `*_current` counts) read
-    # this instead of each row: counting live models 0.63 s -> 0.08 s, base_model_counts 2.1 s ->
-    # 1.6 s. It grows in arrival order, like row_key's own (unique) index.
+    # this instead of each row: counting live models 0.63 s -> 0.08 s; with the links' index on
+    # (target_id, relation), the ranked counts read indexes alone. It grows in arrival order, like
+    # row_key's own (unique) index.
     Index("ix_models_row_key_deleted_at", "row_key", "deleted_at"),
 )
 datasets = _repo_table(
@@ -312,8 +313,8 @@ link_targets = Table(
 
 def _link_table(name: str, repos: str, key: str) -> Table:
     """The edges of one repo kind, under the source's ``row_key``, one per target (a target's
-    kind fixes the relation but for a base model's derivation); indexed by target for `uses`
-    and descendants."""
+    kind fixes the relation but for a base model's derivation); indexed by target and relation
+    for `uses`, descendants and the ranked counts."""
     one = KIND_NAMES[repos]
     return Table(
         name, metadata,
@@ -323,7 +324,9 @@ def _link_table(name: str, repos: str, key: str) -> Table:
                doc="The target (`link_targets.id`)."),
         Column("relation", Integer, ForeignKey("link_relations.code"), nullable=False,
                doc="The relation's code (`link_relations.code`)."),
-        Index(f"ix_{name}_target_id", "target_id"),
+        # With the relation since revision 0014, so the ranked counts (`base_model_counts`, ...)
+        # read the index alone: 2.0 s -> 0.7 s at 1,000,000 models (1.4 million base-model edges).
+        Index(f"ix_{name}_target_id", "target_id", "relation"),
         sqlite_with_rowid=False,
         info=documented(f"{one.capitalize()} links, stored",
                         f"The edges each {one}'s item states, under its `row_key`; read them through `links`."),
