@@ -211,7 +211,7 @@ def dashboard(database: str) -> dict[str, Any]:
 
 
 def sqlite_path(url: str) -> Path:
-    """The catalog file ``url`` names; a PostgreSQL catalog is refused, as is a missing file.
+    """The catalog file ``url`` names; a PostgreSQL catalog is refused, as is an in-memory one.
 
     Raises:
         ConfigError: not a SQLite file (exit 2).
