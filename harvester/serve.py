@@ -233,6 +233,7 @@ def refresh_search(url: str) -> None:
     from .store.engine import open_catalog
 
     engine = open_catalog(url, upgrade=False)
+    log.info("bringing the search index up to date (once after an upgrade: about 90 s per 1,000,000 models)")
     try:
         for kind in KINDS:
             refresh_index(engine, kind)
@@ -287,7 +288,6 @@ def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     """
     path = sqlite_path(url)
     app = datasette(path)  # first: a missing extra is said before anything is touched
-    log.info("bringing the search index up to date (once after an upgrade: about 90 s per 1,000,000 models)")
     refresh_search(url)
     import asyncio
 
