@@ -13,9 +13,9 @@
   (``base_model_counts``, ``dataset_model_counts``, ...) read indexes alone, 2.0-2.4 s -> 0.7 s
   for the 1.4 million base-model edges of 1,000,000 models.
 
-Measured with ``benchmarks/serve.py``. What they cost a crawl of 200,000 models: 14 MB (232 MB
-against 218 MB, 72 bytes per model), and CPU within this shared machine's noise (37.7 s against
-34.5 s, then 40.0 s against 39.3 s). The downgrade drops the indexes and keeps the search index:
+Measured with ``benchmarks/serve.py``. What the three cost a crawl of 200,000 models: 15 MB
+(232.8 MB against 217.9 MB, 75 bytes per model), and 1.0 to 3.3 s more CPU of 33-38 s (3-10 %,
+two runs each on a machine busy with other work: 38.1 against 37.1 s, 36.2 against 32.9 s). The downgrade drops the indexes and keeps the search index:
 an older harvester does not read its rowids.
 
 Revision ID: 0014
