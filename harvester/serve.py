@@ -119,9 +119,12 @@ _DERIVATIONS = ["finetunes", "quantizations", "adapters", "merges", "unspecified
 CHARTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "downloads-over-time": (
         f"Downloads over time, top {TOP_MODELS} models (model_stats)", _SAMPLES_OF_TOP_MODELS,
-        {"mark": {"type": "line", "tooltip": True},
+        # a log scale: the busiest model's millions would flatten the others' thousands (0 has no place on it)
+        {"transform": [{"filter": "datum.downloads > 0"}],
+         "mark": {"type": "line", "tooltip": True},
          "encoding": {"x": {"field": "taken_at", "type": "temporal", "title": "sampled at"},
-                      "y": {"field": "downloads", "type": "quantitative", "title": "downloads (30 days)"},
+                      "y": {"field": "downloads", "type": "quantitative", "title": "downloads (30 days, log scale)",
+                            "scale": {"type": "log"}},
                       "color": {"field": "model", "type": "nominal"}}}),
     "new-models-per-week": (
         f"New models per week by task, last {WEEKS} weeks", _NEW_MODELS_PER_WEEK,
