@@ -92,8 +92,11 @@ def _index(conn: Connection, kind: str, ids: set[str] | None) -> int:
     chunks = [None] if ids is None else [ordered[i:i + BATCH] for i in range(0, len(ordered), BATCH)]
     wanted = [table.c.id, table.c.row_key, table.c.card_data, *(table.c[c] for c in SUMMARY_COLUMNS if c in table.c)]
     count = 0
+    # Every old entry goes before any new one: a renamed repo keeps its row_key (the rowid) under
+    # its new id, and its old id may fall in a later chunk.
     for chunk in chunks:
         conn.execute(delete(index) if chunk is None else delete(index).where(index.c.repo_id.in_(chunk)))
+    for chunk in chunks:
         live = select(*wanted).where(table.c.deleted_at.is_(None))
         if chunk is not None:
             live = live.where(table.c.id.in_(chunk))
