@@ -85,7 +85,7 @@ def test_a_rename_re_indexed_in_small_batches_keeps_its_row_key_once(hub, db, mo
     renamed = hub.corpora["models"].rename(3)
     sync(config(hub, db))
     for old, new in renamed:
-        assert new in search(db, new)
+        assert new in search(db, new) and old not in search(db, old)
     if db.backend == "sqlite":
         [(keyed,)] = db.rows("SELECT count(*) FROM models_search s JOIN models m ON m.row_key = s.rowid "
                              "AND m.id = s.repo_id")
