@@ -415,6 +415,26 @@ def search_command(db: str | None, words: tuple[str, ...], kind: str, limit: int
                                                    for row in found))
 
 
+@main.command()
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback lets other machines read the catalog.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
+def serve(db: str | None, host: str, port: int, open_browser: bool) -> None:
+    """Browse the catalog in Datasette: described tables, canned queries, search and a dashboard.
+
+    SQLite catalogs only; needs pip install 'hf-harvester[serve]'.
+
+    Example: harvester serve --open
+    """
+    from .config import database_url
+    from .serve import serve as run
+
+    with _reported_errors():
+        run(database_url(db), host=host, port=port, open_browser=open_browser)
+
+
 @main.group()
 def state() -> None:
     """Inspect or reset sync state."""

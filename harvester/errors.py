@@ -81,3 +81,7 @@ class Locked(HarvesterError):
 
 class LockLost(HarvesterError):
     """This run's lock expired and another run took it over: this run stops before writing again."""
+
+
+class MissingExtra(HarvesterError):
+    """A command needs an optional part of harvester that is not installed (``pip install 'hf-harvester[X]'``)."""

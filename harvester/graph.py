@@ -220,3 +220,11 @@ def uses(conn: Connection, repo: str, *, kind: str | None = None) -> Iterator[Us
     for source, repo_id, code, target_kind, downloads, likes in conn.execute(text(sql), params):
         relation, detail = RELATIONS[code]
         yield Use(source, repo_id, detail or relation, target_kind, downloads, likes)
+
+
+# The families and training sets people rank by, as `harvester serve` shows them (a canned query
+# and a dashboard chart each): the views of revision 0013, largest first.
+LARGEST_FAMILIES = """SELECT base_id, derivatives, finetunes, quantizations, adapters, merges, unspecified
+FROM base_model_counts ORDER BY derivatives DESC, base_id LIMIT {limit}"""
+MOST_TRAINED_ON = """SELECT dataset_id, models, in_catalog FROM dataset_model_counts
+ORDER BY models DESC, dataset_id LIMIT {limit}"""

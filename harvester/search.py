@@ -1,16 +1,17 @@
 """`harvester search`: full-text search over repo ids and their cards.
 
-On SQLite the FTS5 table ``<kind>_search`` follows the change log: before a search it re-indexes
-the repos changed since it was last brought up to date (``search_indexed``), or rebuilds it
-whole when most of the catalog changed, so syncs never pay for it. On PostgreSQL the text search
-runs over the catalog directly (see ``dialect.search_sql``). Both index the same words.
+On SQLite the FTS5 table ``<kind>_search`` (each repo under its ``row_key`` as rowid) follows the
+change log: before a search it re-indexes the repos changed since it was last brought up to date
+(``search_indexed``), or rebuilds it whole when most of the catalog changed, so syncs never pay
+for it. On PostgreSQL the text search runs over the catalog directly (see ``dialect.search_sql``).
+Both index the same words.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, delete, func, insert, select, text
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Text, delete, func, insert, select, text
 
 from .store.dialect import search_sql, upsert_capable_insert
 from .store.schema import REPO_TABLES, changes, search_indexed
@@ -89,19 +90,25 @@ def _index(conn: Connection, kind: str, ids: set[str] | None) -> int:
     index = _search_table(kind)
     ordered = sorted(ids or ())
     chunks = [None] if ids is None else [ordered[i:i + BATCH] for i in range(0, len(ordered), BATCH)]
-    wanted = [table.c.id, table.c.card_data, *(table.c[c] for c in SUMMARY_COLUMNS if c in table.c)]
+    wanted = [table.c.id, table.c.row_key, table.c.card_data, *(table.c[c] for c in SUMMARY_COLUMNS if c in table.c)]
     count = 0
+    # Every old entry goes before any new one: a renamed repo keeps its row_key (the rowid) under
+    # its new id, and its old id may fall in a later chunk.
     for chunk in chunks:
         conn.execute(delete(index) if chunk is None else delete(index).where(index.c.repo_id.in_(chunk)))
+    for chunk in chunks:
         live = select(*wanted).where(table.c.deleted_at.is_(None))
         if chunk is not None:
             live = live.where(table.c.id.in_(chunk))
         result = conn.execution_options(yield_per=BATCH).execute(live)
         for rows in result.mappings().partitions():
-            conn.execute(insert(index), [{"repo_id": row["id"], "summary": summary(dict(row))} for row in rows])
+            conn.execute(insert(index), [{"rowid": row["row_key"], "repo_id": row["id"], "summary": summary(dict(row))}
+                                         for row in rows])
             count += len(rows)
     return count
 
 
 def _search_table(kind: str) -> Table:
-    return Table(f"{kind}_search", MetaData(), Column("repo_id", Text), Column("summary", Text))
+    """Each repo under its ``row_key`` as rowid (revision 0014), which Datasette's search joins on."""
+    return Table(f"{kind}_search", MetaData(), Column("rowid", Integer), Column("repo_id", Text),
+                 Column("summary", Text))

@@ -40,12 +40,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that compare the backends run only when both are selected (--backend all)."""
-    if selected_backends(config) == BACKENDS:
+    """Tests that compare the backends run only when both are selected (--backend all); tests
+    marked `sqlite_only` that build their own SQLite catalog (no `backend`) only when SQLite is."""
+    selected = selected_backends(config)
+    if selected == BACKENDS:
         return
-    kept = [item for item in items if not item.get_closest_marker("both_backends")]
+
+    def dropped(item: pytest.Item) -> bool:
+        return bool(item.get_closest_marker("both_backends")) or (
+            "sqlite" not in selected and bool(item.get_closest_marker("sqlite_only"))
+            and "backend" not in getattr(item, "fixturenames", ()))
+
+    kept = [item for item in items if not dropped(item)]
     if len(kept) < len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("both_backends")])
+        config.hook.pytest_deselected(items=[item for item in items if dropped(item)])
         items[:] = kept
 
 

@@ -75,6 +75,28 @@ def test_the_index_follows_adds_renames_and_deletions(hub, db):
     assert set(moved) <= {hit for repo in moved for hit in search(db, repo)}
 
 
+def test_a_rename_re_indexed_in_small_batches_keeps_its_row_key_once(hub, db, monkeypatch):
+    """The index keeps each repo under its row_key (revision 0014): a renamed repo's old entry goes
+    before its new one, whichever batch either name falls in."""
+    import harvester.search
+
+    sync(config(hub, db))
+    search(db, "anything")
+    monkeypatch.setattr(harvester.search, "BATCH", 1)
+    monkeypatch.setattr(harvester.search, "REBUILD_SHARE", 1.0)
+    # the emulator's new names sort after the old ones; a rename the other way round comes first
+    monkeypatch.setattr(harvester.search, "sorted", lambda ids: sorted(ids, reverse=True), raising=False)
+    renamed = hub.corpora["models"].rename(3)
+    sync(config(hub, db))
+    for old, new in renamed:
+        assert new in search(db, new) and old not in search(db, old)
+    if db.backend == "sqlite":
+        [(keyed,)] = db.rows("SELECT count(*) FROM models_search s JOIN models m ON m.row_key = s.rowid "
+                             "AND m.id = s.repo_id")
+        [(indexed,)] = db.rows("SELECT count(*) FROM models_search")
+        assert keyed == indexed
+
+
 def test_odd_input_is_words_not_syntax():
     assert fts_query('a "b" c-d/e') == '"a" """b""" "c-d/e"'
 

@@ -85,6 +85,9 @@ def test_a_catalog_from_each_revision_upgrades_to_head_with_its_data(db, revisio
         for name, rows in written.items():
             table = metadata.tables[name]
             stored = [dict(row) for row in conn.execute(select(table)).mappings()]
+            if name == "search_indexed" and revision < "0014":  # derived: 0014 rebuilds the search index, forgets this
+                assert stored == []
+                continue
             assert len(stored) == len(rows)
             for row, back in zip(rows, stored, strict=True):
                 kept = {key: naive(value) for key, value in row.items() if key in table.c}

@@ -1,0 +1,275 @@
+"""`harvester serve`: every table, view and column is described; a real browser (the OS's headless
+Chromium through Playwright) finds the tables, canned queries, search and dashboard charts
+working, with no request leaving this machine and no JavaScript error.
+
+One catalog, one server and one browser serve the whole module. Screenshots of the dashboard go
+to ``test-artifacts/`` (gitignored)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalog import Catalog
+from harvester.cli import main
+from harvester.emulator import HubEmulator
+from harvester.serve import CHARTS, DASHBOARD, QUERIES, datasette_metadata, described_tables, is_loopback
+from harvester.store.engine import open_catalog
+from harvester.sync import sync
+from helpers import config
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("HARVESTER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+FTS_SHADOWS = re.compile(r"_search_(data|idx|content|docsize|config)$")
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def catalog_objects(path: Path) -> dict[str, list[str]]:
+    """Every table and view of the SQLite file at ``path`` (FTS5's own shadow tables aside) and its columns."""
+    with sqlite3.connect(path) as conn:
+        names = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+                 if not FTS_SHADOWS.search(name)]
+        return {name: [row[1] for row in conn.execute(f"PRAGMA table_info({name})")] for name in names}
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Path:
+    """A catalog migrated to head, with nothing synced."""
+    path = tmp_path_factory.mktemp("fresh") / "hub.db"
+    open_catalog(f"sqlite:///{path}").dispose()
+    return path
+
+
+def test_every_table_view_and_column_of_a_migrated_catalog_has_a_description(fresh):
+    served = datasette_metadata("hub")["databases"]["hub"]["tables"]
+    for name, columns in catalog_objects(fresh).items():
+        assert name in served, f"{name} is not described in store/schema.py"
+        assert served[name]["title"] and served[name]["description"], name
+        if name == "alembic_version" or name.endswith("_search"):
+            continue  # Alembic's and FTS5's: described as a whole (store.schema.OTHER_TABLES)
+        docs = served[name]["columns"]
+        assert set(docs) == set(columns), f"{name}: described {list(docs)}, has {columns}"
+        assert all(doc and doc.strip() for doc in docs.values()), f"{name}: a column has no description"
+
+
+def test_nothing_is_described_that_the_catalog_does_not_have(fresh):
+    assert set(described_tables()) <= set(catalog_objects(fresh))
+
+
+def test_the_readmes_schema_section_names_every_table_and_view(fresh):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## The catalog's schema"):text.index("## Tests")]
+    named = set(re.findall(r"`([a-z_]+)`", section))
+    missing = {name for name in catalog_objects(fresh) if name not in named and name != "alembic_version"}
+    assert not missing, f"README's schema section does not name {sorted(missing)}"
+
+
+def test_serve_refuses_postgresql_in_one_line():
+    result = CliRunner().invoke(main, ["serve", "--db", "postgresql+psycopg://u@localhost/hub"])
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "SQLite" in line and "postgresql" in line
+
+
+def test_serve_without_the_extra_names_it_in_one_line(fresh):
+    hide = "import sys; sys.modules['datasette'] = sys.modules['datasette.app'] = None"
+    done = subprocess.run([sys.executable, "-c", f"{hide}; from harvester.__main__ import run; run()",
+                           "serve", "--db", str(fresh)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode != 0
+    [line] = done.stderr.strip().splitlines()
+    assert "pip install 'hf-harvester[serve]'" in line
+
+
+def test_binding_beyond_loopback_warns(fresh, monkeypatch):
+    import uvicorn
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options))
+    result = CliRunner().invoke(main, ["serve", "--db", str(fresh), "--host", "0.0.0.0", "--port", "9"])
+    assert result.exit_code == 0, result.output
+    assert served == [{"host": "0.0.0.0", "port": 9, "log_level": "warning", "lifespan": "on"}]
+    assert "reachable from other machines" in result.stderr
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory) -> Path:
+    """hub.db synced from the emulator: every kind, and three `--stats` runs between counter moves."""
+    path = tmp_path_factory.mktemp("serve") / "hub.db"
+    db = Catalog.sqlite(path)
+    with HubEmulator(models=800, datasets=200, spaces=100, seed=3) as hub:
+        for kind in ("models", "datasets", "spaces"):
+            sync(config(hub, db, kind=kind))
+        for _ in range(3):
+            sync(config(hub, db, stats=True, top=200))
+            hub.corpora["models"].bump_counters(300)
+    db.dispose()
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(synced) -> Iterator[str]:
+    """`harvester serve` on the synced catalog, as a process of its own; its base URL."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(synced), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/-/versions.json", timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"harvester serve did not start: {process.stdout.read()}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: apt-get install chromium (or set HARVESTER_CHROMIUM)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield launched
+        launched.close()
+
+
+class Visit:
+    """A page of the browser that allows only requests to the server, and keeps every JavaScript
+    error and every request it refused."""
+
+    def __init__(self, browser, base: str) -> None:
+        self.base, self.errors, self.refused = base, [], []
+        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.page.route("**/*", self._route)
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _route(self, route) -> None:
+        if route.request.url.startswith(self.base + "/"):
+            route.continue_()
+        else:
+            self.refused.append(route.request.url)
+            route.abort()
+
+    def go(self, path: str):
+        response = self.page.goto(self.base + path)
+        assert response.status == 200, f"{path}: HTTP {response.status}"
+        return self.page
+
+    def close(self) -> None:
+        self.page.close()
+        assert not self.errors, f"JavaScript errors: {self.errors}"
+        assert not self.refused, f"requests beyond the server: {self.refused}"
+
+
+@pytest.fixture
+def visit(browser, server) -> Iterator[Visit]:
+    page = Visit(browser, server)
+    yield page
+    page.close()
+
+
+def test_every_table_and_view_page_loads_with_its_descriptions(visit, synced):
+    tables = datasette_metadata("hub")["databases"]["hub"]["tables"]
+    for name, entry in tables.items():
+        if entry.get("hidden"):
+            continue
+        page = visit.go(f"/hub/{name}")
+        assert entry["description"] in page.inner_text(".metadata-description"), name
+    page = visit.go("/hub/models")
+    assert page.locator("table.rows-and-columns tbody tr").count() > 0
+
+
+def _sqlite_rows(path: Path, sql: str) -> list[list]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        return [list(row) for row in conn.execute(sql, {"model_id": ""})]
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_each_canned_query_returns_what_sqlite3_returns(visit, synced, name):
+    page = visit.go(f"/hub/{name}")
+    assert QUERIES[name].title in page.inner_text("h1")
+    shown = page.locator("table.rows-and-columns tbody tr").count()
+    expected = _sqlite_rows(synced, QUERIES[name].sql)
+    assert shown == len(expected)
+    response = visit.page.request.get(f"{visit.base}/hub/{name}.json?_shape=array&model_id=")
+    got = [list(row.values()) for row in response.json()]
+    assert got == expected
+    if name != "new_text_generation_models_this_week":  # the emulator's repos are older than a week
+        assert expected, f"{name} answers nothing on the emulator's catalog"
+
+
+def test_search_finds_a_known_repo_through_the_index(visit, synced):
+    [(repo_id, author)] = _sqlite_rows(synced, "SELECT id, author FROM models_current WHERE id GLOB '*/*' "
+                                               "AND id NOT GLOB '*[^a-z0-9/-]*' ORDER BY downloads DESC LIMIT 1")
+    page = visit.go("/hub/models_current")
+    page.fill("input[name=_search]", repo_id.split("/")[1])
+    page.locator("input[name=_search]").press("Enter")
+    page.wait_for_load_state()
+    assert "_search=" in page.url
+    assert repo_id in page.inner_text("table.rows-and-columns")
+    page = visit.go(f"/hub/models?_search={author}")
+    ids = page.locator("table.rows-and-columns tbody td.col-id").all_inner_texts()
+    assert any(i.startswith(author + "/") for i in ids), f"no repo of {author} among {ids}"
+
+
+def test_every_dashboard_chart_renders_marks(visit):
+    page = visit.go("/-/dashboards")
+    assert page.locator(f"a[href$='/-/dashboards/{DASHBOARD}']").count() == 1
+    page = visit.go(f"/-/dashboards/{DASHBOARD}")
+    for slug in CHARTS:
+        marks = page.locator(f"#chart-{slug} svg g.role-mark path")
+        marks.first.wait_for(state="attached", timeout=15_000)
+        assert marks.count() > 0, f"chart {slug} drew nothing"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+    for slug in CHARTS:
+        page.locator(f"#chart-{slug}").screenshot(path=ARTIFACTS / f"chart-{slug}.png")
+
+
+def test_a_sync_committed_while_serving_shows_on_the_next_page(visit, synced):
+    """Read-only, not immutable: Datasette reads through SQLite's locks and WAL, so what a sync
+    commits meanwhile shows at once. Last in the module: it changes the catalog."""
+    count = "/hub.json?sql=SELECT+count(*)+AS+n+FROM+models_current&_shape=array"
+    before = visit.page.request.get(visit.base + count).json()[0]["n"]
+    with HubEmulator(models=800, datasets=200, spaces=100, seed=3) as hub:  # the corpus `synced` read
+        hub.corpora["models"].add(25)
+        sync(config(hub, Catalog.sqlite(synced)))
+    assert visit.page.request.get(visit.base + count).json()[0]["n"] == before + 25
+    visit.go("/hub/models_current")
