@@ -291,7 +291,7 @@ class Catalog:
         Args:
             model: a model id, or an id it had before a rename.
             up: the ancestors (what ``model`` derives from) instead of the descendants.
-            depth: at most this many generations (default 10). Cycles end at the bound.
+            depth: at most this many generations (default 10; 0: the model alone). Cycles end at the bound.
 
         Returns:
             The root `graph.Node`; each node has ``id``, ``relation`` (how it derives from its
@@ -307,7 +307,7 @@ class Catalog:
         from . import graph
 
         with self.engine.connect() as conn:
-            return graph.family(conn, model, up=up, depth=depth or graph.DEFAULT_DEPTH)
+            return graph.family(conn, model, up=up, depth=graph.DEFAULT_DEPTH if depth is None else depth)
 
     def uses(self, repo: str, *, kind: str | None = None) -> list[Use]:
         """What points at a model, dataset or paper (``arxiv:<id>``, ``doi:<id>``), most downloaded first.

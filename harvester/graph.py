@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Dialect, text
 
 from .errors import RepoNotFound
 from .mapping import RELATIONS
+from .store.dialect import join_targets_named
 
 DEFAULT_DEPTH = 10
 BASE_MODEL_CODES = "BETWEEN 1 AND 5"
@@ -60,28 +62,36 @@ def relation_label(code: int | None) -> str | None:
     return detail or relation
 
 
-# Ids a live model had before a rename and no live repo holds now, each the latest rename's.
-_ALIASES = """aliases(node, name) AS (
-  SELECT m.row_key, n.old_id FROM renames n JOIN models m ON m.hub_id = n.hub_id AND m.deleted_at IS NULL
-  WHERE n.kind = 'models' AND n.id = (SELECT max(n2.id) FROM renames n2 WHERE n2.kind = 'models'
+def _aliases(kind: str) -> str:
+    """The CTE ``aliases(node, name)``: the ids live repos of ``kind`` had before a rename that no
+    live repo holds now, each meaning the repo of its latest rename (as the Hub's redirect does),
+    and nothing when that repo is gone. The view ``link_target_repos`` resolves names by the same rule."""
+    return f"""aliases(node, name) AS (
+  SELECT r.row_key, n.old_id FROM renames n JOIN {kind} r ON r.hub_id = n.hub_id AND r.deleted_at IS NULL
+  WHERE n.kind = '{kind}' AND n.id = (SELECT max(n2.id) FROM renames n2 WHERE n2.kind = '{kind}'
                                       AND n2.old_id = n.old_id)
-    AND NOT EXISTS (SELECT 1 FROM models o WHERE o.id = n.old_id AND o.deleted_at IS NULL))"""
+    AND NOT EXISTS (SELECT 1 FROM {kind} o WHERE o.id = n.old_id AND o.deleted_at IS NULL))"""
 
-DESCENDANTS = f"""WITH RECURSIVE {_ALIASES},
+
+def descendants_sql(dialect: Dialect) -> str:
+    """The family below ``:root`` (a row_key) to ``:depth`` generations: rows ``(node, parent,
+    relation, depth, id, downloads, likes)``, each member's rows together, the most downloaded first."""
+    names = "SELECT p.id AS name UNION ALL SELECT a.name FROM aliases a WHERE a.node = f.node"
+    return f"""WITH RECURSIVE {_aliases("models")},
 family(node, parent, relation, depth) AS (
   SELECT CAST(:root AS INTEGER), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), 0
   UNION
   SELECT c.row_key, f.node, l.relation, f.depth + 1
   FROM family f
   JOIN models p ON p.row_key = f.node
-  JOIN link_targets t ON t.kind = 'models'
-   AND t.name IN (SELECT p.id UNION ALL SELECT a.name FROM aliases a WHERE a.node = f.node)
+  {join_targets_named(dialect, names)}
   JOIN model_links l ON l.target_id = t.id AND l.relation {BASE_MODEL_CODES}
   JOIN models c ON c.row_key = l.model_key AND c.deleted_at IS NULL
   WHERE f.depth < :depth)
 SELECT f.node, f.parent, f.relation, f.depth, m.id, m.downloads, m.likes
 FROM family f JOIN models m ON m.row_key = f.node
-ORDER BY f.depth, m.downloads DESC, m.id"""
+ORDER BY f.depth, COALESCE(m.downloads, -1) DESC, m.id"""
+
 
 ANCESTORS = f"""WITH RECURSIVE family(node, name, parent, relation, depth) AS (
   SELECT CAST(:root AS INTEGER), CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), 0
@@ -94,7 +104,7 @@ ANCESTORS = f"""WITH RECURSIVE family(node, name, parent, relation, depth) AS (
   WHERE f.depth < :depth AND f.node IS NOT NULL)
 SELECT f.node, f.parent, f.relation, f.depth, COALESCE(m.id, f.name), m.downloads, m.likes
 FROM family f LEFT JOIN models m ON m.row_key = f.node
-ORDER BY f.depth, m.downloads DESC, 5"""
+ORDER BY f.depth, COALESCE(m.downloads, -1) DESC, 5"""
 
 
 def find_model(conn: Connection, model_id: str) -> int:
@@ -103,7 +113,7 @@ def find_model(conn: Connection, model_id: str) -> int:
     Raises:
         RepoNotFound: no live model goes by that id now or went by it before a rename.
     """
-    key = conn.execute(text(f"WITH {_ALIASES} SELECT m.row_key FROM models m WHERE m.id = :id "
+    key = conn.execute(text(f"WITH {_aliases('models')} SELECT m.row_key FROM models m WHERE m.id = :id "
                             "AND m.deleted_at IS NULL UNION ALL SELECT node FROM aliases WHERE name = :id"),
                        {"id": model_id}).scalar()
     if key is None:
@@ -113,41 +123,46 @@ def find_model(conn: Connection, model_id: str) -> int:
 
 def family(conn: Connection, model_id: str, *, up: bool = False, depth: int = DEFAULT_DEPTH) -> Node:
     """``model_id``'s descendants (what was fine-tuned, quantized, adapted or merged from it, and
-    so on down), or with ``up`` its ancestors, to ``depth`` generations.
+    so on down), or with ``up`` its ancestors, to ``depth`` generations (0: the model alone).
 
     Raises:
         RepoNotFound: the model is not in the catalog.
     """
-    rows = conn.execute(text(ANCESTORS if up else DESCENDANTS),
-                        {"root": find_model(conn, model_id), "depth": depth}).all()
-    return _tree(rows)
+    sql = ANCESTORS if up else descendants_sql(conn.dialect)
+    return _tree(conn.execute(text(sql), {"root": find_model(conn, model_id), "depth": depth}).all())
 
 
 def _tree(rows: list[Any]) -> Node:
-    """The tree of a family's rows ``(node, parent, relation, depth, id, downloads, likes)`` in
-    depth order: each member under the first parent that reaches it at its shallowest depth,
-    every other edge between members as a ``repeat`` leaf; ``node`` None for a base not in the catalog."""
-    placed: dict[Any, tuple[Node, int]] = {}
-    edges: set[tuple[Any, Any]] = set()
+    """The tree of a family's rows ``(node, parent, relation, depth, id, downloads, likes)``, in
+    depth order and each member's rows together: each member under the parent placed first of
+    those that reach it at its shallowest depth, every other edge between members as a ``repeat``
+    leaf; ``node`` None for a base not in the catalog. The same rows give the same tree on any backend."""
+    placed: dict[Any, tuple[Node, int, int]] = {}  # member -> its node, depth and place in the walk
     root: Node | None = None
-    for key, parent, code, depth, repo_id, downloads, likes in rows:
-        member = key if key is not None else ("named", repo_id)
-        node = Node(repo_id, relation_label(code), downloads, likes, in_catalog=key is not None)
-        if depth == 0:
-            root = node
-            placed[member] = (node, 0)
-            continue
-        above, at = placed[parent]
-        if at != depth - 1 or (parent, member) in edges:  # a longer way round to a member shown already
-            continue
-        edges.add((parent, member))
-        if member in placed:
-            node.repeat = True
-        else:
-            placed[member] = (node, depth)
-        above.children.append(node)
+    for (depth, member), group in groupby(rows, key=lambda row: (row[3], _member(row))):
+        reached = sorted((row for row in group if depth == 0 or _reaches(placed, row)),
+                         key=lambda row: placed[row[1]][2] if depth else 0)
+        for n, (key, parent, code, _, repo_id, downloads, likes) in enumerate(reached):
+            node = Node(repo_id, relation_label(code), downloads, likes, in_catalog=key is not None)
+            if depth == 0:
+                root = node
+            else:
+                placed[parent][0].children.append(node)
+            if n or member in placed:
+                node.repeat = True
+            else:
+                placed[member] = (node, depth, len(placed))
     assert root is not None, "the family's first row is its root"
     return root
+
+
+def _member(row: Any) -> Any:
+    return row[0] if row[0] is not None else ("named", row[4])
+
+
+def _reaches(placed: dict[Any, tuple[Node, int, int]], row: Any) -> bool:
+    """Whether a row's parent was placed one generation up: other rows are longer ways round."""
+    return placed[row[1]][1] == row[3] - 1
 
 
 @dataclass(frozen=True)
@@ -174,14 +189,12 @@ def _target_names(conn: Connection, repo: str) -> list[tuple[str, list[str]]]:
     found = []
     for kind in ("models", "datasets"):
         current = conn.execute(text(
-            f"SELECT r.id, r.hub_id FROM {kind} r WHERE r.deleted_at IS NULL AND (r.id = :id OR r.hub_id = ("
-            f"SELECT n.hub_id FROM renames n WHERE n.kind = '{kind}' AND n.old_id = :id ORDER BY n.id DESC LIMIT 1)) "
-            f"ORDER BY CASE WHEN r.id = :id THEN 0 ELSE 1 END LIMIT 1"), {"id": repo}).first()
+            f"WITH {_aliases(kind)} SELECT r.row_key, r.id FROM {kind} r WHERE r.id = :id AND r.deleted_at IS NULL "
+            f"UNION ALL SELECT r.row_key, r.id FROM aliases a JOIN {kind} r ON r.row_key = a.node "
+            f"WHERE a.name = :id"), {"id": repo}).first()
         if current is not None:
-            old = conn.execute(text(
-                f"SELECT DISTINCT n.old_id FROM renames n WHERE n.kind = '{kind}' AND n.hub_id = :hub_id "
-                f"AND NOT EXISTS (SELECT 1 FROM {kind} o WHERE o.id = n.old_id AND o.deleted_at IS NULL)"),
-                {"hub_id": current.hub_id}).scalars().all()
+            old = conn.execute(text(f"WITH {_aliases(kind)} SELECT name FROM aliases WHERE node = :key ORDER BY name"),
+                               {"key": current.row_key}).scalars().all()
             found.append((kind, [current.id, *old]))
         elif conn.execute(text("SELECT 1 FROM link_targets WHERE kind = :kind AND name = :id"),
                           {"kind": kind, "id": repo}).first():

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import IO, Any, NamedTuple
 
 from sqlalchemy import JSON, Engine, MetaData, TypeDecorator, select, text
@@ -129,9 +130,12 @@ def _refused(engine: Engine, exc: SQLAlchemyError) -> QueryRefused:
 
 
 def plain(value: Any) -> Any:
-    """A value as JSON has it: times in ISO 8601 UTC (SQLite hands them back without a zone)."""
+    """A value as JSON has it: times in ISO 8601 UTC (SQLite hands them back without a zone), and
+    PostgreSQL's numerics (``sum`` of integers is one) as the int or float they are."""
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 

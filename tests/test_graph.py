@@ -351,3 +351,70 @@ def test_the_python_api_gives_the_families_and_uses_the_commands_print(db, engin
                 main, ["uses", "a/ft", "--kind", "models", "--db", db.url, "--json"]).output.splitlines()]
         with pytest.raises(RepoNotFound, match="nobody/model"):
             catalog.family("nobody/model")
+
+
+def test_an_old_name_means_the_repo_of_its_latest_rename_in_every_view_and_command(db, engine):
+    """A was renamed from o/X to o/Y, then B took o/X and was renamed to o/W: o/X is W's now, as
+    the Hub's redirect goes; once B is gone, it is nobody's."""
+    a, b = model("o/X", hub_id="a" * 24), model("o/X", hub_id="c" * 24)
+    write(engine, "models", a, model("k/child", "base_model:finetune:o/X"))
+    write(engine, "models", {**a, "id": "o/Y"}, now=NOW + timedelta(hours=1))
+    write(engine, "models", b, now=NOW + timedelta(hours=2))
+    write(engine, "models", {**b, "id": "o/W"}, now=NOW + timedelta(hours=3))
+    runner = CliRunner()
+
+    def children(repo: str) -> list[str]:
+        out = runner.invoke(main, ["tree", repo, "--db", db.url, "--json"])
+        assert out.exit_code == 0, out.output
+        return [child["id"] for child in json.loads(out.output)["children"]]
+
+    def users(repo: str) -> list[str]:
+        out = runner.invoke(main, ["uses", repo, "--db", db.url, "--json"])
+        return [json.loads(line)["id"] for line in out.output.splitlines()] if out.exit_code == 0 else []
+
+    assert db.rows("SELECT target_repo_id FROM links WHERE source_id = 'k/child'") == [("o/W",)]
+    assert children("o/W") == ["k/child"] and children("o/Y") == []
+    assert users("o/W") == ["k/child"] and users("o/Y") == [] and users("o/X") == ["k/child"]
+    assert db.rows("SELECT base_id, derivatives FROM base_model_counts") == [("o/W", 1)]
+    with engine.begin() as conn:
+        upsert_repos(conn, "models", [map_item("models", {**a, "id": "o/Y"}), map_item("models", FAMILY[0])],
+                     now=NOW + timedelta(hours=4))
+        sweep_deleted(conn, "models", since=NOW + timedelta(hours=3, minutes=30), now=NOW + timedelta(hours=5))
+    assert db.rows("SELECT target_repo_id FROM links WHERE source_id = 'k/child'") in ([], [(None,)])
+    assert children("o/Y") == [] and users("o/Y") == []
+    assert db.rows("SELECT base_id, in_catalog FROM base_model_counts") in ([], [("o/X", 0)])
+
+
+def test_a_tree_has_one_shape_on_every_backend(db, engine):
+    """A merge of two parents at the same depth goes under the parent shown first (the most
+    downloaded); a model the Hub gives no downloads for comes last."""
+    write(engine, "models", model("p/base", downloads=9),
+          model("p/one", "base_model:finetune:p/base", downloads=5),
+          model("p/two", "base_model:finetune:p/base", downloads=7),
+          {"_id": "d" * 24, "id": "p/none", "tags": ["base_model:adapter:p/base"], "likes": 0},
+          model("p/merge", "base_model:merge:p/one", "base_model:merge:p/two", downloads=1),
+          model("p/zero", "base_model:merge:p/one", downloads=0))
+    out = CliRunner().invoke(main, ["tree", "p/base", "--db", db.url, "--json"])
+
+    def shape(node: dict) -> list:
+        return [node["id"], node.get("repeat", False), [shape(child) for child in node["children"]]]
+
+    assert shape(json.loads(out.output)) == ["p/base", False, [
+        ["p/two", False, [["p/merge", False, []]]],
+        ["p/one", False, [["p/merge", True, []], ["p/zero", False, []]]],
+        ["p/none", False, []]]]
+    with Catalog(db.url) as catalog:
+        assert catalog.family("p/base", depth=0).children == [], "depth 0: the model alone"
+
+
+def test_the_ranked_counts_are_integers_in_json_on_every_backend(db, engine):
+    write(engine, "models", *FAMILY, model("a/cites", "arxiv:1706.03762", downloads=5))
+    for view in ("base_model_counts", "paper_citations"):
+        out = CliRunner().invoke(main, ["query", f"SELECT * FROM {view}", "--db", db.url, "--format", "json"])
+        assert out.exit_code == 0, out.output
+        rows = json.loads(out.output)
+        assert rows and all(isinstance(value, int) for row in rows for key, value in row.items()
+                            if key not in ("base_id", "paper"))
+    out = CliRunner().invoke(main, ["query", "SELECT sum(downloads) AS total FROM models", "--db", db.url,
+                                    "--format", "json"])
+    assert json.loads(out.output) == [{"total": sum(item["downloads"] for item in FAMILY) + 5}]

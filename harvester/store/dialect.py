@@ -195,3 +195,13 @@ def search_sql(dialect: Dialect, kind: str, columns: list[str], card_keys: tuple
     return (f"SELECT r.id, r.likes, r.last_modified FROM {kind} r "
             f"WHERE r.deleted_at IS NULL AND {document} @@ {query} "
             f"ORDER BY ts_rank({document}, {query}) DESC, r.likes DESC LIMIT :limit")
+
+
+def join_targets_named(dialect: Dialect, names: str) -> str:
+    """A join of ``link_targets t`` (kind models) on each name the subquery ``names`` gives for the
+    outer row, as an index lookup per name. SQLite plans ``t.name IN (names)`` so; PostgreSQL
+    scans every target for each outer row that way (143 s for a 10,000-member family, against
+    0.1 s) and looks them up only through a LATERAL join, which SQLite does not have."""
+    if dialect.name == "postgresql":
+        return f"CROSS JOIN LATERAL ({names}) named JOIN link_targets t ON t.kind = 'models' AND t.name = named.name"
+    return f"JOIN link_targets t ON t.kind = 'models' AND t.name IN ({names})"
