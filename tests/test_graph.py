@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic import command
 from click.testing import CliRunner
+from sqlalchemy import event
 
 import harvester.store.engine
 import harvester.store.upsert
@@ -418,3 +419,15 @@ def test_the_ranked_counts_are_integers_in_json_on_every_backend(db, engine):
     out = CliRunner().invoke(main, ["query", "SELECT sum(downloads) AS total FROM models", "--db", db.url,
                                     "--format", "json"])
     assert json.loads(out.output) == [{"total": sum(item["downloads"] for item in FAMILY) + 5}]
+
+
+def test_edges_are_rewritten_only_for_rows_whose_tags_or_card_changed(db, engine):
+    write(engine, "models", *FAMILY)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *args: statements.append(sql))
+    write(engine, "models", *({**item, "downloads": item["downloads"] + 1} for item in FAMILY))
+    assert not [sql for sql in statements if "model_links" in sql], "counters moved: the edges stay"
+    write(engine, "models", {**FAMILY[3], "cardData": {"base_model": "a/base"}})
+    assert [sql for sql in statements if sql.startswith("DELETE FROM model_links")]
+    assert {edge for edge in edges(db) if edge[0] == "a/merge"} == {
+        ("a/merge", "base_model", None, "models", "a/base", "a/base")}

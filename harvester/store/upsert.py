@@ -110,7 +110,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
                 log.add("undelete", row.row["hub_id"], repo_id)
                 revived += 1
     keys = {row.id: stored[row.id]["row_key"] for row in changed}
-    retagged, same = _log_updates(conn, kind, changed, keys, log) if changed else (set(), 0)
+    retagged, relinked, same = _log_updates(conn, kind, changed, keys, log) if changed else (set(), set(), 0)
 
     # in id order, so that each B-tree keyed by repo id is filled front to back, not at random
     written = sorted(fresh + changed, key=attrgetter("id"))
@@ -120,7 +120,8 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
         _repo_upsert(conn.dialect, kind).run(
             conn, ({**row.row, **seen, "row_key": keys[row.id]} for row in written))
         _write_tags(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in retagged)], keys, retagged)
-        write_links(conn, kind, written, keys, replacing=[keys[row.id] for row in changed])
+        write_links(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in relinked)], keys,
+                    replacing=sorted(relinked))
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged))
                      .values(last_seen_at=now, verified_at=now, deleted_at=None))
@@ -185,12 +186,14 @@ def _compared_columns(kind: str) -> tuple[str, ...]:
 
 
 def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: dict[str, int],
-                 log: ChangeLog) -> tuple[set[int], int]:
+                 log: ChangeLog) -> tuple[set[int], set[int], int]:
     """Log each changed row with the names of its columns that changed (``tags`` too, for their
     set or order); ``raw`` is named only when nothing else changed (a field the catalog keeps no
     column for). Only changed rows have their old columns and tags read back; ``keys`` are
-    their ``row_key``s. Returns the keys of the rows whose tags changed, and how many rows read
-    the same as before after all (nothing is logged of them, unless they come back from deleted)."""
+    their ``row_key``s. Returns the keys of the rows whose tags changed, of those whose edges may
+    have (their tags, card or ``raw_extra`` changed: counters move on most rows, edges on few), and
+    how many rows read the same as before after all (nothing is logged of them, unless they come
+    back from deleted)."""
     table = REPO_TABLES[kind][0]
     tag_table, tag_key = TAG_TABLES[kind]
     columns = _compared_columns(kind)
@@ -203,14 +206,17 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
                                  .where(tag_table.c[tag_key].in_(keys.values()))
                                  .order_by(tag_table.c[tag_key], tag_table.c.position)):
         old_tags.setdefault(key, []).append(tag)
-    retagged, same = set(), 0
+    retagged, relinked, same = set(), set(), 0
     for row in changed:
         old = stored[row.id]
         fields = differing(old, row.row, columns)
         if old_tags.get(keys[row.id], []) != row.tags:
             fields.append("tags")
             retagged.add(keys[row.id])
-        if not fields and differing(old, row.row, ("raw_extra",)):
+        extra_changed = bool(differing(old, row.row, ("raw_extra",)))
+        if "tags" in fields or "card_data" in fields or extra_changed:
+            relinked.add(keys[row.id])
+        if not fields and extra_changed:
             fields.append("raw")
         if old["deleted_at"] is not None:
             log.add("undelete", row.row["hub_id"], row.id, fields=fields or ["raw"])
@@ -218,7 +224,7 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
             log.add("update", row.row["hub_id"], row.id, fields=fields)
         else:
             same += 1
-    return retagged, same
+    return retagged, relinked, same
 
 
 # Ids no Hub repo can have (they hold a space): "<id> (replaced; hub_id <_id>)" for a row moved
