@@ -431,8 +431,21 @@ class Corpus:
     # -- mutating ---------------------------------------------------------------------------
 
     def _tick(self) -> int:
-        self.clock.ms += self._rng.randrange(1_000, 60_000)
+        self.clock.ms = self._later()
         return self.clock.ms
+
+    def _later(self) -> int:
+        """A time after every mutation so far, not yet the clock's."""
+        return self.clock.ms + self._rng.randrange(1_000, 60_000)
+
+    def _renamed(self, j: int, new: str) -> None:
+        """Row ``j`` goes by ``new`` from now on. The clock moves last: a statement remembered
+        meanwhile (`statement`) is filed under the time before, so it is not served again."""
+        when = self._later()
+        self.former.setdefault(j, []).append((when, self.ids[j]))
+        self.ids[j] = new
+        self.modified[j] = when
+        self.clock.ms = when
 
     def _pick(self, n: int | None, ids: Iterable[str] | None) -> list[int]:
         if ids is not None:
@@ -482,9 +495,7 @@ class Corpus:
                 old = self.ids[j]
                 author, _, name = old.rpartition("/")
                 new = self._fresh_id(f"{author}/{name}-renamed" if author else f"{name}-renamed")
-                self.ids[j] = new
-                self.modified[j] = self._tick()
-                self.former.setdefault(j, []).append((self.modified[j], old))
+                self._renamed(j, new)
                 renamed.append((old, new))
             self._positions = None
             self._indexes.pop("lastModified", None)
@@ -498,9 +509,7 @@ class Corpus:
             if clash := {new for new in rows.values() if new.lower() in held}:
                 raise ValueError(f"ids taken by other repos: {sorted(clash)}")
             for j, new in rows.items():
-                self.modified[j] = self._tick()
-                self.former.setdefault(j, []).append((self.modified[j], self.ids[j]))
-                self.ids[j] = new
+                self._renamed(j, new)
                 self._taken.add(new.lower())
             self._positions = None
             self._indexes.pop("lastModified", None)
