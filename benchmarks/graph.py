@@ -94,9 +94,9 @@ def family_items(size: int, noise: int) -> list[dict]:
     return items
 
 
-def bench_tree(size: int, noise: int, where: Path) -> None:
-    db = where / "family.db"
-    engine = open_catalog(f"sqlite:///{db}")
+def bench_tree(size: int, noise: int, where: Path, url: str | None) -> None:
+    db = url or f"sqlite:///{where / 'family.db'}"
+    engine = open_catalog(db)
     items = family_items(size, noise)
     now = datetime.now(UTC)
     for start in range(0, len(items), 1000):
@@ -128,11 +128,13 @@ def main() -> None:
     parser.add_argument("--family", type=int, default=10_000)
     parser.add_argument("--family-noise", type=int, default=200_000)
     parser.add_argument("--skip-crawl", action="store_true")
+    parser.add_argument("--tree-db", metavar="URL", default=None,
+                        help="an empty catalog database for the tree measure, e.g. PostgreSQL (default: a SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as where:
         if not args.skip_crawl:
             bench_crawl(args.models, Path(where))
-        bench_tree(args.family, args.family_noise, Path(where))
+        bench_tree(args.family, args.family_noise, Path(where), args.tree_db)
 
 
 if __name__ == "__main__":
