@@ -15,8 +15,9 @@
 
 Measured with ``benchmarks/serve.py``. What the three cost a crawl of 200,000 models: 15 MB
 (232.8 MB against 217.9 MB, 75 bytes per model), and 1.0 to 3.3 s more CPU of 33-38 s (3-10 %,
-two runs each on a machine busy with other work: 38.1 against 37.1 s, 36.2 against 32.9 s). The downgrade drops the indexes and keeps the search index:
-an older harvester does not read its rowids.
+two runs each on a machine busy with other work: 38.1 against 37.1 s, 36.2 against 32.9 s).
+The downgrade drops the indexes and keeps the search index: an older harvester does not read
+its rowids.
 
 Revision ID: 0014
 Revises: 0013
