@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .graph import Node, Use
 
 ChangeType = Literal["insert", "update", "rename", "delete", "undelete"]
+REPAIR_WAIT = 0.5  # seconds status() waits for the write lock to record dead runs (a sync holds it for pages)
 FOLLOW_INTERVAL = 5.0  # seconds between polls: one indexed query each, so a dozen followers cost nothing
 
 
@@ -195,7 +196,9 @@ class Catalog:
 
         Polls the change log every ``interval`` seconds. Setting ``stop`` (from another thread, or
         from the loop itself) ends the feed before its next change; without one, it runs until
-        the consumer stops iterating (or Ctrl-C). No signal handler is installed.
+        the consumer stops iterating (or Ctrl-C). No signal handler is installed. A poll that
+        fails (the database restarting, a dropped connection) is logged and tried again from
+        the last change yielded, so none is missed or repeated.
 
         Args:
             since: the ``seq`` after which to start (0: from the beginning).
@@ -225,11 +228,17 @@ class Catalog:
         def rows() -> Iterator[dict[str, Any]]:
             position = since
             while True:
-                for row in read_changes(engine, since=position, kinds=chosen):
-                    if stop is not None and stop.is_set():
-                        return
-                    yield row
-                    position = row["seq"]
+                try:
+                    for row in read_changes(engine, since=position, kinds=chosen):
+                        if stop is not None and stop.is_set():
+                            return
+                        yield row
+                        position = row["seq"]
+                except SQLAlchemyError as exc:  # a restart or a dropped connection: poll again from position
+                    from .logs import log
+
+                    log.warning("the change log could not be read (%s); trying again in %s s",
+                                unreadable(exc), interval)
                 if wait(interval):
                     return
 
@@ -357,8 +366,8 @@ class Catalog:
 
         engine = self.engine
         try:
-            if repair:
-                writable = create_catalog_engine(self.url)
+            if repair:  # a moment's wait at most: a sync holding the write lock repairs what it finds itself
+                writable = create_catalog_engine(self.url, busy_timeout=REPAIR_WAIT)
                 try:
                     reap_dead_runs(writable)
                 finally:

@@ -342,6 +342,10 @@ def _arrow_type(pa: Any, values: list[Any]) -> Any:
         return pa.string()
     if isinstance(sample, datetime):
         return pa.timestamp("us", tz="UTC")
+    if isinstance(sample, Decimal):  # PostgreSQL's numeric, sums and arithmetic on decimals among them
+        return pa.float64()
+    if isinstance(sample, int | float) and not isinstance(sample, bool):  # ints and floats mixed: float64
+        return pa.array([value for value in values if isinstance(value, int | float)]).type
     return pa.array([sample]).type
 
 
@@ -350,6 +354,10 @@ def _arrow_array(pa: Any, column: str, values: list[Any], type_: Any, before: in
     if pa.types.is_string(type_):
         values = [value if value is None or isinstance(value, str) else _as_text(value) for value in values]
     try:
+        if pa.types.is_floating(type_):
+            values = [float(value) if isinstance(value, Decimal) else value for value in values]
+        if pa.types.is_integer(type_) and any(isinstance(value, float) for value in values):
+            return pa.array(values).cast(type_, safe=True)  # pa.array(values, int64) would truncate 2.5 to 2
         return pa.array(values, type_)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         raise ConfigError(f"column {column!r} does not fit Parquet type {type_} after row {before:,} ({exc}); "

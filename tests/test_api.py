@@ -227,3 +227,65 @@ def test_the_python_api_walkthrough_runs(tmp_path, hub):
     assert (tmp_path / "position.txt").read_text().strip() == "300"
     assert done.stdout.strip()
     db.dispose()
+
+
+def test_follow_survives_a_poll_that_fails_and_misses_nothing(hub, db, monkeypatch):
+    """A database restart or a dropped connection fails one poll: the feed tries again from the last
+    change it yielded, rather than ending as if the feed were done."""
+    import harvester.store.changes as changes_module
+
+    sync(config(hub, db))
+    real, failures = changes_module.read_changes, []
+
+    def flaky(engine, *, since, kinds=None, limit=None):
+        rows = real(engine, since=since, kinds=kinds, limit=limit)
+        for n, row in enumerate(rows):
+            if n == 100 and not failures:  # mid-poll, after 100 changes went out
+                failures.append(since)
+                rows.close()
+                raise SQLAlchemyError("server closed the connection unexpectedly")
+            yield row
+
+    monkeypatch.setattr(changes_module, "read_changes", flaky)
+    stop = threading.Event()
+    seen: list[int] = []
+    with harvester.Catalog(db.url) as catalog:
+        for change in catalog.follow(since=0, interval=0.05, stop=stop):
+            seen.append(change.seq)
+            if len(seen) == 300:
+                stop.set()
+    assert failures == [0], "one poll failed"
+    assert seen == list(range(1, 301)), "every change once, in order"
+
+
+def test_arrow_refuses_a_column_whose_later_rows_do_not_fit_its_type(hub, db):
+    sync(config(hub, db))
+    ints_then_halves = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) "
+                        "SELECT CASE WHEN i > 1000 THEN i + 0.5 ELSE i END AS v FROM n")
+    with harvester.Catalog(db.url) as catalog:
+        try:  # SQLite gives ints, then floats: the first 1,000 rows typed the column int64
+            late = catalog.query(ints_then_halves, as_="arrow").column("v").to_pylist()
+        except harvester.ConfigError as refused:
+            assert "does not fit" in str(refused) and db.backend == "sqlite"
+        else:  # PostgreSQL types the whole column numeric
+            assert late[1200] == 1201.5, "never truncated"
+        mixed = catalog.query(ints_then_halves.replace("1000", "10"), as_="arrow")
+    assert mixed.column("v").to_pylist()[:12] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11.5, 12.5]
+
+
+@pytest.mark.sqlite_only
+def test_status_waits_a_moment_at_most_behind_a_sync_holding_the_write_lock(hub, db):
+    import sqlite3
+
+    sync(config(hub, db))
+    writer = sqlite3.connect(db.path)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with harvester.Catalog(db.url) as catalog:
+            started = time.monotonic()
+            report = catalog.status()
+            waited = time.monotonic() - started
+    finally:
+        writer.rollback()
+        writer.close()
+    assert report and waited < 10, "nothing to repair: no write lock asked for"

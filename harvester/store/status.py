@@ -85,6 +85,13 @@ def reap_dead_runs(engine: Engine) -> None:
     needs the lock takes it over.) Best effort: a catalog that is busy or read-only right now is
     left for the next sync or status."""
     try:
+        with engine.connect() as conn:  # mostly there is nothing to do: find out without a write lock
+            locks = conn.execute(select(sync_locks)).mappings().all()
+            held_ids = {lock["run_id"] for lock in locks if lock["run_id"] is not None}
+            running = conn.execute(select(sync_runs.c.id).where(sync_runs.c.status == "running")).scalars().all()
+        if not any(lock["host"] == this_host() and holder_gone(lock) for lock in locks) \
+                and set(running) <= held_ids:
+            return
         with engine.begin() as conn:
             locks = conn.execute(select(sync_locks)).mappings().all()
             dead = [lock for lock in locks if lock["host"] == this_host() and holder_gone(lock)]
