@@ -14,6 +14,7 @@ SQLite only: Datasette reads SQLite files. A PostgreSQL catalog is refused in on
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +236,11 @@ def refresh_search(url: str) -> None:
     from .search import refresh_index
     from .store.engine import open_catalog
 
+    path = sqlite_path(url)
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        log.warning(f"{path} is read-only for this user: search uses the index as the last `harvester search` "
+                    "(or serve) that could write it left it")
+        return
     engine = open_catalog(url, upgrade=False)
     log.info("bringing the search index up to date (once after an upgrade: about 90 s per 1,000,000 models)")
     try:
