@@ -89,12 +89,10 @@ def reap_dead_runs(engine: Engine) -> None:
             locks = conn.execute(select(sync_locks)).mappings().all()
             held_ids = {lock["run_id"] for lock in locks if lock["run_id"] is not None}
             running = conn.execute(select(sync_runs.c.id).where(sync_runs.c.status == "running")).scalars().all()
-        if not any(lock["host"] == this_host() and holder_gone(lock) for lock in locks) \
-                and set(running) <= held_ids:
+        if not _dead_locks(locks) and set(running) <= held_ids:
             return
         with engine.begin() as conn:
-            locks = conn.execute(select(sync_locks)).mappings().all()
-            dead = [lock for lock in locks if lock["host"] == this_host() and holder_gone(lock)]
+            dead = _dead_locks(conn.execute(select(sync_locks)).mappings().all())
             for lock in dead:
                 conn.execute(delete(sync_locks).where(sync_locks.c.scope == lock["scope"],
                                                       sync_locks.c.owner == lock["owner"]))
@@ -105,6 +103,11 @@ def reap_dead_runs(engine: Engine) -> None:
                          .values(status="abandoned"))
     except SQLAlchemyError:
         pass
+
+
+def _dead_locks(locks: list[Any]) -> list[Any]:
+    """The locks held by processes of this host that are gone."""
+    return [lock for lock in locks if lock["host"] == this_host() and holder_gone(lock)]
 
 
 LAP_HISTORY = 5  # recent lap runs whose largest page count is taken as the budget per run
