@@ -394,11 +394,11 @@ def test_ctrl_c_stops_after_the_current_page_and_records_interrupted(hub, db):
 
 
 def test_a_second_signal_aborts_at_once_records_the_run_and_frees_the_lock(hub, db):
-    hub.faults.add("slow=0.3")
+    hub.faults.add("slow=60,after=3")  # the fourth page hangs: the first signal waits for it, the second must not
     process = _start_cli(hub, db, "--json")
-    wait_for_pages(db, 2)
+    wait_for_pages(db, 3)
     process.send_signal(signal.SIGTERM)
-    time.sleep(0.05)
+    time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130 and "aborted" in stderr and "Traceback" not in stderr
