@@ -75,26 +75,70 @@ def test_the_index_follows_adds_renames_and_deletions(hub, db):
     assert set(moved) <= {hit for repo in moved for hit in search(db, repo)}
 
 
-def test_a_rename_re_indexed_in_small_batches_keeps_its_row_key_once(hub, db, monkeypatch):
-    """The index keeps each repo under its row_key (revision 0014): a renamed repo's old entry goes
-    before its new one, whichever batch either name falls in."""
+def _index_is_the_catalogs(db) -> None:
+    """Each live model once, under its row_key, with the words of its row as stored now."""
+    indexed = db.rows("SELECT rowid, repo_id, summary FROM models_search ORDER BY rowid")
+    live = db.records("SELECT id, row_key, author, pipeline_tag, library_name, license, card_data FROM models "
+                      "WHERE deleted_at IS NULL ORDER BY row_key")
+    expected = [(row["row_key"], row["id"], summary({**row, "card_data": json.loads(row["card_data"] or "null")}))
+                for row in live]
+    assert indexed == expected
+
+
+@pytest.mark.sqlite_only
+def test_renames_re_indexed_one_row_key_at_a_time_keep_each_repo_once(hub, db, monkeypatch):
+    """The index keeps each repo under its row_key (revision 0014): a renamed repo's old entry is
+    replaced in the transaction that indexes its new name, whichever name comes first."""
     import harvester.search
 
     sync(config(hub, db))
     search(db, "anything")
-    monkeypatch.setattr(harvester.search, "BATCH", 1)
+    monkeypatch.setattr(harvester.search, "CHUNK", 1)
+    monkeypatch.setattr(harvester.search, "PAUSE", 0)
     monkeypatch.setattr(harvester.search, "REBUILD_SHARE", 1.0)
-    # the emulator's new names sort after the old ones; a rename the other way round comes first
-    monkeypatch.setattr(harvester.search, "sorted", lambda ids: sorted(ids, reverse=True), raising=False)
     renamed = hub.corpora["models"].rename(3)
     sync(config(hub, db))
     for old, new in renamed:
         assert new in search(db, new) and old not in search(db, old)
-    if db.backend == "sqlite":
-        [(keyed,)] = db.rows("SELECT count(*) FROM models_search s JOIN models m ON m.row_key = s.rowid "
-                             "AND m.id = s.repo_id")
-        [(indexed,)] = db.rows("SELECT count(*) FROM models_search")
-        assert keyed == indexed
+    _index_is_the_catalogs(db)
+
+
+@pytest.mark.sqlite_only
+def test_a_long_refresh_lets_syncs_in_between_its_transactions_and_ends_true(hub, db, monkeypatch):
+    """A refresh writes in transactions of CHUNK row keys (a whole rebuild of 1,000,000 models
+    takes about 90 s, three times a sync's busy timeout). Syncs that commit between them (new
+    repos, renames, deletions, changes) are in the index after the next refresh."""
+    import harvester.search
+
+    corpus = hub.corpora["models"]
+    sync(config(hub, db))
+
+    class SyncsInThePause:
+        pauses = 0
+
+        def sleep(self, seconds: float) -> None:
+            assert seconds == harvester.search.PAUSE
+            self.pauses += 1
+            if self.pauses == 2:  # a writer would wait out its busy timeout, then fail, if a transaction were open
+                corpus.add(30)
+                corpus.rename(4)
+                corpus.delete(5)
+                corpus.modify(20)
+                sync(config(hub, db))
+                sync(config(hub, db, reconcile=True))
+
+    between = SyncsInThePause()
+    monkeypatch.setattr(harvester.search, "CHUNK", 40)
+    monkeypatch.setattr(harvester.search, "time", between)
+    engine = create_engine(db.url)
+    try:
+        assert refresh_index(engine, "models") > 400
+        assert between.pauses == 500 // 40, "a transaction per 40 row keys, a pause between two"
+        assert refresh_index(engine, "models") > 0, "what changed during the refresh is indexed again"
+        assert refresh_index(engine, "models") == 0
+    finally:
+        engine.dispose()
+    _index_is_the_catalogs(db)
 
 
 def test_odd_input_is_words_not_syntax():
