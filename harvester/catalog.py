@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -111,6 +112,9 @@ class QueryResult(Iterator[dict[str, Any]]):
             close()
 
 
+R = TypeVar("R", ChangeFeed, QueryResult)
+
+
 class Catalog:
     """Read-only access to a harvester catalog: its change feed, SQL queries and sync status.
 
@@ -135,6 +139,7 @@ class Catalog:
 
         self.url = database_url(os.fspath(db) if db is not None else None)
         self._engine: Engine | None = read_only_catalog(self.url)
+        self._reading: weakref.WeakSet[ChangeFeed | QueryResult] = weakref.WeakSet()
 
     @property
     def engine(self) -> Engine:
@@ -144,10 +149,18 @@ class Catalog:
         return self._engine
 
     def close(self) -> None:
-        """Close the catalog's connections (those of results still being read close when they end)."""
+        """Close the catalog's connections, ending the feeds and query results still being read
+        (a half-read result's snapshot would keep SQLite from recycling its write-ahead log)."""
+        for reader in list(self._reading):
+            reader.close()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    def _opened(self, reader: R) -> R:
+        """``reader``, to be closed with the catalog."""
+        self._reading.add(reader)
+        return reader
 
     def __enter__(self) -> Catalog:
         return self
@@ -188,7 +201,7 @@ class Catalog:
         since, chosen = _since(since), _kinds(kinds)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError(f"limit must be a positive integer or None, not {limit!r}")
-        return ChangeFeed(read_changes(self.engine, since=since, kinds=chosen, limit=limit), since)
+        return self._opened(ChangeFeed(read_changes(self.engine, since=since, kinds=chosen, limit=limit), since))
 
     def follow(self, since: int = 0, kinds: str | Collection[str] | None = None, *,
                interval: float = FOLLOW_INTERVAL, stop: threading.Event | None = None) -> ChangeFeed:
@@ -242,7 +255,7 @@ class Catalog:
                 if wait(interval):
                     return
 
-        return ChangeFeed(rows(), since)
+        return self._opened(ChangeFeed(rows(), since))
 
     @overload
     def query(self, sql: str, *, as_: None = None) -> QueryResult: ...
@@ -292,7 +305,7 @@ class Catalog:
             return arrow_table(result)
         if as_ == "pandas":
             return pandas.DataFrame.from_records(list(result.stream), columns=result.columns)
-        return QueryResult(result.columns, result.stream)
+        return self._opened(QueryResult(result.columns, result.stream))
 
     def family(self, model: str, *, up: bool = False, depth: int | None = None) -> Node:
         """A model's family from the graph: its descendants, or with ``up`` its ancestors.

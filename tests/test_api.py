@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -120,6 +121,35 @@ def test_query_streams_dicts_and_refuses_to_change_anything(hub, db):
         with pytest.raises(SQLAlchemyError, match="readonly|read-only|read only"), catalog.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM models")
     assert db.rows("SELECT count(*) FROM models") == [(300,)]
+
+
+def test_closing_the_catalog_ends_what_is_still_being_read(hub, db):
+    """A half-read result holds a connection, and on SQLite a snapshot that keeps what syncs write
+    in the write-ahead log instead of the database: closing the catalog closes it too."""
+    sync(config(hub, db))
+    catalog = harvester.Catalog(db.url)
+    result = catalog.query("SELECT a.id FROM models a, models b")  # more rows than one fetch reads
+    feed = catalog.changes(since=0)
+    followed = catalog.follow(since=0, interval=0.05)
+    assert next(result)["id"] and next(feed).seq == 1 and next(followed).seq == 1
+    hub.corpora["models"].modify(3)
+    sync(config(hub, db))  # the write-ahead log holds what this sync wrote
+    if db.backend == "sqlite":
+        assert _checkpoint_blocked(db), "a half-read result holds its snapshot"
+    catalog.close()
+    assert list(result) == [] and list(feed) == [] and list(followed) == []
+    if db.backend == "sqlite":
+        assert not _checkpoint_blocked(db)
+
+
+def _checkpoint_blocked(db) -> bool:
+    """Whether a reader keeps SQLite from checkpointing the whole write-ahead log and truncating it."""
+    conn = sqlite3.connect(db.path)
+    try:
+        [(busy, _, _)] = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return busy == 1
+    finally:
+        conn.close()
 
 
 def test_query_as_pandas_or_arrow_holds_the_same_rows(hub, db):
