@@ -17,7 +17,7 @@ from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Tex
 from .store.dialect import search_sql, upsert_capable_insert
 from .store.schema import REPO_TABLES, changes, search_indexed
 
-CHUNK = 10_000  # row keys per transaction: about a second of writing
+CHUNK = 20_000  # row keys per transaction: about half a second of writing (benchmarks/search_refresh.py)
 PAUSE = 0.12  # seconds between transactions: more than SQLite's longest busy wait (0.1 s), so a waiting writer gets in
 REBUILD_SHARE = 0.2  # re-index changed repos one by one below this share of the catalog, else rebuild
 SUMMARY_COLUMNS = ("author", "pipeline_tag", "library_name", "license", "description", "sdk")
