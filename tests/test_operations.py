@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import IO
 
 import pytest
 from click.testing import CliRunner
@@ -41,6 +42,23 @@ def start_cli(hub: HubEmulator, db: Catalog, *extra: str) -> subprocess.Popen:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def read_until(stream: IO[str], text: str, timeout: float = 30) -> list[str]:
+    """The lines ``stream`` gives up to the first that holds ``text`` (which must come within ``timeout``)."""
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line)
+            if text in line:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert lines and text in lines[-1], f"no line with {text!r} in {lines}"
+    return lines
+
+
 def plant_lock(db: Catalog, *, host: str, pid: int, expires_in: float) -> None:
     expires = datetime.now(UTC) + timedelta(seconds=expires_in)
     db.execute("INSERT INTO sync_locks (scope, owner, host, pid, run_id, ttl_seconds, acquired_at, expires_at) "
@@ -60,10 +78,10 @@ def test_two_overlapping_syncs_end_equal_to_the_hub_with_exactly_one_walk(hub, d
 
 
 def test_a_second_sync_that_will_not_wait_exits_5_and_touches_nothing(hub, db):
-    hub.faults.add("slow=0.05")
+    hub.faults.add("slow=60,after=3")  # the holder waits on its fourth page until the faults are cleared
     holder = start_cli(hub, db)
     try:
-        wait_for_pages(db, 2)
+        wait_for_pages(db, 3)
         result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url])
         assert result.exit_code == 5
         assert "another run holds 'models'" in result.stderr and "--wait" in result.stderr
@@ -71,6 +89,7 @@ def test_a_second_sync_that_will_not_wait_exits_5_and_touches_nothing(hub, db):
         assert waited.exit_code == 5 and "after 0.2 s of waiting" in waited.stderr and "--wait" not in waited.stderr
         assert [run["status"] for run in runs(db)] == ["running"], "no run recorded, none abandoned"
     finally:
+        hub.faults.clear()
         holder.communicate(timeout=120)
     assert holder.returncode == 0
     assert_catalog_equals_corpus(hub, db)
@@ -93,10 +112,10 @@ def test_ctrl_c_while_waiting_for_a_lock_stops_the_wait(hub, db):
     sync(config(hub, db, max_pages=1))
     plant_lock(db, host="another-machine", pid=1, expires_in=600)
     waiting = start_cli(hub, db, "--wait", "600")
-    time.sleep(1.5)  # started, and waiting
+    said = read_until(waiting.stderr, "waiting up to 600 s for another run to release 'models': run 99 on another-machine")
     waiting.send_signal(signal.SIGINT)
     _, stderr = waiting.communicate(timeout=30)
-    assert waiting.returncode == 130 and "while waiting for another run" in stderr
+    assert waiting.returncode == 130 and "while waiting for another run" in stderr, said + [stderr]
     assert [run["mode"] for run in runs(db)] == ["full"], "no run was started"
 
 

@@ -91,7 +91,7 @@ def signal_sessions(seed: int, sessions: int, db: Catalog) -> None:
             hub.corpora["models"].modify(rng.randint(0, 80))
             hub.corpora["models"].drift(rng.randint(0, 80))
         status = CliRunner().invoke(main, ["status", "--db", db.url, "--json"])
-        assert status.exit_code == 0 and '"status": "running"' not in status.stdout
+        assert status.exit_code == 0 and '"status": "running"' not in status.stdout, status.output + status.stderr
         hub.faults.clear()
         for _ in range(2):  # the interrupted lap ends, then one whole lap re-reads every repo
             final = subprocess.run([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE),

@@ -144,6 +144,7 @@ class FaultPlan:
     _rng: random.Random = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _count: int = field(init=False, default=0)
+    _healed: threading.Event = field(init=False, default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(f"faults/{self.seed}")
@@ -156,11 +157,19 @@ class FaultPlan:
         return fault
 
     def clear(self) -> None:
-        """Stop injecting anything: the Hub is healthy again."""
+        """Stop injecting anything: the Hub is healthy again, and the slow answers under way go out now."""
         with self._lock:
             self.faults.clear()
             self.max_page_size = None
             self.quota = None
+            healed, self._healed = self._healed, threading.Event()
+        healed.set()
+
+    def delay(self, seconds: float) -> None:
+        """A slow answer's wait: ``seconds``, or until `clear` heals the Hub."""
+        with self._lock:
+            healed = self._healed
+        healed.wait(seconds)
 
     def admit(self) -> tuple[bool, dict[str, str], int]:
         """Count one request against the quota: (allowed, RateLimit headers, seconds to wait if refused)."""

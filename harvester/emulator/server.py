@@ -256,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action in ("status", "drop"):
             return self._fail(fault, limit_headers), fault.name, 0
         if fault is not None and fault.action == "slow":
-            time.sleep(fault.seconds)
+            plan.delay(fault.seconds)
         try:
             payload, headers, rows = produce(request, fault)
         except Refusal as exc:  # the Hub names the reason in a header that hf_raise_for_status reads

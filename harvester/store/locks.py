@@ -71,12 +71,16 @@ class ScopeLock:
         """
         deadline = time.monotonic() + wait
         self._tried = True  # from here on the row may exist, even if an abort comes before we know it
+        waiting = False
         while (holder := self._try()) is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 advice = (f"it still held it after {wait:g} s of waiting" if wait > 0
                           else "try again later, or wait for it with --wait SECONDS")
                 raise Locked(f"another run holds {self.scope!r}: {_describe(holder)}; {advice}")
+            if not waiting:
+                log.info("waiting up to %g s for another run to release %r: %s", wait, self.scope, _describe(holder))
+                waiting = True
             if stop is not None and stop.is_set():
                 raise Interrupted(f"stopped while waiting for another run to release {self.scope!r}")
             self._sleep(min(1.0, left))
