@@ -140,6 +140,8 @@ class Catalog:
         self.url = database_url(os.fspath(db) if db is not None else None)
         self._engine: Engine | None = read_only_catalog(self.url)
         self._reading: weakref.WeakSet[ChangeFeed | QueryResult] = weakref.WeakSet()
+        self._reading_lock = threading.Lock()
+        self._closed = threading.Event()
 
     @property
     def engine(self) -> Engine:
@@ -150,16 +152,26 @@ class Catalog:
 
     def close(self) -> None:
         """Close the catalog's connections, ending the feeds and query results still being read
-        (a half-read result's snapshot would keep SQLite from recycling its write-ahead log)."""
-        for reader in list(self._reading):
-            reader.close()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        (a half-read result's snapshot would keep SQLite from recycling its write-ahead log). A
+        feed that another thread is reading right now ends there at its next poll."""
+        self._closed.set()
+        with self._reading_lock:
+            reading = list(self._reading)
+        try:
+            for reader in reading:
+                try:
+                    reader.close()
+                except ValueError:  # "generator already executing": its own thread ends it
+                    pass
+        finally:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def _opened(self, reader: R) -> R:
         """``reader``, to be closed with the catalog."""
-        self._reading.add(reader)
+        with self._reading_lock:
+            self._reading.add(reader)
         return reader
 
     def __enter__(self) -> Catalog:
@@ -208,8 +220,9 @@ class Catalog:
         """The changes after ``since``, then each new one as syncs commit it, until ``stop`` is set.
 
         Polls the change log every ``interval`` seconds. Setting ``stop`` (from another thread, or
-        from the loop itself) ends the feed before its next change; without one, it runs until
-        the consumer stops iterating (or Ctrl-C). No signal handler is installed. A poll that
+        from the loop itself) ends the feed before its next change, as closing the catalog does;
+        without either, it runs until the consumer stops iterating (or Ctrl-C). No signal handler
+        is installed. A poll that
         fails (the database restarting, a dropped connection) is logged and tried again from
         the last change yielded, so none is missed or repeated.
 
@@ -236,14 +249,18 @@ class Catalog:
         if not isinstance(interval, int | float) or not interval > 0:
             raise ConfigError(f"interval must be a positive number of seconds, not {interval!r}")
         engine = self.engine
-        wait = (stop or threading.Event()).wait
+        ending = stop if stop is not None else self._closed
+        closed = self._closed
+
+        def wait(seconds: float) -> bool:
+            return ending.wait(seconds) or closed.is_set()
 
         def rows() -> Iterator[dict[str, Any]]:
             position = since
             while True:
                 try:
                     for row in read_changes(engine, since=position, kinds=chosen):
-                        if stop is not None and stop.is_set():
+                        if ending.is_set() or closed.is_set():
                             return
                         yield row
                         position = row["seq"]

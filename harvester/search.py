@@ -80,7 +80,9 @@ def refresh_index(engine: Engine, kind: str) -> int:
             count += _index(conn, kind, keys)
     with engine.begin() as conn:
         upsert = upsert_capable_insert(conn.dialect, search_indexed).values(kind=kind, seq=current)
-        conn.execute(upsert.on_conflict_do_update(index_elements=["kind"], set_={"seq": current}))
+        # never back: a refresh that started later (another process's) may have finished first
+        conn.execute(upsert.on_conflict_do_update(index_elements=["kind"],
+                                                  set_={"seq": func.max(search_indexed.c.seq, current)}))
     return count
 
 

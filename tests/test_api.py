@@ -142,6 +142,29 @@ def test_closing_the_catalog_ends_what_is_still_being_read(hub, db):
         assert not _checkpoint_blocked(db)
 
 
+def test_closing_the_catalog_ends_a_feed_another_thread_is_following(hub, db):
+    sync(config(hub, db))
+    catalog = harvester.Catalog(db.url)
+    seen: list[int] = []
+    failed: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            seen.extend(change.seq for change in catalog.follow(since=0, interval=0.05))
+        except BaseException as exc:  # noqa: BLE001 - what the follower met is the test's outcome
+            failed.append(exc)
+
+    follower = threading.Thread(target=consume)
+    follower.start()
+    deadline = time.monotonic() + 30
+    while len(seen) < 300 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    catalog.close()  # the follower is waiting for the next poll: its generator is running in its thread
+    follower.join(timeout=10)
+    assert not follower.is_alive() and failed == [], "the feed ended at its next poll"
+    assert seen == list(range(1, 301))
+
+
 def _checkpoint_blocked(db) -> bool:
     """Whether a reader keeps SQLite from checkpointing the whole write-ahead log and truncating it."""
     conn = sqlite3.connect(db.path)

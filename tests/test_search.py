@@ -104,6 +104,21 @@ def test_renames_re_indexed_one_row_key_at_a_time_keep_each_repo_once(hub, db, m
 
 
 @pytest.mark.sqlite_only
+def test_a_name_taken_over_from_a_deleted_repo_leaves_no_old_entry_behind(hub, db):
+    """The deleted repo's row steps aside under another id, so only its index entry still knows
+    the name: the refresh finds that entry by name as well as the repos by their row keys."""
+    sync(config(hub, db))
+    search(db, "anything")
+    corpus = hub.corpora["models"]
+    a, b = sorted(corpus.ids)[100], sorted(corpus.ids)[200]
+    corpus.delete(ids=[b])
+    corpus.rename_to({a: b})
+    sync(config(hub, db))
+    assert search(db, b) == [b]
+    _index_is_the_catalogs(db)
+
+
+@pytest.mark.sqlite_only
 def test_a_long_refresh_lets_syncs_in_between_its_transactions_and_ends_true(hub, db, monkeypatch):
     """A refresh writes in transactions of CHUNK row keys (a whole rebuild of 1,000,000 models
     takes about 90 s, three times a sync's busy timeout). Syncs that commit between them (new
@@ -138,6 +153,34 @@ def test_a_long_refresh_lets_syncs_in_between_its_transactions_and_ends_true(hub
         assert refresh_index(engine, "models") == 0
     finally:
         engine.dispose()
+    _index_is_the_catalogs(db)
+
+
+@pytest.mark.sqlite_only
+def test_a_refresh_that_ends_after_a_later_one_does_not_move_the_index_back(hub, db, monkeypatch):
+    import harvester.search
+
+    sync(config(hub, db))
+    engine, other = create_engine(db.url), create_engine(db.url)
+
+    class AnotherRefreshInThePause:
+        pauses = 0
+
+        def sleep(self, seconds: float) -> None:
+            self.pauses += 1
+            if self.pauses == 1:  # another process syncs, then refreshes the index to its own end
+                hub.corpora["models"].modify(10)
+                sync(config(hub, db))
+                assert refresh_index(other, "models") > 0
+
+    monkeypatch.setattr(harvester.search, "CHUNK", 100)
+    monkeypatch.setattr(harvester.search, "time", AnotherRefreshInThePause())
+    try:
+        refresh_index(engine, "models")
+        assert refresh_index(engine, "models") == 0, "the later refresh's position stands"
+    finally:
+        engine.dispose()
+        other.dispose()
     _index_is_the_catalogs(db)
 
 
