@@ -421,7 +421,9 @@ def search_command(db: str | None, words: tuple[str, ...], kind: str, limit: int
               help="Address to bind; anything but loopback lets other machines read the catalog.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
 @click.option("--open", "open_browser", is_flag=True, help="Open the catalog in a web browser.")
-def serve(db: str | None, host: str, port: int, open_browser: bool) -> None:
+@click.option("--search-every", type=click.FloatRange(min=0), default=300, show_default=True, metavar="SECONDS",
+              help="Refresh the search index this often, so search finds what syncs add (0: at start only).")
+def serve(db: str | None, host: str, port: int, open_browser: bool, search_every: float) -> None:
     """Browse the catalog in Datasette: described tables, canned queries, search and a dashboard.
 
     SQLite catalogs only; needs pip install 'hf-harvester[serve]'.
@@ -432,7 +434,7 @@ def serve(db: str | None, host: str, port: int, open_browser: bool) -> None:
     from .serve import serve as run
 
     with _reported_errors():
-        run(database_url(db), host=host, port=port, open_browser=open_browser)
+        run(database_url(db), host=host, port=port, open_browser=open_browser, search_every=search_every)
 
 
 @main.group()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
+SEARCH_EVERY = 300.0  # seconds between refreshes of the search index while serving
 DASHBOARD = "catalog"  # served at /-/dashboards/catalog
 TOP_MODELS = 5  # lines in the downloads-over-time chart
 WEEKS = 26  # new repos per week, back from the catalog's newest change
@@ -229,25 +231,47 @@ def sqlite_path(url: str) -> Path:
     return Path(parsed.database)
 
 
-def refresh_search(url: str) -> None:
-    """Bring the FTS5 indexes up to the change log before Datasette opens the file read-only:
-    the one write `serve` makes, the one `harvester search` makes before each search. Searches
-    then see the catalog as of this start (restart serve, or run `harvester search`, to refresh)."""
+def refresh_search(url: str, *, announce: bool = True) -> bool:
+    """Bring the FTS5 indexes up to the change log (as `harvester search` does before each
+    search); the one write `serve` makes. Datasette opens the file read-only, so its search sees
+    the catalog as of the last refresh: this one at start, then one every ``--search-every``.
+    Returns False, having changed nothing, when this user may only read the catalog."""
     from .search import refresh_index
     from .store.engine import open_catalog
 
     path = sqlite_path(url)
     if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-        log.warning(f"{path} is read-only for this user: search uses the index as the last `harvester search` "
-                    "(or serve) that could write it left it")
-        return
+        if announce:
+            log.warning(f"{path} is read-only for this user: search uses the index as the last `harvester "
+                        "search` (or serve) that could write it left it")
+        return False
     engine = open_catalog(url, upgrade=False)
-    log.info("bringing the search index up to date (once after an upgrade: about 90 s per 1,000,000 models)")
+    if announce:
+        log.info("bringing the search index up to date (once after an upgrade: about 90 s per 1,000,000 models)")
     try:
         for kind in KINDS:
             refresh_index(engine, kind)
     finally:
         engine.dispose()
+    return True
+
+
+def keep_search_fresh(url: str, every: float) -> threading.Event:
+    """Refresh the search index every ``every`` seconds in a daemon thread, so that search finds
+    what syncs add while serve runs; setting the returned event stops it. A refresh writes in
+    short transactions (`search.refresh_index`), so a sync never waits long behind it, and one
+    that fails (the catalog busy beyond the timeout, say) is logged and tried again next time."""
+    stop = threading.Event()
+
+    def refresh() -> None:
+        while not stop.wait(every):
+            try:
+                refresh_search(url, announce=False)
+            except Exception as exc:  # noqa: BLE001 - serving goes on; the next refresh tries again
+                log.warning(f"could not refresh the search index ({exc}); trying again in {every:g} s")
+
+    threading.Thread(target=refresh, name="harvester-search-refresh", daemon=True).start()
+    return stop
 
 
 def datasette(path: Path) -> Datasette:
@@ -287,8 +311,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False) -> None:
-    """Serve the catalog at ``url`` with Datasette until interrupted.
+def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False,
+          search_every: float = SEARCH_EVERY) -> None:
+    """Serve the catalog at ``url`` with Datasette until interrupted; refresh its search index at
+    start and every ``search_every`` seconds (0: at start only).
 
     Raises:
         ConfigError: the catalog is not a SQLite file (exit 2).
@@ -297,7 +323,7 @@ def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     """
     path = sqlite_path(url)
     app = datasette(path)  # first: a missing extra is said before anything is touched
-    refresh_search(url)
+    writable = refresh_search(url)
     import asyncio
 
     import uvicorn
@@ -312,5 +338,10 @@ def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
         import webbrowser
 
         webbrowser.open(where)
-    uvicorn.run(app.app(), host=host, port=port, log_level="warning", lifespan="on")
+    refreshing = keep_search_fresh(url, search_every) if writable and search_every > 0 else None
+    try:
+        uvicorn.run(app.app(), host=host, port=port, log_level="warning", lifespan="on")
+    finally:
+        if refreshing is not None:
+            refreshing.set()
 

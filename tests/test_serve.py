@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from helpers import config
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("HARVESTER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SEARCH_EVERY = 0.5  # seconds between the server's refreshes of its search index
 FTS_SHADOWS = re.compile(r"_search_(data|idx|content|docsize|config)$")
 
 pytestmark = pytest.mark.sqlite_only
@@ -135,7 +137,8 @@ def _free_port() -> int:
 def server(synced) -> Iterator[str]:
     """`harvester serve` on the synced catalog, as a process of its own; its base URL."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(synced), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(synced), "--port", str(port),
+                                "--search-every", str(SEARCH_EVERY)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -263,13 +266,20 @@ def test_every_dashboard_chart_renders_marks(visit):
         page.locator(f"#chart-{slug}").screenshot(path=ARTIFACTS / f"chart-{slug}.png")
 
 
-def test_a_sync_committed_while_serving_shows_on_the_next_page(visit, synced):
+def test_a_sync_committed_while_serving_shows_on_the_next_page_and_in_search_soon_after(visit, synced):
     """Read-only, not immutable: Datasette reads through SQLite's locks and WAL, so what a sync
-    commits meanwhile shows at once. Last in the module: it changes the catalog."""
+    commits meanwhile shows at once; search finds it after the server's next refresh of the
+    index (every SEARCH_EVERY seconds here). Last in the module: it changes the catalog."""
     count = "/hub.json?sql=SELECT+count(*)+AS+n+FROM+models_current&_shape=array"
     before = visit.page.request.get(visit.base + count).json()[0]["n"]
     with HubEmulator(models=800, datasets=200, spaces=100, seed=3) as hub:  # the corpus `synced` read
-        hub.corpora["models"].add(25)
+        added = hub.corpora["models"].add(25)
         sync(config(hub, Catalog.sqlite(synced)))
     assert visit.page.request.get(visit.base + count).json()[0]["n"] == before + 25
     visit.go("/hub/models_current")
+    new = next(repo_id for repo_id in added if "/" in repo_id)
+    searched = f"{visit.base}/hub/models.json?_search={urllib.parse.quote(new)}&_shape=array&_col=id"
+    deadline = time.monotonic() + 30
+    while new not in (found := [row["id"] for row in visit.page.request.get(searched).json()]):
+        assert time.monotonic() < deadline, f"search never found {new!r} (last answer {found})"
+        time.sleep(0.2)
