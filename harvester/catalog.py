@@ -7,6 +7,7 @@ so nothing downstream code does through it can change what a sync wrote. `harves
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -159,10 +160,8 @@ class Catalog:
             reading = list(self._reading)
         try:
             for reader in reading:
-                try:
+                with contextlib.suppress(ValueError):  # "generator already executing": its own thread ends it
                     reader.close()
-                except ValueError:  # "generator already executing": its own thread ends it
-                    pass
         finally:
             if self._engine is not None:
                 self._engine.dispose()

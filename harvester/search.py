@@ -12,7 +12,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Text, delete, func, insert, select, text, union
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union,
+)
 
 from .store.dialect import search_sql, upsert_capable_insert
 from .store.schema import REPO_TABLES, changes, search_indexed

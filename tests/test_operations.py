@@ -112,7 +112,7 @@ def test_ctrl_c_while_waiting_for_a_lock_stops_the_wait(hub, db):
     sync(config(hub, db, max_pages=1))
     plant_lock(db, host="another-machine", pid=1, expires_in=600)
     waiting = start_cli(hub, db, "--wait", "600")
-    said = read_until(waiting.stderr, "waiting up to 600 s for another run to release 'models': run 99 on another-machine")
+    said = read_until(waiting.stderr, "waiting up to 600 s for another run to release 'models': run 99 on another-")
     waiting.send_signal(signal.SIGINT)
     _, stderr = waiting.communicate(timeout=30)
     assert waiting.returncode == 130 and "while waiting for another run" in stderr, said + [stderr]
