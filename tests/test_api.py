@@ -167,7 +167,7 @@ def test_closing_the_catalog_ends_a_feed_another_thread_is_following(hub, db):
 
 def _checkpoint_blocked(db) -> bool:
     """Whether a reader keeps SQLite from checkpointing the whole write-ahead log and truncating it."""
-    conn = sqlite3.connect(db.path)
+    conn = sqlite3.connect(db.path, timeout=0)  # a reader in the way: say so now, not after the busy timeout
     try:
         [(busy, _, _)] = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         return busy == 1
