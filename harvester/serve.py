@@ -119,6 +119,15 @@ _RUNS = """SELECT id AS run, scope, mode, status, rows_seen AS rows, requests, s
 FROM sync_runs ORDER BY id DESC LIMIT 200"""
 _DERIVATIONS = ["finetunes", "quantizations", "adapters", "merges", "unspecified"]
 
+
+def _per_run(field: str, title: str) -> dict[str, Any]:
+    """A bar per sync run of one of its counts (a column of ``_RUNS``), colored by the run's mode."""
+    return {"mark": {"type": "bar", "tooltip": True},
+            "encoding": {"x": {"field": "run", "type": "ordinal"},
+                         "y": {"field": field, "type": "quantitative", "title": title},
+                         "color": {"field": "mode", "type": "nominal"}}}
+
+
 CHARTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "downloads-over-time": (
         f"Downloads over time, top {TOP_MODELS} models (model_stats)", _SAMPLES_OF_TOP_MODELS,
@@ -142,18 +151,8 @@ CHARTS: dict[str, tuple[str, str, dict[str, Any]]] = {
          "encoding": {"y": {"field": "base_id", "type": "nominal", "sort": "-x", "title": "base model"},
                       "x": {"field": "count", "type": "quantitative", "title": "derived models"},
                       "color": {"field": "derivation", "type": "nominal"}}}),
-    "rows-per-run": (
-        "Rows read per sync run (sync_runs)", _RUNS,
-        {"mark": {"type": "bar", "tooltip": True},
-         "encoding": {"x": {"field": "run", "type": "ordinal"},
-                      "y": {"field": "rows", "type": "quantitative", "title": "rows read"},
-                      "color": {"field": "mode", "type": "nominal"}}}),
-    "requests-per-run": (
-        "Requests per sync run (sync_runs)", _RUNS,
-        {"mark": {"type": "bar", "tooltip": True},
-         "encoding": {"x": {"field": "run", "type": "ordinal"},
-                      "y": {"field": "requests", "type": "quantitative", "title": "requests"},
-                      "color": {"field": "mode", "type": "nominal"}}}),
+    "rows-per-run": ("Rows read per sync run (sync_runs)", _RUNS, _per_run("rows", "rows read")),
+    "requests-per-run": ("Requests per sync run (sync_runs)", _RUNS, _per_run("requests", "requests")),
 }
 
 
