@@ -84,9 +84,7 @@ class ChangeFeed(Iterator[Change]):
 
     def close(self) -> None:
         """Stop reading; ``position`` stays at the last change yielded."""
-        close = getattr(self._rows, "close", None)
-        if close is not None:
-            close()
+        _close(self._rows)
 
 
 class QueryResult(Iterator[dict[str, Any]]):
@@ -108,9 +106,14 @@ class QueryResult(Iterator[dict[str, Any]]):
 
     def close(self) -> None:
         """Stop reading and give the connection back."""
-        close = getattr(self._stream, "close", None)
-        if close is not None:
-            close()
+        _close(self._stream)
+
+
+def _close(stream: Iterator[Any]) -> None:
+    """End a stream of rows early: a generator's ``close`` runs its cleanup (the connection back)."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
 
 
 R = TypeVar("R", ChangeFeed, QueryResult)
