@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
+import harvester.search
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.search import fts_query, refresh_index, summary
@@ -85,12 +87,24 @@ def _index_is_the_catalogs(db) -> None:
     assert indexed == expected
 
 
+class Pauses:
+    """Stands in for `time` in `harvester.search`: counts the pauses between a refresh's
+    transactions, and runs ``run`` in pause number ``at``, when the refresh holds no transaction."""
+
+    def __init__(self, *, run: Callable[[], None], at: int) -> None:
+        self.run, self.at, self.pauses = run, at, 0
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds == harvester.search.PAUSE
+        self.pauses += 1
+        if self.pauses == self.at:
+            self.run()
+
+
 @pytest.mark.sqlite_only
 def test_renames_re_indexed_one_row_key_at_a_time_keep_each_repo_once(hub, db, monkeypatch):
     """The index keeps each repo under its row_key (revision 0014): a renamed repo's old entry is
     replaced in the transaction that indexes its new name, whichever name comes first."""
-    import harvester.search
-
     sync(config(hub, db))
     search(db, "anything")
     monkeypatch.setattr(harvester.search, "CHUNK", 1)
@@ -123,26 +137,18 @@ def test_a_long_refresh_lets_syncs_in_between_its_transactions_and_ends_true(hub
     """A refresh writes in transactions of CHUNK row keys (a whole rebuild of 1,000,000 models
     takes about 90 s, three times a sync's busy timeout). Syncs that commit between them (new
     repos, renames, deletions, changes) are in the index after the next refresh."""
-    import harvester.search
-
     corpus = hub.corpora["models"]
     sync(config(hub, db))
 
-    class SyncsInThePause:
-        pauses = 0
+    def syncs() -> None:  # a writer would wait out its busy timeout, then fail, if a transaction were open
+        corpus.add(30)
+        corpus.rename(4)
+        corpus.delete(5)
+        corpus.modify(20)
+        sync(config(hub, db))
+        sync(config(hub, db, reconcile=True))
 
-        def sleep(self, seconds: float) -> None:
-            assert seconds == harvester.search.PAUSE
-            self.pauses += 1
-            if self.pauses == 2:  # a writer would wait out its busy timeout, then fail, if a transaction were open
-                corpus.add(30)
-                corpus.rename(4)
-                corpus.delete(5)
-                corpus.modify(20)
-                sync(config(hub, db))
-                sync(config(hub, db, reconcile=True))
-
-    between = SyncsInThePause()
+    between = Pauses(run=syncs, at=2)
     monkeypatch.setattr(harvester.search, "CHUNK", 40)
     monkeypatch.setattr(harvester.search, "time", between)
     engine = create_engine(db.url)
@@ -158,23 +164,16 @@ def test_a_long_refresh_lets_syncs_in_between_its_transactions_and_ends_true(hub
 
 @pytest.mark.sqlite_only
 def test_a_refresh_that_ends_after_a_later_one_does_not_move_the_index_back(hub, db, monkeypatch):
-    import harvester.search
-
     sync(config(hub, db))
     engine, other = create_engine(db.url), create_engine(db.url)
 
-    class AnotherRefreshInThePause:
-        pauses = 0
-
-        def sleep(self, seconds: float) -> None:
-            self.pauses += 1
-            if self.pauses == 1:  # another process syncs, then refreshes the index to its own end
-                hub.corpora["models"].modify(10)
-                sync(config(hub, db))
-                assert refresh_index(other, "models") > 0
+    def another_refresh() -> None:  # another process syncs, then refreshes the index to its own end
+        hub.corpora["models"].modify(10)
+        sync(config(hub, db))
+        assert refresh_index(other, "models") > 0
 
     monkeypatch.setattr(harvester.search, "CHUNK", 100)
-    monkeypatch.setattr(harvester.search, "time", AnotherRefreshInThePause())
+    monkeypatch.setattr(harvester.search, "time", Pauses(run=another_refresh, at=1))
     try:
         refresh_index(engine, "models")
         assert refresh_index(engine, "models") == 0, "the later refresh's position stands"
