@@ -80,8 +80,15 @@ class Catalog:
         """Whether the catalog has been created (the schema's version table exists)."""
         if self.path is not None:
             return self.path.exists()
-        return bool(self.rows("SELECT count(*) FROM information_schema.tables WHERE table_name = 'alembic_version'")
-                    [0][0])
+        return self.has_table("alembic_version")
+
+    def has_table(self, name: str) -> bool:
+        """Whether the catalog has the table ``name`` (a SQLite file not yet made is not created)."""
+        if self.path is not None and not self.path.exists():
+            return False
+        sql = ("SELECT count(*) FROM sqlite_master WHERE name = :name" if self.path is not None else
+               "SELECT count(*) FROM information_schema.tables WHERE table_name = :name")
+        return self.rows(sql, name=name) == [(1,)]
 
     def _connected(self) -> Engine:
         if self._engine is None:

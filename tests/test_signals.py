@@ -66,9 +66,7 @@ def signalled_session(hub: HubEmulator, db: Catalog, rng: random.Random) -> None
 
 def has_schema(db: Catalog) -> bool:
     """Whether a sync got as far as making the catalog (its migrations are one transaction)."""
-    return db.exists() and db.rows("SELECT count(*) FROM information_schema.tables WHERE table_name = 'sync_runs'"
-                                   if db.backend == "postgresql" else
-                                   "SELECT count(*) FROM sqlite_master WHERE name = 'sync_runs'") == [(1,)]
+    return db.has_table("sync_runs")
 
 
 def catching(process: subprocess.Popen, timeout: float = 30) -> None:
