@@ -30,11 +30,11 @@ def scope_status(engine: Engine, *, now: datetime, repair: bool = True) -> list[
     with engine.connect() as conn:
         last_runs = select(sync_runs.c.scope, func.max(sync_runs.c.id).label("id")).group_by(sync_runs.c.scope)
         last = {row.scope: row.id for row in conn.execute(last_runs)}
-        good_runs = (select(sync_runs.c.scope, func.max(sync_runs.c.finished_at).label("at"))
+        good_runs = (select(sync_runs.c.scope, func.max(sync_runs.c.finished_at).label("at"),
+                            func.max(sync_runs.c.id).label("id"))
                      .where(sync_runs.c.status == "ok").group_by(sync_runs.c.scope))
         success = {row.scope: utc(row.at) for row in conn.execute(good_runs)}
-        last_ok = (select(sync_runs.c.scope, func.max(sync_runs.c.id).label("id"))
-                   .where(sync_runs.c.status == "ok").group_by(sync_runs.c.scope).subquery())
+        last_ok = good_runs.subquery()
         # Failed or abandoned runs since the scope's last success (interrupted ones were asked to
         # stop, running ones have not ended): what an alert on failures in a row counts.
         failing = (select(sync_runs.c.scope, func.count().label("runs"))
