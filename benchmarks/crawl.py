@@ -59,7 +59,7 @@ CONTENDERS = ("floor", "harvester", "naive", "dlt")
 
 
 def listing_params() -> list[tuple[str, str]]:
-    """The query harvester sends for a models walk (see harvester.sync.first_page_url)."""
+    """The query harvester sends for a models walk (see harvester.lanes.LaneSpec.first_url)."""
     from harvester.mapping import MODEL_EXPAND
 
     return [("sort", "lastModified"), *(("expand", name) for name in MODEL_EXPAND), ("limit", str(PAGE_SIZE))]

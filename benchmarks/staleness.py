@@ -32,12 +32,14 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from harvester.config import VERIFY_PAGES, SyncConfig
+from harvester.config import SyncConfig
 from harvester.emulator import HubEmulator, items
+from harvester.lanes import VERIFY_PAGES
 from harvester.mapping import EXPAND
 from harvester.store.engine import open_catalog
 from harvester.store.status import scope_status
-from harvester.sync import now, sync, sync_kind
+from harvester.store.upsert import wall_clock as now
+from harvester.sync import sync, sync_kind
 
 HOURS_PER_DAY = 24
 
@@ -62,7 +64,7 @@ def staleness_hours(db_url: str, hour_started: list[float]) -> float | None:
     """`status`'s oldest_verified_at for models, as simulated hours before the end of the last hour."""
     engine = open_catalog(db_url)
     try:
-        [models] = [s for s in scope_status(engine, now=now()) if s["scope"] == "models"]
+        [models] = [s for s in scope_status(engine, now=now(), lap_suffix="verify") if s["scope"] == "models"]
     finally:
         engine.dispose()
     if models["oldest_verified_at"] is None:
@@ -108,7 +110,7 @@ def lap_schedule(budget: int) -> Callable[[SyncConfig, int], list[dict]]:
 def todays_schedule(base: SyncConfig, hour: int) -> list[dict]:
     runs = [sync(base)]
     if hour % HOURS_PER_DAY == 0:
-        runs.append(sync(SyncConfig(db_url=base.db_url, endpoint=base.endpoint, stats=True, top=10_000)))
+        runs.append(sync(SyncConfig(db_url=base.db_url, endpoint=base.endpoint, lane="stats", top=10_000)))
     return runs
 
 

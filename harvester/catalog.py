@@ -393,6 +393,7 @@ class Catalog:
         Example:
             >>> [s["scope"] for s in catalog.status() if s["failures_since_success"]]  # doctest: +SKIP
         """
+        from .lanes import LAP
         from .store.engine import create_catalog_engine
         from .store.status import reap_dead_runs, scope_status
 
@@ -404,7 +405,7 @@ class Catalog:
                     reap_dead_runs(writable)
                 finally:
                     writable.dispose()
-            return scope_status(engine, now=datetime.now(UTC), repair=False)
+            return scope_status(engine, now=datetime.now(UTC), lap_suffix=LAP.scope_suffix, repair=False)
         except SQLAlchemyError as exc:
             raise unreadable(exc) from None
 

@@ -181,44 +181,29 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     130 interrupted. With several kinds, the first failure's code.
     """
     with _stop_on_signals(log_format) as stop:  # first, so that no signal finds the default handler mid-run
-        from .config import VERIFY_PAGES, SyncConfig, database_url, endpoint_url
-        from .hub.retry import Pacer
-        from .sync import sync_kind
+        from .harvest import harvest
+        from .lanes import lane_of
 
         logs.setup(log_format, quiet=quiet)
         exit_code = 0
+        live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
         with _reported_errors():
-            if verify_pages is not None and (full or reconcile or stats or details):
-                raise ConfigError("--verify-pages applies to a plain sync only, not to --full, --reconcile, --stats "
-                                  "or --details")
-            configs = [SyncConfig(db_url=database_url(db), endpoint=endpoint_url(endpoint), token=token, kind=kind,
-                                  full=full, reconcile=reconcile, stats=stats, top=top, details=details,
-                                  max_repos=max_repos, author=author, search=search,
-                                  filters=filters, pipeline_tag=pipeline_tag, page_size=page_size,
-                                  max_pages=max_pages, attempts=retries, wait=wait,
-                                  verify_pages=VERIFY_PAGES if verify_pages is None else verify_pages)
-                       for kind in (KINDS if "all" in kinds else dict.fromkeys(kinds))]
-            pacer = Pacer()  # one pace for the whole command: the quota is the token's, not a kind's
-            for config in configs:
-                if stop.is_set():
-                    raise Interrupted(f"stopped before syncing {config.kind}")
-                finished: list[dict[str, Any]] = []
-                try:
-                    live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
-                    with _progress(live, config.kind) as show:
-                        finished.extend(sync_kind(config, stop=stop, on_page=show, pacer=pacer))
-                except HarvesterError as exc:
-                    _print_runs(finished, as_json, stopping=stop.is_set())
-                    if as_json and exc.run is not None:
-                        click.echo(json.dumps(exc.run))
-                    if isinstance(exc, Interrupted | CatalogError | ConfigError) or stop.is_set():
-                        raise  # not about one kind, or a stop was asked: end here, in one line
-                    _report(exc, config.kind if len(configs) > 1 else None)
-                    exit_code = exit_code or exc.exit_code
+            lane = lane_of(full=full, reconcile=reconcile, stats=stats, details=details)
+            synced = harvest(db, kinds=kinds, endpoint=endpoint, token=token, stop=stop,
+                             progress=lambda kind: _progress(live, kind), lane=lane, full=full, top=top,
+                             max_repos=max_repos, author=author, search=search, filters=filters,
+                             pipeline_tag=pipeline_tag, page_size=page_size, max_pages=max_pages,
+                             verify_pages=verify_pages, attempts=retries, wait=wait)
+            several = len(set(kinds)) > 1 or "all" in kinds
+            for kind in synced:
+                _print_runs([run.as_dict() for run in kind.runs], as_json, stopping=stop.is_set())
+                if kind.error is None:
                     continue
-                _print_runs(finished, as_json, stopping=stop.is_set())
-            if stop.is_set():  # asked during the last page: the work is done, and the answer is still "stopped"
-                raise Interrupted("stopped after the last committed page")
+                if as_json and kind.error.run is not None:
+                    click.echo(json.dumps(kind.error.run))
+                if not kind.ends_harvest:  # one kind failed: the others go on; the exit code is the first failure's
+                    _report(kind.error, kind.kind if several else None)
+                    exit_code = exit_code or kind.error.exit_code
     sys.exit(exit_code)
 
 

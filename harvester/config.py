@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from huggingface_hub import constants
 
+from .details import DETAILS_BATCH
 from .errors import ConfigError
+from .hub.pages import MAX_PAGE_SIZE, MIN_PAGE_SIZE
+from .lanes import LANES, Lane
 from .mapping import KINDS
+from .walk import PAGES_PER_COMMIT
 
 DEFAULT_DB = "hub.db"
-MAX_PAGE_SIZE = 1000  # the Hub's cap for listings
-MIN_PAGE_SIZE = 10  # the floor a 504 can shrink pages to
 
 
 def database_url(db: str | None) -> str:
@@ -41,14 +43,6 @@ def _escape(value: str) -> str:
     return value.replace("%", "%25").replace("&", "%26").replace("=", "%3D")
 
 
-STATS_TOP = 10_000
-
-# Pages of the verification lap per plain sync. Hourly runs then re-read a 2,000,000-model Hub
-# (2,000 pages of 1,000) in 167 runs, just under a week, for 12 of the 500 requests an anonymous
-# client may make in 5 minutes (README, "Staleness").
-VERIFY_PAGES = 12
-
-
 @dataclass(frozen=True)
 class SyncConfig:
     """Everything one `harvester sync` needs to know."""
@@ -57,14 +51,11 @@ class SyncConfig:
     endpoint: str
     token: str | None = None  # None: the client's own (HF_TOKEN or stored login)
     kind: str = "models"
-    full: bool = False
-    reconcile: bool = False  # walk ids only to find deletions; its own cursor, scope "<kind>:reconcile"
-    stats: bool = False  # the counter lane: refresh downloads/likes/trending of the top repos, sample history
-    top: int | None = None  # how many repos the counter lane covers (None: STATS_TOP)
-    details: bool = False  # the details lane: files and heavy fields of repos whose sha moved; scope "<kind>:details"
-    verify: bool = False  # the verification lap: full items in creation order, resumed run after run; "<kind>:verify"
-    verify_pages: int = VERIFY_PAGES  # pages of the lap that a plain sync adds after its walk (0: none)
-    max_repos: int | None = None  # how many repos one details run fetches at most
+    lane: Lane = "listing"  # see `harvester.lanes`; each lane keeps its own state row ("models:verify")
+    full: bool = False  # the listing lane: walk the whole listing even with a watermark
+    top: int | None = None  # the stats lane: how many of the busiest repos (None: `lanes.STATS_TOP`)
+    max_repos: int | None = None  # the details lane: how many repos one run fetches at most
+    verify_pages: int | None = None  # pages of the lap that follow a plain sync (0: none; None: `lanes.VERIFY_PAGES`)
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
     filters: tuple[str, ...] = ()
@@ -77,6 +68,8 @@ class SyncConfig:
     busy_timeout: float = 30.0  # seconds to wait for another writer to release the catalog
     wait: float = 0.0  # seconds to wait for another run of the same scope to finish
     lock_ttl: float = 120.0  # seconds a scope lock outlives its holder's last renewal
+    pages_per_commit: int = PAGES_PER_COMMIT  # pages committed together at most (`walk.Walker.walk`)
+    details_batch: int = DETAILS_BATCH  # repos per transaction of the details lane
 
     def __post_init__(self) -> None:
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:
@@ -85,30 +78,18 @@ class SyncConfig:
             raise ConfigError(f"unknown repo kind {self.kind!r}: expected models, datasets or spaces")
         if self.pipeline_tag is not None and self.kind != "models":
             raise ConfigError(f"--pipeline-tag applies to models only, not to {self.kind}")
-        if self.reconcile and self.scope_params:
-            raise ConfigError("--reconcile walks a whole kind; it cannot be combined with scope filters")
-        if self.details and self.scope_params:
-            raise ConfigError("--details works through the catalog's own rows; it cannot be combined with "
-                              "scope filters")
-        if sum((self.full, self.reconcile, self.stats, self.details, self.verify)) > 1:
-            raise ConfigError("--full, --reconcile, --stats and --details are different lanes: choose one")
-        if self.verify_pages < 0:
+        if self.lane not in LANES:
+            raise ConfigError(f"unknown lane {self.lane!r}: expected one of {', '.join(LANES)}")
+        LANES[self.lane].check(self)
+        if self.verify_pages is not None and self.verify_pages < 0:
             raise ConfigError(f"--verify-pages must be 0 (no lap) or more, got {self.verify_pages}")
-        if self.max_repos is not None and not self.details:
-            raise ConfigError("--max-repos applies to --details only")
-        if self.max_repos is not None and self.max_repos < 1:
-            raise ConfigError(f"--max-repos must be at least 1, got {self.max_repos}")
-        if self.top is not None and not self.stats:
-            raise ConfigError("--top applies to --stats only")
-        if self.top is not None and self.top < 1:
-            raise ConfigError(f"--top must be at least 1, got {self.top}")
+        for option in ("max_repos", "top"):
+            if (value := getattr(self, option)) is not None and value < 1:
+                raise ConfigError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
-
-    @property
-    def stats_top(self) -> int:
-        """How many of the busiest repos the counter lane covers."""
-        return STATS_TOP if self.top is None else self.top
+        if self.pages_per_commit < 1 or self.details_batch < 1:
+            raise ConfigError("pages per commit and repos per details batch must be at least 1")
 
     @property
     def scope_params(self) -> list[tuple[str, str]]:
@@ -118,24 +99,11 @@ class SyncConfig:
 
     @property
     def scope(self) -> str:
-        """The key of this walk's state: the kind, its filters, and its lane unless it is the listing."""
+        """The key of this walk's state: the kind, its filters, and its lane's suffix if it has one."""
         readable = "&".join(f"{name}={_escape(value)}" for name, value in self.scope_params)
         key = f"{self.kind}?{readable}" if readable else self.kind
-        lane = next((name for name in ("reconcile", "stats", "details", "verify") if getattr(self, name)), None)
-        return f"{key}:{lane}" if lane else key
-
-    @property
-    def plain(self) -> bool:
-        """Whether this is a plain sync: the incremental listing walk, no lane flag."""
-        return not (self.full or self.reconcile or self.stats or self.details or self.verify)
-
-    def lap(self, *, pages_used: int = 0) -> SyncConfig | None:
-        """The instalment of the verification lap that follows a plain sync whose walk took
-        ``pages_used`` pages, if it has a budget left (``max_pages`` counts the lap's pages too)."""
-        budget = self.verify_pages if self.max_pages is None else min(self.verify_pages, self.max_pages - pages_used)
-        if not self.plain or budget <= 0:
-            return None
-        return replace(self, verify=True, max_pages=budget)
+        suffix = LANES[self.lane].scope_suffix
+        return f"{key}:{suffix}" if suffix else key
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncConfig(db_url={self.db_url!r}, endpoint={self.endpoint!r}, kind={self.kind!r})"

@@ -1,17 +1,21 @@
-"""Hub listing items to catalog rows: pure functions, no I/O."""
+"""Hub listing items to catalog rows: pure functions, no I/O (a rejected item is logged)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .jsontext import fast_dumps
+
+log = logging.getLogger("harvester")
+T = TypeVar("T")
 
 KINDS = ("models", "datasets", "spaces")
 
@@ -528,3 +532,32 @@ def map_counters(kind: str, item: Any) -> tuple[str, Counters]:
     if "downloads" in COUNTERS[kind]:
         values["downloads"] = _int64(item, "downloads", repo_id)
     return repo_id, Counters(values, {COUNTER_FIELDS[name]: item.get(COUNTER_FIELDS[name]) for name in values})
+
+
+def map_each(items: list[Any], mapper: Callable[[Any], tuple[str, T]]) -> tuple[dict[str, T], list[Any]]:
+    """Map a page's items by repo id; a bad item, or an earlier duplicate of an id, is logged and
+    returned among the rejected ones."""
+    mapped: dict[str, T] = {}
+    rejected = []
+    for item in items:
+        try:
+            repo_id, value = mapper(item)
+        except RejectedItem as reason:
+            rejected.append(item)
+            log.warning("skipped an item: %s", reason)
+            continue
+        if repo_id in mapped:
+            rejected.append(item)
+            log.warning("item %r appears twice in one page; keeping the later one", repo_id)
+        mapped[repo_id] = value
+    return mapped, rejected
+
+
+def map_page(kind: str, items: list[Any]) -> tuple[list[MappedRow], list[Any]]:
+    """Map a page of full items to rows; see ``map_each`` for what is rejected."""
+    rows, rejected = map_each(items, lambda item: _keyed(map_item(kind, item)))
+    return list(rows.values()), rejected
+
+
+def _keyed(row: MappedRow) -> tuple[str, MappedRow]:
+    return row.id, row

@@ -24,12 +24,9 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 def summary(run: dict[str, Any]) -> str:
     """A run record as one line: scope, id, status, mode, whether the walk ended, pages, requests, rows."""
-    if run["mode"] == "details":
-        walk = "no repo left due" if run["complete"] else "more repos due: the next run goes on"
-    elif run["mode"] == "verify":
-        walk = "lap complete" if run["complete"] else "lap goes on next run"
-    else:
-        walk = "walk complete" if run["complete"] else "walk unfinished (resumable)"
+    from .lanes import outcome
+
+    walk = outcome(run["mode"], run["complete"])
     outcomes = [f"{run['rows_' + name]:,} {name}" for name in ("inserted", "updated", "unchanged", "rejected")]
     outcomes += [f"{run['rows_' + name]:,} {name}" for name in ("renamed", "deleted") if run["rows_" + name]]
     return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {plural(run['pages'], 'page')}, "

@@ -18,8 +18,6 @@ OVERLAP = timedelta(minutes=10)
 # re-reads more, never less.
 FUTURE_SKEW = timedelta(days=1)
 
-CREATION_ORDER = ("reconcile", "verify")  # walks sorted by createdAt; see `WalkState.in_creation_order`
-
 
 @dataclass(frozen=True)
 class WalkState:
@@ -28,7 +26,7 @@ class WalkState:
     scope: str
     kind: str
     cursor: str | None = None  # next-page URL of an unfinished walk
-    mode: str | None = None  # "full", "incremental", "reconcile", "stats" or "verify" while a walk is under way
+    mode: str | None = None  # the run mode that began the walk under way (`lanes.Mode`), None between walks
     started_at: datetime | None = None
     top: datetime | None = None  # newest lastModified seen when the walk began
     stop_before: datetime | None = None  # incremental walks end at the first row older than this
@@ -36,6 +34,10 @@ class WalkState:
     page_size: int | None = None
     watermark: datetime | None = None  # top of the last finished walk
     sweep_since: datetime | None = None  # a full walk began then; unseen rows get deleted after its catch-up
+    # The walk goes by creation time (its lane's `LaneSpec.creation_order`: reconcile, the lap): no
+    # repo can move past its cursor, new ones appear above it, and it says nothing of lastModified.
+    # Not stored: a scope's state belongs to one lane, which sets it when the state is loaded.
+    creation_order: bool = False
 
     @property
     def unfinished(self) -> bool:
@@ -47,22 +49,16 @@ class WalkState:
         return "?" in self.scope
 
     @property
-    def in_creation_order(self) -> bool:
-        """Whether the walk goes by creation time (reconcile, the verification lap): no repo can
-        move past its cursor, new ones appear above it, and it says nothing of lastModified."""
-        return self.mode in CREATION_ORDER
-
-    @property
     def sweep_pending(self) -> bool:
         """Whether a finished full walk still waits for a catch-up that can prove its deletions."""
         return self.sweep_since is not None
 
-    def begin(self, mode: str, *, first_url: str, page_size: int, now: datetime,
-              overlap: timedelta = OVERLAP) -> WalkState:
+    def begin(self, mode: str, *, first_url: str, page_size: int, now: datetime, overlap: timedelta = OVERLAP,
+              creation_order: bool = False) -> WalkState:
         """Start a walk from the top of the listing; incremental walks stop ``overlap`` below the watermark."""
         stop_before = self.watermark - overlap if mode == "incremental" and self.watermark else None
         return replace(self, cursor=first_url, mode=mode, started_at=now, top=None, stop_before=stop_before,
-                       pages=0, page_size=page_size)
+                       pages=0, page_size=page_size, creation_order=creation_order)
 
     def sweep_due(self, next_url: str | None) -> datetime | None:
         """When the page about to be committed ends a walk that proves deletions, the time before
@@ -77,7 +73,7 @@ class WalkState:
         """
         if next_url is not None:
             return None
-        if self.in_creation_order:
+        if self.creation_order:
             return None if self.scoped else self.started_at
         return self.sweep_since if self.mode == "incremental" and self.pages == 0 else None
 

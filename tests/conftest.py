@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import harvester.sync
 from catalog import Catalog
 from harvester.emulator import HubEmulator
 
@@ -93,10 +92,3 @@ def fresh_hub() -> Iterator[HubEmulator]:
     """An emulator of one's own, free to mutate and to fault."""
     with HubEmulator(models=600, seed=11, default_page_size=50) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Walks commit each page alone, so that ``on_page`` sees every page: for tests that act
-    between two given pages (by default, pages the walk already has in hand commit together)."""
-    monkeypatch.setattr(harvester.sync, "PAGES_PER_COMMIT", 1)

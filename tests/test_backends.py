@@ -56,8 +56,8 @@ def test_the_same_runs_build_the_same_catalog_on_sqlite_and_postgresql(tmp_path:
         for db in catalogs:
             list(sync_kind(config(hub, db, verify_pages=20)))  # the walk, then a whole lap
             sync(config(hub, db, full=True))
-            sync(config(hub, db, stats=True, top=300))
-            sync(config(hub, db, details=True))
+            sync(config(hub, db, lane="stats", top=300))
+            sync(config(hub, db, lane="details"))
         sqlite, postgresql = (contents(db) for db in catalogs)
     assert sqlite.keys() == postgresql.keys()
     for name in sqlite:

@@ -67,7 +67,7 @@ def test_counter_moves_from_the_stats_lane_are_not_changes_but_a_walk_that_reads
     corpus = hub.corpora["models"]
     top = sorted(corpus.live(), key=lambda j: corpus.downloads[j], reverse=True)[:50]
     bumped = corpus.bump_counters(ids=[corpus.ids[j] for j in top[:10]])
-    sync(config(hub, db, stats=True, top=50))
+    sync(config(hub, db, lane="stats", top=50))
     assert poll(db, since)[0] == [], "the stats lane writes history, not changes"
     sync(config(hub, db, full=True))
     events, _ = poll(db, since)
@@ -80,10 +80,10 @@ def test_a_repo_back_after_deletion_is_an_undelete(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
     [gone] = corpus.make_private(1)
-    sync(config(hub, db, reconcile=True))
+    sync(config(hub, db, lane="reconcile"))
     corpus.make_public([gone])
     _, since = poll(db, 0)
-    sync(config(hub, db, reconcile=True))
+    sync(config(hub, db, lane="reconcile"))
     events, _ = poll(db, since)
     assert [(e["change"], e["repo_id"]) for e in events] == [("undelete", gone)]
 
@@ -118,7 +118,7 @@ def test_kind_filter_and_csv(hub, db):
 def test_a_details_run_logs_which_heavy_fields_moved(hub, db):
     sync(config(hub, db))
     _, since = poll(db, 0)
-    sync(config(hub, db, details=True, max_repos=5))
+    sync(config(hub, db, lane="details", max_repos=5))
     events, _ = poll(db, since)
     assert len(events) == 5 and all(e["change"] == "update" and e["fields"][:2] == ["files", "files_sha"]
                                     for e in events)

@@ -51,7 +51,7 @@ def test_an_unfinished_or_failed_walk_never_marks_anything(hub, db):
     assert run["mode"] == "resume" and run["rows_deleted"] == 10 and deleted(db) == gone
 
 
-def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db, page_by_page):
+def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
     moved: list[str] = []
@@ -61,7 +61,7 @@ def test_rows_modified_during_a_full_walk_are_never_marked_deleted(hub, db, page
             unseen = sorted(corpus.ids[j] for j in corpus.live())[-5:]
             moved.extend(corpus.modify(ids=unseen))  # they jump above the cursor
 
-    run = sync(config(hub, db, full=True), on_page=modify_ahead)
+    run = sync(config(hub, db, full=True, pages_per_commit=1), on_page=modify_ahead)
     assert moved and run["rows_deleted"] == 0 and deleted(db) == set()
     assert_catalog_equals_corpus(hub, db)
 
@@ -70,7 +70,7 @@ def oldest_first(corpus) -> list[str]:
     return [corpus.ids[j] for j in sorted(corpus.live(), key=lambda j: (corpus.modified[j], j))]
 
 
-def test_a_row_modified_again_during_the_catch_up_is_never_marked_deleted(hub, db, page_by_page):
+def test_a_row_modified_again_during_the_catch_up_is_never_marked_deleted(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
     moved: list[str] = []
@@ -83,7 +83,7 @@ def test_a_row_modified_again_during_the_catch_up_is_never_marked_deleted(hub, d
         if mode == "incremental" and pages == 1 and not again:  # and one the catch-up has not reached, too
             again.extend(corpus.modify(ids=[moved[0]]))
 
-    run = sync(config(hub, db, full=True), on_page=modify_twice)
+    run = sync(config(hub, db, full=True, pages_per_commit=1), on_page=modify_twice)
     assert again and run["status"] == "ok" and run["complete"]
     assert run["rows_deleted"] == 0 and deleted(db) == set()
     assert db.rows("SELECT count(*) FROM changes WHERE change = 'delete'") == [(0,)]
@@ -153,7 +153,7 @@ def test_a_repo_listed_again_without_a_commit_counts_as_updated(hub, db):
     run = sync(config(hub, db, full=True))
     assert (run["rows_updated"], run["rows_unchanged"]) == (1, run["rows_seen"] - 1)
     corpus.make_public([second])
-    run = sync(config(hub, db, reconcile=True))
+    run = sync(config(hub, db, lane="reconcile"))
     assert (run["rows_updated"], run["rows_unchanged"]) == (1, 799) and deleted(db) == set()
     assert db.rows("SELECT count(*) FROM changes WHERE change = 'undelete'") == [(2,)]
 
@@ -233,7 +233,7 @@ def test_a_row_moved_aside_and_renamed_a_page_later_keeps_its_history_and_its_na
     corpus.modify(60)  # more than a page between them
     corpus.rename_to({a: b})  # a takes b's old name: it is listed a page before b's new one
     sync(config(hub, db, max_pages=1))
-    sync(config(hub, db, reconcile=True))  # sees b's hub_id listed, but cannot know its new id
+    sync(config(hub, db, lane="reconcile"))  # sees b's hub_id listed, but cannot know its new id
     assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NULL AND id LIKE '% (replaced%'") == [(0,)]
     sync(config(hub, db))
     assert_catalog_equals_corpus(hub, db)
@@ -303,7 +303,7 @@ def test_reconcile_finds_deletions_with_ids_only(hub, db):
     gone = set(corpus.delete(15))
     renamed = corpus.rename(3)
     first = len(hub.requests)
-    run = sync(config(hub, db, reconcile=True))
+    run = sync(config(hub, db, lane="reconcile"))
     assert (run["mode"], run["scope"], run["rows_deleted"]) == ("reconcile", "models:reconcile", 15)
     assert deleted(db) == gone, "a renamed repo is seen by its hub_id, so it is not deleted"
     walked = list(hub.requests)[first:]
@@ -316,10 +316,10 @@ def test_reconcile_finds_deletions_with_ids_only(hub, db):
 def test_an_interrupted_reconcile_marks_nothing_and_resumes(hub, db):
     sync(config(hub, db))
     gone = set(hub.corpora["models"].delete(5))
-    assert sync(config(hub, db, reconcile=True, max_pages=3))["rows_deleted"] == 0
+    assert sync(config(hub, db, lane="reconcile", max_pages=3))["rows_deleted"] == 0
     assert deleted(db) == set()
     assert sync(config(hub, db))["mode"] == "incremental", "the main walk has its own state"
-    run = sync(config(hub, db, reconcile=True))
+    run = sync(config(hub, db, lane="reconcile"))
     assert run["mode"] == "resume" and run["rows_deleted"] == 5 and deleted(db) == gone
 
 

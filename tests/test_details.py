@@ -10,11 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
+from harvester.details import DETAILS_BATCH
 from harvester.emulator import HubEmulator
 from harvester.emulator.items import PROPERTIES, siblings_with_blobs
 from harvester.errors import ConfigError, Interrupted
+from harvester.lanes import lane_of
 from harvester.mapping import RejectedItem, map_details
-from harvester.sync import DETAILS_BATCH, sync
+from harvester.sync import sync
 from helpers import config
 
 
@@ -45,7 +47,7 @@ def repo_paths(hub: HubEmulator, kind: str = "models") -> list[str]:
 
 def test_first_details_run_fetches_every_repo_once_and_stores_its_files(hub, db):
     sync(config(hub, db))
-    run = sync(config(hub, db, details=True))
+    run = sync(config(hub, db, lane="details"))
     assert (run["scope"], run["mode"], run["complete"], run["status"]) == ("models:details", "details", True, "ok")
     assert sorted(repo_paths(hub)) == sorted(hub.corpora["models"].ids)
     assert run["requests"] == 260 and run["rows_updated"] == 260
@@ -62,16 +64,16 @@ def test_first_details_run_fetches_every_repo_once_and_stores_its_files(hub, db)
 
 def test_details_fetch_only_repos_whose_sha_moved(hub, db):
     sync(config(hub, db))
-    sync(config(hub, db, details=True))
+    sync(config(hub, db, lane="details"))
     hub.requests.clear()
-    assert sync(config(hub, db, details=True))["requests"] == 0, "nothing moved: not one request"
+    assert sync(config(hub, db, lane="details"))["requests"] == 0, "nothing moved: not one request"
 
     corpus = hub.corpora["models"]
     moved = corpus.modify(6)
     corpus.bump_counters(30)  # counters move without a commit: no refetch
     sync(config(hub, db))
     hub.requests.clear()
-    run = sync(config(hub, db, details=True))
+    run = sync(config(hub, db, lane="details"))
     assert sorted(repo_paths(hub)) == sorted(moved)
     assert run["rows_updated"] == 6
     assert stored_files(db) == expected_files(hub), "the six repos' files follow their new commit"
@@ -79,7 +81,7 @@ def test_details_fetch_only_repos_whose_sha_moved(hub, db):
 
 def test_a_listing_sync_keeps_the_heavy_fields_until_the_details_lane_replaces_them(hub, db):
     sync(config(hub, db))
-    sync(config(hub, db, details=True))
+    sync(config(hub, db, lane="details"))
     corpus = hub.corpora["models"]
     [repo] = corpus.modify(ids=[next(corpus.ids[j] for j in corpus.live() if PROPERTIES["safetensors"](corpus, j))])
     sync(config(hub, db))
@@ -94,11 +96,11 @@ def test_max_repos_bounds_a_run_newest_first_and_the_next_run_goes_on(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
     newest = sorted(corpus.live(), key=lambda j: (corpus.modified[j], corpus.ids[j]), reverse=True)
-    first = sync(config(hub, db, details=True, max_repos=7))
+    first = sync(config(hub, db, lane="details", max_repos=7))
     assert (first["requests"], first["complete"]) == (7, False)
     assert repo_paths(hub) == [corpus.ids[j] for j in newest[:7]]
     hub.requests.clear()
-    second = sync(config(hub, db, details=True, max_repos=1000))
+    second = sync(config(hub, db, lane="details", max_repos=1000))
     assert (second["requests"], second["complete"]) == (253, True)
     assert stored_files(db) == expected_files(hub)
 
@@ -107,13 +109,13 @@ def test_a_repo_gone_since_the_listing_is_skipped_and_left_to_the_deletion_walks
     sync(config(hub, db))
     corpus = hub.corpora["models"]
     [gone] = corpus.delete(1)
-    run = sync(config(hub, db, details=True))
+    run = sync(config(hub, db, lane="details"))
     assert (run["status"], run["rows_rejected"], run["rows_updated"]) == ("ok", 1, 259)
     assert gone not in stored_files(db)
     assert db.rows("SELECT deleted_at FROM models WHERE id = :gone", gone=gone) == [(None,)]
-    sync(config(hub, db, reconcile=True))
+    sync(config(hub, db, lane="reconcile"))
     hub.requests.clear()
-    assert sync(config(hub, db, details=True))["requests"] == 0, "a deleted repo is no longer due"
+    assert sync(config(hub, db, lane="details"))["requests"] == 0, "a deleted repo is no longer due"
 
 
 def test_a_repo_disabled_since_the_listing_is_skipped_and_the_rest_stored(hub, db):
@@ -121,18 +123,18 @@ def test_a_repo_disabled_since_the_listing_is_skipped_and_the_rest_stored(hub, d
     corpus = hub.corpora["models"]
     newest = max(corpus.live(), key=lambda j: (corpus.modified[j], corpus.ids[j]))
     corpus.disabled[newest] = 1  # the Hub refuses its page with 403 "Access to this resource is disabled."
-    run = sync(config(hub, db, details=True))
+    run = sync(config(hub, db, lane="details"))
     assert (run["status"], run["rows_rejected"], run["rows_updated"]) == ("ok", 1, 259)
     sync(config(hub, db, full=True))  # the listing now says disabled: it is no longer due
     hub.requests.clear()
-    assert sync(config(hub, db, details=True))["requests"] == 0
+    assert sync(config(hub, db, lane="details"))["requests"] == 0
 
 
 def test_transient_failures_on_repo_pages_are_retried(hub, db):
     sync(config(hub, db))
     hub.faults.add("503,every=9")
     hub.faults.add("drop,every=13")
-    run = sync(config(hub, db, details=True))
+    run = sync(config(hub, db, lane="details"))
     assert run["status"] == "ok" and run["retries"] > 0
     assert stored_files(db) == expected_files(hub)
 
@@ -142,7 +144,7 @@ def test_a_bad_token_fails_fast_instead_of_skipping_repos(db):
         sync(config(hub, db, token="good"))
         hub.tokens = {"good"}
         with pytest.raises(Exception, match="401"):
-            sync(config(hub, db, details=True, token="bad"))
+            sync(config(hub, db, lane="details", token="bad"))
         assert len(hub.repo_requests()) == 1
 
 
@@ -150,26 +152,28 @@ def test_a_stop_commits_the_batch_in_hand_and_the_next_run_finishes(hub, db):
     sync(config(hub, db))
     stop = threading.Event()
     with pytest.raises(Interrupted):
-        sync(config(hub, db, details=True), stop=stop, on_page=lambda stats: stop.set())
+        sync(config(hub, db, lane="details"), stop=stop, on_page=lambda stats: stop.set())
     assert len(stored_files(db)) == DETAILS_BATCH
     hub.requests.clear()
-    sync(config(hub, db, details=True))
+    sync(config(hub, db, lane="details"))
     assert len(hub.repo_requests()) == 260 - DETAILS_BATCH
     assert stored_files(db) == expected_files(hub)
 
 
 def test_datasets_have_files_too(hub, db):
     sync(config(hub, db, kind="datasets"))
-    run = sync(config(hub, db, kind="datasets", details=True))
+    run = sync(config(hub, db, kind="datasets", lane="details"))
     assert run["scope"] == "datasets:details" and run["rows_updated"] == 40
     assert stored_files(db, "datasets") == expected_files(hub, "datasets")
 
 
 def test_details_refuse_scope_filters_and_other_lanes(hub, db):
     with pytest.raises(ConfigError, match="scope filters"):
-        config(hub, db, details=True, author="x")
+        config(hub, db, lane="details", author="x")
     with pytest.raises(ConfigError, match="choose one"):
-        config(hub, db, details=True, stats=True)
+        config(hub, db, lane="details", full=True)
+    with pytest.raises(ConfigError, match="choose one"):
+        lane_of(details=True, stats=True)
 
 
 @pytest.mark.parametrize("item", [

@@ -23,7 +23,8 @@ from harvester.mapping import EXPAND, map_item
 from harvester.store import upsert
 from harvester.store.engine import open_catalog
 from harvester.store.status import scope_status
-from harvester.sync import now, sync, sync_kind
+from harvester.store.upsert import wall_clock as now
+from harvester.sync import sync, sync_kind
 from helpers import PAGE, assert_catalog_equals_corpus, assert_raw_agrees_with_columns, config, runs
 
 MODELS = 600
@@ -136,7 +137,7 @@ def test_a_private_repo_is_marked_deleted_by_a_lap_and_undeleted_when_public_aga
     assert_every_column_equals_the_hub(hub, db)
 
 
-def test_repos_renamed_or_modified_while_a_lap_goes_on_are_never_marked_deleted(hub, db, page_by_page):
+def test_repos_renamed_or_modified_while_a_lap_goes_on_are_never_marked_deleted(hub, db):
     plain_sync(hub, db, 0)
     corpus = hub.corpora["models"]
     oldest_first = sorted(corpus.live(), key=lambda j: (corpus.created[j], j))
@@ -148,7 +149,7 @@ def test_repos_renamed_or_modified_while_a_lap_goes_on_are_never_marked_deleted(
         corpus.modify(ids=[corpus.ids[oldest_first[stats.pages + 10]]])
         corpus.add(1)
 
-    lap = sync(config(hub, db, verify=True, max_pages=LAP + 5), on_page=meddle)
+    lap = sync(config(hub, db, lane="verify", max_pages=LAP + 5, pages_per_commit=1), on_page=meddle)
     assert lap["complete"] and lap["rows_deleted"] == 0 and moved
     assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NOT NULL") == [(0,)]
     plain_sync(hub, db, 0)  # the renames and commits behind the cursor come with the incremental walk
@@ -197,7 +198,7 @@ def test_a_lap_killed_mid_page_resumes_from_its_cursor(hub, db):
 def test_status_shows_the_lap_and_the_staleness_bound(hub, db):
     first_walk = plain_sync(hub, db, 4)[0]
     engine = open_catalog(db.url)
-    [models] = [s for s in scope_status(engine, now=now()) if s["scope"] == "models"]
+    [models] = [s for s in scope_status(engine, now=now(), lap_suffix="verify") if s["scope"] == "models"]
     lap = models["lap"]
     assert (lap["pages_done"], lap["pages_per_run"], lap["pages_left"]) == (4, 4, LAP - 4)
     assert lap["runs_to_finish"] == math.ceil((LAP - 4) / 4) and lap["last_finished_at"] is None
@@ -205,7 +206,7 @@ def test_status_shows_the_lap_and_the_staleness_bound(hub, db):
     assert datetime.fromisoformat(models["oldest_verified_at"]) <= datetime.fromisoformat(first_walk["finished_at"])
     for _ in range(math.ceil((LAP - 4) / 4)):
         plain_sync(hub, db, 4)
-    [models] = [s for s in scope_status(engine, now=now()) if s["scope"] == "models"]
+    [models] = [s for s in scope_status(engine, now=now(), lap_suffix="verify") if s["scope"] == "models"]
     assert models["lap"]["last_finished_at"] is not None and models["lap"]["pages_done"] == 0
     assert datetime.fromisoformat(models["oldest_verified_at"]) > datetime.fromisoformat(first_walk["finished_at"])
     engine.dispose()
@@ -227,7 +228,7 @@ def test_a_clock_stepped_back_during_a_lap_never_makes_a_listed_repo_look_delete
     plain_sync(hub, db, 0)
     real = upsert.wall_clock
     monkeypatch.setattr(upsert, "wall_clock", lambda: real() - timedelta(minutes=5))  # NTP stepped it back
-    lap = sync(config(hub, db, verify=True, max_pages=LAP + 1))
+    lap = sync(config(hub, db, lane="verify", max_pages=LAP + 1))
     assert lap["complete"] and lap["rows_deleted"] == 0
     assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NOT NULL") == [(0,)]
 

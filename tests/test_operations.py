@@ -126,7 +126,7 @@ def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(hub, db):
     assert sync(config(hub, db))["status"] == "ok"
 
 
-def test_a_run_that_lost_its_lock_stops_before_writing_another_page(hub, db, page_by_page):
+def test_a_run_that_lost_its_lock_stops_before_writing_another_page(hub, db):
     stolen = threading.Event()
 
     def steal(stats) -> None:
@@ -135,7 +135,7 @@ def test_a_run_that_lost_its_lock_stops_before_writing_another_page(hub, db, pag
             stolen.set()
 
     with pytest.raises(LockLost, match="lost its lock"):
-        sync(config(hub, db), on_page=steal)
+        sync(config(hub, db, pages_per_commit=1), on_page=steal)
     assert db.rows("SELECT count(*) FROM models") == [(2 * PAGE,)], "not one row after the theft"
     assert runs(db)[-1]["status"] == "failed"
 

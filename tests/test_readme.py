@@ -36,9 +36,9 @@ def catalog_dir(tmp_path_factory) -> Path:
     db = Catalog.sqlite(where / "hub.db")
     with HubEmulator(models=800, seed=3) as hub:
         sync(config(hub, db))
-        sync(config(hub, db, stats=True, top=200))
+        sync(config(hub, db, lane="stats", top=200))
         hub.corpora["models"].bump_counters(150)
-        sync(config(hub, db, stats=True, top=200))
+        sync(config(hub, db, lane="stats", top=200))
     subprocess.run([sys.executable, "-m", "harvester", "export", "--db", str(where / "hub.db"), "models",
                     "--format", "parquet", "--output", str(where / "models.parquet")], check=True)
     return where

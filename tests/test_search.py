@@ -64,7 +64,7 @@ def test_the_index_follows_adds_renames_and_deletions(hub, db):
     [(old, new)] = corpus.rename(1)
     [gone] = corpus.delete(ids=[next(i for i in corpus.ids if i != new and i.isascii())])
     sync(config(hub, db))
-    sync(config(hub, db, reconcile=True))
+    sync(config(hub, db, lane="reconcile"))
     assert search(db, "renamed") == [new]
     assert gone not in search(db, gone)
     moved = corpus.modify(4)
@@ -146,7 +146,7 @@ def test_a_long_refresh_lets_syncs_in_between_its_transactions_and_ends_true(hub
         corpus.delete(5)
         corpus.modify(20)
         sync(config(hub, db))
-        sync(config(hub, db, reconcile=True))
+        sync(config(hub, db, lane="reconcile"))
 
     between = Pauses(run=syncs, at=2)
     monkeypatch.setattr(harvester.search, "CHUNK", 40)

@@ -121,7 +121,7 @@ def synced(tmp_path_factory) -> Path:
         for kind in ("models", "datasets", "spaces"):
             sync(config(hub, db, kind=kind))
         for _ in range(3):
-            sync(config(hub, db, stats=True, top=200))
+            sync(config(hub, db, lane="stats", top=200))
             hub.corpora["models"].bump_counters(300)
     db.dispose()
     return path

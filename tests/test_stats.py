@@ -35,14 +35,14 @@ def history(db, table: str = "model_stats", key: str = "model_id") -> list[tuple
 
 def test_stats_refresh_the_top_repos_and_sample_only_what_changed(hub, db):
     sync(config(hub, db))
-    first = sync(config(hub, db, stats=True, top=120))
+    first = sync(config(hub, db, lane="stats", top=120))
     assert (first["mode"], first["scope"], first["samples_taken"]) == ("stats", "models:stats", 120)
     assert first["requests"] == math.ceil(120 / PAGE)
     corpus = hub.corpora["models"]
     top = top_ids(hub, 120)
     bumped = corpus.bump_counters(ids=top[:7])  # counters move, lastModified does not
     sync(config(hub, db))  # the main lane may re-read a few of them; the history must still see all 7
-    second = sync(config(hub, db, stats=True, top=120))
+    second = sync(config(hub, db, lane="stats", top=120))
     assert second["samples_taken"] == 7
     got = counters(db, bumped)
     assert got == {i: (corpus.likes[corpus.position(i)], float(corpus.trending[corpus.position(i)])) for i in bumped}
@@ -57,7 +57,7 @@ def test_downloads_of_a_repo_over_time_is_one_query(hub, db):
     [repo] = top_ids(hub, 1)
     for _ in range(3):
         corpus.bump_counters(ids=[repo])
-        sync(config(hub, db, stats=True, top=10))
+        sync(config(hub, db, lane="stats", top=10))
     series = [row[0] for row in db.rows(
         "SELECT downloads FROM model_stats WHERE model_id = :repo ORDER BY taken_at", repo=repo)]
     assert len(series) == 3 and series == sorted(series) and series[-1] == corpus.downloads[corpus.position(repo)]
@@ -65,7 +65,7 @@ def test_downloads_of_a_repo_over_time_is_one_query(hub, db):
 
 def test_history_follows_a_rename(hub, db):
     sync(config(hub, db))
-    sync(config(hub, db, stats=True, top=5))
+    sync(config(hub, db, lane="stats", top=5))
     [(old, new)] = hub.corpora["models"].rename(ids=top_ids(hub, 1))
     sync(config(hub, db))
     keys = {key for key, _ in history(db)}
@@ -74,19 +74,19 @@ def test_history_follows_a_rename(hub, db):
 
 def test_spaces_have_likes_and_trending_but_no_downloads(hub, db):
     sync(config(hub, db, kind="spaces"))
-    run = sync(config(hub, db, kind="spaces", stats=True, top=50))
+    run = sync(config(hub, db, kind="spaces", lane="stats", top=50))
     assert run["samples_taken"] == 50
     assert all(r.param("sort") == "likes" for r in hub.listing_requests("spaces")[-1:])
 
 
 def test_stats_of_repos_the_catalog_does_not_know_yet_are_left_to_the_main_lane(hub, db):
-    run = sync(config(hub, db, stats=True, top=60))
+    run = sync(config(hub, db, lane="stats", top=60))
     assert run["samples_taken"] == 0 and run["rows_seen"] == 60
 
 
 def test_stats_with_full_is_refused(hub, db):
     with pytest.raises(ConfigError, match="choose one"):
-        config(hub, db, stats=True, full=True)
+        config(hub, db, lane="stats", full=True)
 
 
 def test_after_the_counter_lane_every_rows_raw_agrees_with_its_columns(hub, db):
@@ -94,7 +94,7 @@ def test_after_the_counter_lane_every_rows_raw_agrees_with_its_columns(hub, db):
     sync(config(hub, db, kind="spaces"))
     for kind in ("models", "spaces"):
         hub.corpora[kind].bump_counters(150)
-        run = sync(config(hub, db, kind=kind, stats=True, top=200))
+        run = sync(config(hub, db, kind=kind, lane="stats", top=200))
         assert run["rows_updated"] > 0
         assert_raw_agrees_with_columns(db, kind)
     before = db.rows("SELECT count(*) FROM changes")  # the lane covered every space: a walk finds nothing new

@@ -27,7 +27,6 @@ from huggingface_hub.errors import DisabledRepoError, HfHubHTTPError, Repository
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from .. import __version__
-from ..config import MIN_PAGE_SIZE
 from ..errors import HubError, HubUnavailable, HubUnreachable, MalformedResponse
 from ..state import RunStats
 from ..stopping import in_worker, wait_for, wait_out
@@ -35,6 +34,9 @@ from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_a
 
 T = TypeVar("T")
 log = logging.getLogger("harvester")
+
+MAX_PAGE_SIZE = 1000  # the Hub's cap for listings
+MIN_PAGE_SIZE = 10  # the floor a 504 can shrink pages to
 
 HINTS = {
     400: "if the walk resumed from an old cursor, `harvester state reset` starts it over",

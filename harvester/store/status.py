@@ -21,10 +21,11 @@ from .runs import run_record, utc
 from .schema import REPO_TABLES, sync_locks, sync_runs, sync_state
 
 
-def scope_status(engine: Engine, *, now: datetime, repair: bool = True) -> list[dict[str, Any]]:
+def scope_status(engine: Engine, *, now: datetime, lap_suffix: str, repair: bool = True) -> list[dict[str, Any]]:
     """Per scope: its state, its last run, its last successful run and how long ago that ended,
     the runs that failed since (for monitoring), and who holds its lock if a run is going on; per
-    whole kind, `staleness`. ``repair``: first record dead runs as abandoned (`reap_dead_runs`)."""
+    whole kind, `staleness` (its lap's state row is "<kind>:<lap_suffix>"). ``repair``: first record
+    dead runs as abandoned (`reap_dead_runs`)."""
     if repair:
         reap_dead_runs(engine)
     with engine.connect() as conn:
@@ -74,7 +75,8 @@ def scope_status(engine: Engine, *, now: datetime, repair: bool = True) -> list[
         })
         if scope in REPO_TABLES:  # a whole kind: how stale its rows may be, and where its lap stands
             with engine.connect() as conn:
-                report[-1].update(staleness(conn, scope, states.get(f"{scope}:verify")))
+                lap = f"{scope}:{lap_suffix}"
+                report[-1].update(staleness(conn, scope, lap, states.get(lap)))
     return report
 
 
@@ -113,16 +115,15 @@ def _dead_locks(locks: list[Any]) -> list[Any]:
 LAP_HISTORY = 5  # recent lap runs whose largest page count is taken as the budget per run
 
 
-def staleness(conn: Connection, kind: str, lap: Any) -> dict[str, Any]:
+def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, Any]:
     """How stale a kind's live rows may be (``oldest_verified_at``: every live row was read whole
     from a listing since then; ``unverified_rows`` never were since revision 0011), and the
-    progress of its verification lap, with an estimate of what is left."""
+    progress of its verification lap (``scope``, whose state is ``lap``), with an estimate of what is left."""
     table = REPO_TABLES[kind][0]
     live = table.c.deleted_at.is_(None)
     rows, oldest, unverified = conn.execute(select(
         func.count(), func.min(table.c.verified_at),
         func.count().filter(table.c.verified_at.is_(None))).where(live)).one()
-    scope = f"{kind}:verify"
     recent = conn.execute(select(sync_runs.c.id, sync_runs.c.started_at, sync_runs.c.pages, sync_runs.c.rows_seen)
                           .where(sync_runs.c.scope == scope).order_by(sync_runs.c.id.desc())).all()
     finished = conn.execute(select(func.max(sync_runs.c.finished_at)).where(

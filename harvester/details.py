@@ -1,0 +1,58 @@
+"""The details lane: a work list, not a walk. Files and heavy fields of each repo whose sha moved.
+
+The work list is the catalog itself (rows whose ``files_sha`` is not their ``sha``), newest first,
+so an interrupted run loses at most one batch and the next run picks up the rest. Each repo is
+one request to `/api/<kind>/<id>`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from .errors import Interrupted
+from .hub.pages import repo_url
+from .mapping import RejectedItem, RepoDetails, map_details, map_each
+from .stopping import abort_flag, in_worker, wait_for
+from .store.upsert import pending_details, store_details_page
+
+if TYPE_CHECKING:
+    from .config import SyncConfig
+    from .walk import Walker
+
+DETAILS_BATCH = 100  # repos per transaction
+
+
+def fetch_details(walker: Walker, config: SyncConfig) -> bool:
+    """Fetch and store the heavy fields of due repos, ``config.details_batch`` per transaction, up
+    to ``config.max_repos``; returns whether no due repo is left."""
+    kind, budget, after = config.kind, config.max_repos, None
+    while budget is None or budget > 0:
+        due = pending_details(walker.engine, kind, after=after, limit=min(config.details_batch,
+                                                                            budget or config.details_batch))
+        if not due:
+            return True
+        fetched = []
+        for modified, repo_id in due:
+            if walker.stopping:
+                break
+            url = repo_url(config.endpoint, kind, repo_id)
+            fetched.append((repo_id, wait_for(in_worker(partial(walker.client.fetch_repo, url)),
+                                              abort_flag(walker.stop))))
+            after = (modified, repo_id)
+        details, rejected = map_each(fetched, partial(_map_repo_page, kind))
+        with walker.batch() as batch:
+            store_details_page(batch, kind, details, rejected=len(rejected))
+        walker.committed()
+        if walker.stopping:
+            raise Interrupted("stopped after the last committed batch")
+        budget = None if budget is None else budget - len(fetched)
+    return not pending_details(walker.engine, kind, after=after, limit=1)
+
+
+def _map_repo_page(kind: str, fetched: tuple[str, Any]) -> tuple[str, RepoDetails]:
+    """A fetched repo page under the catalog's id for it (a renamed repo's page carries its new id)."""
+    repo_id, item = fetched
+    if item is None:
+        raise RejectedItem(f"{repo_id!r} is no longer on the Hub; a full or reconcile walk will mark it deleted")
+    return repo_id, map_details(kind, item)

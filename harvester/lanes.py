@@ -1,0 +1,276 @@
+"""The lanes of a sync, as data: what each asks of the Hub, how it plans a page, what it writes.
+
+A lane is one frozen `LaneSpec`; nothing outside this module tells lanes apart by name.
+
+    listing    the listing walk, newest lastModified first, in one of three modes:
+                 full         no watermark yet, or --full: the whole listing;
+                 incremental  from the top down to the watermark (less ``state.OVERLAP``);
+                 resume       an unfinished walk goes on from its cursor.
+               A full or resumed walk then catches up with the rows that moved above its cursor.
+    verify     the verification lap, after every plain sync: full items in creation order, a few
+               pages per run (``--verify-pages``), resumed run after run. It re-reads what the Hub
+               changes without a commit, and a finished lap marks unseen repos deleted.
+    reconcile  --reconcile: ids only, in creation order, to find deleted repos cheaply.
+    stats      --stats: the busiest repos' counters, refreshed, with a sample of their history.
+    details    --details: no walk, a work list (`harvester.details`): files and heavy fields of
+               each repo whose sha moved since they were last fetched.
+
+Adding a lane is a spec in ``LANES``, its page planner here (or a work list of its own, as
+details has), and its writer in ``store/`` (CONTRIBUTING.md, "Add a lane").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from . import details, walk
+from .hub.pages import Page, listing_url
+from .mapping import COUNTERS, EXPAND, STATS_SORT, MappedRow, listed, map_counters, map_each, map_page
+from .state import FUTURE_SKEW, RunStats, WalkState
+from .store.upsert import PageBatch, store_page, store_seen_page, store_stats_page, wall_clock
+
+if TYPE_CHECKING:
+    from .config import SyncConfig
+    from .walk import Walker
+
+log = logging.getLogger("harvester")
+
+Lane = Literal["listing", "verify", "reconcile", "stats", "details"]
+Mode = Literal["full", "incremental", "resume", "verify", "reconcile", "stats", "details"]
+
+STATS_TOP = 10_000  # repos the stats lane covers unless --top says otherwise
+
+# Pages of the verification lap per plain sync. Hourly runs then re-read a 2,000,000-model Hub
+# (2,000 pages of 1,000) in 167 runs, just under a week, for 12 of the 500 requests an anonymous
+# client may make in 5 minutes (README, "Staleness").
+VERIFY_PAGES = 12
+
+
+class PlannedPage(NamedTuple):
+    """A fetched page ready to store: the walk's state after it, and the write that stores the
+    page with that state as its checkpoint, in a ``PageBatch``."""
+
+    state: WalkState
+    store: Callable[[PageBatch], None]
+
+
+PagePlanner = Callable[[Page, WalkState, RunStats], PlannedPage]
+
+
+@dataclass(frozen=True)
+class LaneSpec:
+    """One lane of `harvester sync`: every question the run, the CLI and status ask of it."""
+
+    name: Lane
+    flag: str | None  # the option of `harvester sync` that chooses it; None: chosen without one
+    scope_suffix: str | None  # its state row is "<scope>:<suffix>" ("models:verify"); None: the scope itself
+    choose_mode: Callable[[WalkState, SyncConfig], Mode]
+    run: Callable[[Walker, LaneSpec, SyncConfig, Mode, WalkState], bool]  # returns whether the work is complete
+    planner: Callable[[SyncConfig], PagePlanner] | None = None  # a walk's pages; None: a work list
+    sort: Callable[[str], str] | None = None  # the listing's sort, per kind
+    fields: Callable[[str], tuple[str, ...]] = lambda kind: ()  # the expand values it asks for, per kind
+    creation_order: bool = False  # no repo moves past its cursor; a walk of a whole kind that ends proves deletions
+    ends_within_page: bool = False  # a page's items may end the walk: nothing is fetched ahead before they are read
+    scope_refusal: str | None = None  # why it refuses scope filters (--author ...); None: it accepts them
+    options: tuple[str, ...] = ()  # settings of `SyncConfig` that only this lane takes
+    takes_full: bool = False  # --full is one of its modes
+    followed_by: Lane | None = None  # the lane whose next instalment follows a plain run of this one
+    outcome: tuple[str, str] = ("walk complete", "walk unfinished (resumable)")  # a run's end: complete, or not
+
+    def first_url(self, config: SyncConfig) -> str:
+        """The first page of a walk of this lane."""
+        assert self.sort is not None, f"{self.name} is a work list, not a walk"
+        params = [("sort", self.sort(config.kind)), *config.scope_params,
+                  *(("expand", name) for name in self.fields(config.kind))]
+        return listing_url(config.endpoint, config.kind, params)
+
+    def begin(self, config: SyncConfig, state: WalkState, mode: Mode, *, page_size: int | None = None,
+              **walk: object) -> WalkState:
+        """A walk of this lane from the top of its listing."""
+        return state.begin(mode, first_url=self.first_url(config), page_size=page_size or config.page_size,
+                           now=wall_clock(), creation_order=self.creation_order, **walk)
+
+    def check(self, config: SyncConfig) -> None:
+        """Raise `ConfigError` for settings this lane does not take (the messages name the options)."""
+        from .errors import ConfigError
+
+        if config.full and not self.takes_full:
+            raise ConfigError(f"{_listed(_LANE_OPTIONS, 'and')} are different lanes: choose one")
+        if self.scope_refusal and config.scope_params:
+            raise ConfigError(self.scope_refusal)
+        for lane in LANES.values():
+            for option in lane.options:
+                if lane is not self and getattr(config, option) is not None:
+                    raise ConfigError(f"--{option.replace('_', '-')} applies to {lane.flag} only")
+        if config.verify_pages is not None and (self.followed_by is None or config.full):
+            raise ConfigError(f"--verify-pages applies to a plain sync only, not to {_listed(_LANE_OPTIONS, 'or')}")
+
+
+# --- modes ----------------------------------------------------------------------------------------
+
+def _listing_mode(state: WalkState, config: SyncConfig) -> Mode:
+    if state.unfinished and not config.full:
+        return "resume"
+    return "full" if config.full or state.watermark is None else "incremental"
+
+
+def _resumable(name: Mode) -> Callable[[WalkState, SyncConfig], Mode]:
+    """A walk of its own that says "resume" when it goes on from a cursor (reconcile, stats)."""
+    return lambda state, config: "resume" if state.unfinished else name
+
+
+def _always(name: Mode) -> Callable[[WalkState, SyncConfig], Mode]:
+    return lambda state, config: name
+
+
+# --- planners -------------------------------------------------------------------------------------
+
+def _newest(rows: list[MappedRow], *, horizon: datetime) -> datetime | None:
+    """The newest lastModified of a page that can be a watermark: none past ``horizon``."""
+    dates = [modified for row in rows if (modified := row.row["last_modified"]) is not None]
+    for modified in (d for d in dates if d > horizon):
+        log.warning("a lastModified of %s is ahead of this machine's clock; it will not be a watermark",
+                    modified.isoformat())
+    return max((d for d in dates if d <= horizon), default=None)
+
+
+def _below(row: MappedRow, line: datetime) -> bool:
+    modified = row.row["last_modified"]
+    return modified is not None and modified < line
+
+
+def plan_listing_page(page: Page, state: WalkState, stats: RunStats) -> PlannedPage:
+    """Map a page of full items for upsert; an incremental walk ends at the first row it already had."""
+    rows, rejected = map_page(state.kind, page.items)
+    newest = None if state.creation_order else _newest(rows, horizon=wall_clock() + FUTURE_SKEW)
+    next_url = page.next_url
+    if state.stop_before is not None and any(_below(row, state.stop_before) for row in rows):
+        # The walk ends on this page. Rows below its line were stored by earlier walks: marking
+        # them seen would rewrite up to a page of rows all over the table for nothing.
+        next_url = None
+        rows = [row for row in rows if not _below(row, state.stop_before)]
+    sweep_since = state.sweep_due(next_url)
+    state = state.advance(next_url=next_url, page_size=page.page_size, newest=newest)
+    # A rejected item's repo is still listed: it must count as seen, or a deletion sweep would take it for gone.
+    return PlannedPage(state, partial(store_page, rows=rows, rejected=len(rejected), listed=listed(rejected),
+                                      state=state, sweep_since=sweep_since))
+
+
+def plan_reconcile_page(page: Page, state: WalkState, stats: RunStats) -> PlannedPage:
+    """Mark the repos of a page of ids as seen (by hub_id, so renamed repos count as seen; by repo
+    id for an item without one)."""
+    keys = listed(page.items)
+    if len(keys.hub_ids) < len(page.items):
+        log.warning("%d items without an _id: their repos are matched by id", len(page.items) - len(keys.hub_ids))
+    sweep_since = state.sweep_due(page.next_url)
+    state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None)
+    return PlannedPage(state, partial(store_seen_page, listed=keys, rejected=len(page.items) - len(keys.hub_ids),
+                                      state=state, sweep_since=sweep_since))
+
+
+def plan_stats_page(page: Page, state: WalkState, stats: RunStats, *, top: int) -> PlannedPage:
+    """Refresh the counters of a page of the busiest repos; the walk ends after ``top`` repos
+    (``stats`` counts the pages before this one, committed or not)."""
+    items = page.items[: max(0, top - stats.rows_seen)]  # exactly the top repos, not the rest of a page
+    counters, rejected = map_each(items, partial(map_counters, state.kind))
+    done = stats.rows_seen + len(items) >= top
+    state = state.advance(next_url=None if done else page.next_url, page_size=page.page_size, newest=None)
+    return PlannedPage(state, partial(store_stats_page, counters=counters, rejected=len(rejected), state=state))
+
+
+def _stats_planner(config: SyncConfig) -> PagePlanner:
+    return partial(plan_stats_page, top=STATS_TOP if config.top is None else config.top)
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+def _walk_from_cursor(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
+    """A walk of its own (the lap, reconcile, stats): it goes on from its cursor, or begins at the top."""
+    if not state.unfinished:
+        state = spec.begin(config, state, spec.name)
+    return not walker.walk(state, _planner(spec, config), max_pages=config.max_pages,
+                           ends_within_page=spec.ends_within_page).unfinished
+
+
+def _walk_listing(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
+    """The listing walk in ``mode``, with the catch-ups it needs (`walk.walk_listing`)."""
+    return not walk.walk_listing(walker, state, mode, begin=partial(spec.begin, config),
+                                 plan=_planner(spec, config), max_pages=config.max_pages).unfinished
+
+
+def _fetch_details(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
+    return details.fetch_details(walker, config)
+
+
+def _planner(spec: LaneSpec, config: SyncConfig) -> PagePlanner:
+    assert spec.planner is not None, f"{spec.name} is a work list, not a walk"
+    return spec.planner(config)
+
+
+def _expand(kind: str) -> tuple[str, ...]:
+    return EXPAND[kind]
+
+
+LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
+    LaneSpec("listing", None, None, _listing_mode, _walk_listing, planner=lambda config: plan_listing_page,
+             sort=lambda kind: "lastModified", fields=_expand, takes_full=True, followed_by="verify"),
+    LaneSpec("verify", None, "verify", _always("verify"), _walk_from_cursor,
+             planner=lambda config: plan_listing_page, sort=lambda kind: "createdAt", fields=_expand,
+             creation_order=True, outcome=("lap complete", "lap goes on next run")),
+    LaneSpec("reconcile", "--reconcile", "reconcile", _resumable("reconcile"), _walk_from_cursor,
+             planner=lambda config: plan_reconcile_page, sort=lambda kind: "createdAt",
+             fields=lambda kind: ("createdAt",), creation_order=True,
+             scope_refusal="--reconcile walks a whole kind; it cannot be combined with scope filters"),
+    LaneSpec("stats", "--stats", "stats", _resumable("stats"), _walk_from_cursor, planner=_stats_planner,
+             sort=STATS_SORT.__getitem__, fields=COUNTERS.__getitem__, ends_within_page=True, options=("top",)),
+    LaneSpec("details", "--details", "details", _always("details"), _fetch_details,
+             scope_refusal="--details works through the catalog's own rows; it cannot be combined with scope "
+                           "filters",
+             options=("max_repos",), outcome=("no repo left due", "more repos due: the next run goes on")),
+)}
+LAP = LANES["verify"]  # the verification lap, whose progress status reports per kind
+_LANE_OPTIONS = ["--full", *(spec.flag for spec in LANES.values() if spec.flag)]  # each asks for a lane of its own
+
+
+def _listed(words: list[str], conjunction: str) -> str:
+    """``a, b and c``."""
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def lane_of(*, full: bool = False, **flags: bool) -> Lane:
+    """The lane that `harvester sync`'s flags choose (``reconcile=True`` ...), the listing without one.
+
+    Raises:
+        ConfigError: two flags that each ask for a lane of their own (--full counts among them).
+    """
+    from .errors import ConfigError
+
+    chosen = [name for name, spec in LANES.items() if spec.flag and flags.get(name)]
+    if len(chosen) + full > 1:
+        raise ConfigError(f"{_listed(_LANE_OPTIONS, 'and')} are different lanes: choose one")
+    return chosen[0] if chosen else "listing"
+
+
+def outcome(mode: str, complete: bool) -> str:
+    """How a run of ``mode`` ended, in its lane's words ("lap goes on next run")."""
+    spec = next((spec for spec in LANES.values() if spec.name == mode), LANES["listing"])
+    return spec.outcome[0 if complete else 1]
+
+
+def follow_up(config: SyncConfig, *, pages_used: int = 0) -> SyncConfig | None:
+    """The run that follows a run of ``config`` that ended well and took ``pages_used`` pages: the
+    next instalment of the verification lap after a plain sync, if it has a budget left
+    (``max_pages`` counts the lap's pages too)."""
+    lane = LANES[config.lane].followed_by
+    if lane is None or config.full:
+        return None
+    pages = VERIFY_PAGES if config.verify_pages is None else config.verify_pages
+    budget = pages if config.max_pages is None else min(pages, config.max_pages - pages_used)
+    if budget <= 0:
+        return None
+    return replace(config, lane=lane, max_pages=budget, verify_pages=None)
