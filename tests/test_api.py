@@ -22,7 +22,7 @@ from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.read import plain
 from harvester.sync import sync
-from helpers import config
+from helpers import assert_catalog_equals_corpus, config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -245,8 +245,9 @@ def test_importing_harvester_does_not_import_sqlalchemy():
 
 def test_there_are_python_api_examples_to_run():
     blocks = python_api_blocks()
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     assert len([line for line in blocks[0].splitlines() if line.strip()]) == 3, "following takes three lines"
+    assert len([line for line in blocks[2].splitlines() if line.strip()]) == 3, "a whole sync takes three lines"
 
 
 def test_the_three_line_follow_example_prints_changes_as_syncs_commit_them(tmp_path, hub):
@@ -279,6 +280,23 @@ def test_the_python_api_walkthrough_runs(tmp_path, hub):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "position.txt").read_text().strip() == "300"
     assert done.stdout.strip()
+    db.dispose()
+
+
+def test_the_three_line_sync_example_runs_each_kind_and_its_lap(tmp_path, hub):
+    from catalog import Catalog as CatalogReader
+
+    env = {**os.environ, "HF_ENDPOINT": hub.url}
+    done = subprocess.run([sys.executable, "-c", python_api_blocks()[2]], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "models [('models', 'ok', 300), ('models:verify', 'ok', 0)]",
+        "datasets [('datasets', 'ok', 40), ('datasets:verify', 'ok', 0)]",
+    ]
+    db = CatalogReader.sqlite(tmp_path / "hub.db")
+    assert_catalog_equals_corpus(hub, db)
+    assert_catalog_equals_corpus(hub, db, "datasets")
     db.dispose()
 
 
