@@ -9,20 +9,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import CatalogError, CatalogTooNew, ConfigError, HarvesterError, RepoNotFound
+from .errors import (
+    CatalogError,
+    CatalogTooNew,
+    ConfigError,
+    HarvesterError,
+    MissingExtra,
+    QueryRefused,
+    RepoNotFound,
+)
 
 __version__ = "0.1.0"
 
 __all__ = ["Catalog", "CatalogError", "CatalogTooNew", "Change", "ChangeFeed", "ConfigError", "HarvesterError",
-           "Node", "QueryRefused", "QueryResult", "RepoNotFound", "Use", "__version__"]
+           "Lap", "LockHolder", "MissingExtra", "Node", "QueryRefused", "QueryResult", "RepoNotFound", "ScopeStatus",
+           "Staleness", "Status", "Use", "__version__", "reset_state", "upgrade"]
 
 if TYPE_CHECKING:
-    from .catalog import Catalog, Change, ChangeFeed, QueryResult
+    from .catalog import Catalog
     from .graph import Node, Use
-    from .read import QueryRefused
+    from .maintenance import reset_state, upgrade
+    from .results import Change, ChangeFeed, QueryResult
+    from .status import Lap, LockHolder, ScopeStatus, Staleness, Status
 
-_LAZY = {"Catalog": "catalog", "Change": "catalog", "ChangeFeed": "catalog", "QueryResult": "catalog",
-         "QueryRefused": "read", "Node": "graph", "Use": "graph"}
+_LAZY = {"Catalog": "catalog", "Change": "results", "ChangeFeed": "results", "QueryResult": "results",
+         "Node": "graph", "Use": "graph", "reset_state": "maintenance", "upgrade": "maintenance",
+         **dict.fromkeys(("Lap", "LockHolder", "ScopeStatus", "Staleness", "Status"), "status")}
 
 
 def __getattr__(name: str) -> Any:

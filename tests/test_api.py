@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import harvester
 from harvester.cli import main
 from harvester.emulator import HubEmulator
-from harvester.read import plain
+from harvester.render import plain
 from harvester.sync import sync
 from helpers import config
 
@@ -208,12 +208,14 @@ def test_status_is_the_cli_reports_and_counts_failures_since_the_last_success(hu
             sync(config(hub, db, attempts=1))
     hub.faults.clear()
     with harvester.Catalog(db.url) as catalog:
-        [models] = catalog.status()
+        report = catalog.status()
+        [models] = report
         printed = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)
-        assert [{**s, "seconds_since_success": None} for s in printed] == [{**models, "seconds_since_success": None}]
-        assert models["failures_since_success"] == 2 and models["last_run"]["status"] == "failed"
+        assert [{**s, "seconds_since_success": None} for s in printed] == [
+            {**s, "seconds_since_success": None} for s in report.as_json()]
+        assert models.failures_since_success == 2 and models.last_run["status"] == "failed"
         sync(config(hub, db))
-        assert catalog.status()[0]["failures_since_success"] == 0
+        assert catalog.status()[0].failures_since_success == 0
 
 
 def test_a_catalog_opens_only_a_current_catalog_and_takes_arguments_it_can_use(tmp_path, hub, db):

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from harvester import read
 from harvester.cli import main
 from harvester.emulator import HubEmulator
-from harvester.read import csv_cell
+from harvester.render import csv_cell
 from harvester.sync import sync
 from helpers import config
 
