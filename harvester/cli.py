@@ -265,18 +265,11 @@ def changes(db: str | None, since: int, kind: str | None, format_: str, limit: i
     --since comes last: as {"next_since": N} with jsonl, on stderr with csv. Poll with it and no
     event is missed or repeated.
     """
+    from . import render
     from .catalog import Catalog
-    from .render import change_writer
 
     with _reported_errors(), Catalog(db) as catalog:
-        feed = catalog.changes(since=since, kinds=kind, limit=limit)
-        write = change_writer(format_, sys.stdout)
-        for change in feed:
-            write(change.as_dict())
-    if format_ == "jsonl":
-        click.echo(json.dumps({"next_since": feed.position}))
-    else:
-        click.echo(f"next: --since {feed.position}", err=True)
+        render.changes(catalog.changes(since=since, kinds=kind, limit=limit), format_, sys.stdout, sys.stderr)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

@@ -20,6 +20,7 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .graph import Node, Use
+    from .results import ChangeFeed
     from .status import LockHolder, ScopeStatus, Staleness, Status
 
 STATUS_FORMATS = ("text", "json", "openmetrics")
@@ -360,6 +361,18 @@ def uses(found: list[Use], *, as_json: bool, out: IO[str], err: IO[str]) -> None
 
 
 # --- the change feed ------------------------------------------------------------------------------
+
+def changes(feed: ChangeFeed, format_: str, out: IO[str], err: IO[str]) -> None:
+    """Each change of ``feed`` (`change_writer`), then the ``since`` to use next: as ``{"next_since": N}``
+    with jsonl, on ``err`` with csv."""
+    write = change_writer(format_, out)
+    for change in feed:
+        write(change.as_dict())
+    if format_ == "jsonl":
+        out.write(json.dumps({"next_since": feed.position}) + "\n")
+    else:
+        err.write(f"next: --since {feed.position}\n")
+
 
 def change_writer(format_: str, out: IO[str]) -> Callable[[dict[str, Any]], object]:
     """A function that writes one change (`Change.as_dict()`) as a JSON line, or a CSV row after a header."""
