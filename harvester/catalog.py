@@ -41,7 +41,7 @@ R = TypeVar("R", ChangeFeed, QueryResult)
 
 
 class Catalog:
-    """Read-only access to a harvester catalog: its change feed, SQL queries and sync status.
+    """Read-only access to a harvester catalog: its change feed, SQL queries, exports, search and sync status.
 
     Args:
         db: a SQLite path or a SQLAlchemy URL (``postgresql+psycopg://...``); default
