@@ -10,24 +10,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import CatalogError, CatalogTooNew, ConfigError, HarvesterError, Interrupted, RepoNotFound
+from .errors import (
+    CatalogError,
+    CatalogTooNew,
+    ConfigError,
+    HarvesterError,
+    Interrupted,
+    MissingExtra,
+    QueryRefused,
+    RepoNotFound,
+)
 
 __version__ = "0.1.0"
 
 __all__ = ["Catalog", "CatalogError", "CatalogTooNew", "Change", "ChangeFeed", "ConfigError", "HarvesterError",
-           "Interrupted", "KindSync", "Node", "QueryRefused", "QueryResult", "RepoNotFound", "Run", "Use",
-           "__version__", "harvest"]
+           "Interrupted", "KindSync", "Lap", "LockHolder", "MissingExtra", "Node", "QueryRefused", "QueryResult",
+           "RepoNotFound", "Run", "ScopeStatus", "Staleness", "Status", "Use", "__version__", "harvest",
+           "reset_state", "upgrade"]
 
 if TYPE_CHECKING:
-    from .catalog import Catalog, Change, ChangeFeed, QueryResult
+    from .catalog import Catalog
     from .graph import Node, Use
     from .harvest import KindSync, harvest
-    from .read import QueryRefused
+    from .maintenance import reset_state, upgrade
     from .records import Run
+    from .results import Change, ChangeFeed, QueryResult
+    from .status import Lap, LockHolder, ScopeStatus, Staleness, Status
 
-_LAZY = {"Catalog": "catalog", "Change": "catalog", "ChangeFeed": "catalog", "QueryResult": "catalog",
-         "QueryRefused": "read", "Node": "graph", "Use": "graph", "harvest": "harvest", "KindSync": "harvest",
-         "Run": "records"}
+_LAZY = {"Catalog": "catalog", "Change": "results", "ChangeFeed": "results", "QueryResult": "results",
+         "Node": "graph", "Use": "graph", "reset_state": "maintenance", "upgrade": "maintenance",
+         "harvest": "harvest", "KindSync": "harvest", "Run": "records",
+         **dict.fromkeys(("Lap", "LockHolder", "ScopeStatus", "Staleness", "Status"), "status")}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,26 +1,29 @@
 """`Catalog`: the catalog as a Python object, for notebooks, pipelines and the CLI's reading commands.
 
 It opens the catalog read-only (SQLite's ``query_only``, PostgreSQL transactions begun read-only),
-so nothing downstream code does through it can change what a sync wrote. `harvester changes`,
-`query` and `status` are thin layers over it: one implementation of each.
+so nothing downstream code does through it can change what a sync wrote (besides `status`'s repair
+of dead runs and `search`'s index, written through an engine of their own). `harvester changes`,
+`query`, `export`, `search`, `status`, `tree` and `uses` are thin layers over it: one implementation
+of each.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import CatalogError, ConfigError
+from .errors import ConfigError
 from .mapping import KINDS
+from .results import ChangeFeed, QueryResult, unreadable
 
 if TYPE_CHECKING:
     import pandas
@@ -28,99 +31,17 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from .graph import Node, Use
+    from .status import Status
 
-ChangeType = Literal["insert", "update", "rename", "delete", "undelete"]
+ExportFormat = Literal["jsonl", "csv", "parquet"]
+EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 REPAIR_WAIT = 0.5  # seconds status() waits for the write lock to record dead runs (a sync holds it for pages)
 FOLLOW_INTERVAL = 5.0  # seconds between polls: one indexed query each, so a dozen followers cost nothing
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One entry of the change log: what a sync changed about one repo, at position ``seq``."""
-
-    seq: int
-    run_id: int | None
-    kind: str
-    hub_id: str
-    repo_id: str
-    change: ChangeType
-    fields: tuple[str, ...] | None  # updates: the columns that changed
-    previous_id: str | None  # renames: the repo id before
-    changed_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Change:
-        """A change from a row of the ``changes`` table, as `store.changes.read_changes` gives it."""
-        fields = row["fields"]
-        return cls(**{**row, "fields": tuple(fields) if fields is not None else None})
-
-    def as_dict(self) -> dict[str, Any]:
-        """The change as a plain dict in column order (``fields`` as a list), as `harvester changes` prints it."""
-        return {"seq": self.seq, "run_id": self.run_id, "kind": self.kind, "hub_id": self.hub_id,
-                "repo_id": self.repo_id, "change": self.change,
-                "fields": list(self.fields) if self.fields is not None else None,
-                "previous_id": self.previous_id, "changed_at": self.changed_at}
-
-
-class ChangeFeed(Iterator[Change]):
-    """Changes in ``seq`` order; ``position`` is the ``seq`` to resume from (the last one yielded,
-    or the ``since`` it started from), so a consumer that saves it never misses or repeats one."""
-
-    def __init__(self, rows: Iterator[dict[str, Any]], since: int) -> None:
-        self._rows = rows
-        self.position = since
-
-    def __iter__(self) -> ChangeFeed:
-        return self
-
-    def __next__(self) -> Change:
-        try:
-            row = next(self._rows)
-        except SQLAlchemyError as exc:
-            raise unreadable(exc) from None
-        change = Change.from_row(row)
-        self.position = change.seq
-        return change
-
-    def close(self) -> None:
-        """Stop reading; ``position`` stays at the last change yielded."""
-        _close(self._rows)
-
-
-class QueryResult(Iterator[dict[str, Any]]):
-    """A query's rows as dicts, streamed from the database; ``columns`` names them in order."""
-
-    def __init__(self, columns: list[str], stream: Iterator[tuple]) -> None:
-        self.columns = columns
-        self._stream = stream
-
-    def __iter__(self) -> QueryResult:
-        return self
-
-    def __next__(self) -> dict[str, Any]:
-        return dict(zip(self.columns, next(self._stream), strict=True))
-
-    def tuples(self) -> Iterator[tuple]:
-        """The rows not yet read, as tuples in column order (what the CLI's writers take)."""
-        return self._stream
-
-    def close(self) -> None:
-        """Stop reading and give the connection back."""
-        _close(self._stream)
-
-
-def _close(stream: Iterator[Any]) -> None:
-    """End a stream of rows early: a generator's ``close`` runs its cleanup (the connection back)."""
-    close = getattr(stream, "close", None)
-    if close is not None:
-        close()
-
-
 R = TypeVar("R", ChangeFeed, QueryResult)
 
 
 class Catalog:
-    """Read-only access to a harvester catalog: its change feed, SQL queries and sync status.
+    """Read-only access to a harvester catalog: its change feed, SQL queries, exports, search and sync status.
 
     Args:
         db: a SQLite path or a SQLAlchemy URL (``postgresql+psycopg://...``); default
@@ -374,10 +295,83 @@ class Catalog:
         with self.engine.connect() as conn:
             return list(graph.uses(conn, repo, kind=kind))
 
-    def status(self, *, repair: bool = True) -> list[dict[str, Any]]:
+    def export(self, table_or_query: str, *, format: ExportFormat = "jsonl",
+               out: str | os.PathLike[str] | IO[str] | None = None) -> int:
+        """Stream a table (or view) or a SELECT's rows to a file or stream as JSON Lines, CSV or Parquet.
+
+        Memory stays flat whatever the size. A file is written beside its place and takes it only once the
+        export succeeded, keeping the old file's mode; a failed export leaves the old file (or none). CSV cells
+        that start like a spreadsheet formula (``=``, ``+``, ``-``, ``@``) are written with a leading ``'``.
+
+        Args:
+            table_or_query: a table or view name such as ``"models"``, or a read-only query.
+            format: ``"jsonl"``, ``"csv"`` or ``"parquet"`` (needs pyarrow: the ``[parquet]`` extra).
+            out: a path, or an open text stream (not for Parquet); None for standard output.
+
+        Returns:
+            How many rows were written.
+
+        Raises:
+            QueryRefused: the SQL would change something, names no table, or failed.
+            ConfigError: an unknown format, Parquet to a stream, a file that cannot be written, or a
+                query column whose values do not fit one Parquet type.
+            MissingExtra: Parquet without pyarrow.
+
+        Example:
+            >>> catalog.export("models_current", format="parquet", out="models.parquet")  # doctest: +SKIP
+            1000000
+        """
+        from . import render
+        from .read import replaced_on_success, rows, write_parquet
+
+        if format not in EXPORT_FORMATS:
+            raise ConfigError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {format!r}")
+        path = os.fspath(out) if isinstance(out, str | os.PathLike) else None
+        if format == "parquet" and path is None:
+            raise ConfigError("format='parquet' writes a file: give out as a path")
+        result = rows(self.engine, table_or_query)
+        if path is None:
+            return render.write_rows(format, result.columns, result.stream, out or sys.stdout)
+        with replaced_on_success(path) as temporary:
+            if format == "parquet":
+                return write_parquet(result, temporary)
+            with open(temporary, "w", newline="", encoding="utf-8") as file:
+                return render.write_rows(format, result.columns, result.stream, file)
+
+    def search(self, words: str, *, kind: str = "models", limit: int = 20) -> list[dict[str, Any]]:
+        """The live repos of ``kind`` matching every word of their id, author, task, library, license or card.
+
+        On SQLite it first brings the search index up to the change log (the catalog's only write
+        besides `status`'s repair: a few short transactions, a whole rebuild of 1,000,000 models
+        about 90 s); on PostgreSQL it searches the catalog directly.
+
+        Args:
+            words: plain words, all required (no query syntax: ``/``, ``-`` and quotes are text).
+            kind: ``"models"``, ``"datasets"`` or ``"spaces"``.
+            limit: at most this many repos.
+
+        Returns:
+            Dicts with ``id``, ``likes``, ``last_modified`` and the other columns of the match, best first.
+
+        Raises:
+            ConfigError: an unknown kind, or a ``limit`` below 1.
+            CatalogError: the catalog cannot be read, or its index written.
+
+        Example:
+            >>> [repo["id"] for repo in catalog.search("llama gguf", limit=5)]  # doctest: +SKIP
+        """
+        from .search import search
+
+        _kinds(kind)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"limit must be a positive integer, not {limit!r}")
+        with self._writable() as writable:
+            return search(writable, words, kind=kind, limit=limit)
+
+    def status(self, *, repair: bool = True) -> Status:
         """Per scope its last run, last success, failures since, walk and lock; per kind its staleness and lap.
 
-        The same report as ``harvester status --json`` (`store.status.scope_status`).
+        The same report as ``harvester status --json`` (`store.status.scope_status`), typed.
 
         Args:
             repair: as `harvester status` does, first record runs whose process is gone as
@@ -385,36 +379,41 @@ class Catalog:
                 cannot be written). False only reads.
 
         Returns:
-            One dict per scope, sorted by scope.
+            A `Status`: a `ScopeStatus` per scope, sorted by scope; ``as_json()`` gives what
+            ``harvester status --json`` prints.
 
         Raises:
             CatalogError: the catalog cannot be read.
 
         Example:
-            >>> [s["scope"] for s in catalog.status() if s["failures_since_success"]]  # doctest: +SKIP
+            >>> [s.scope for s in catalog.status() if s.failures_since_success]  # doctest: +SKIP
         """
         from .lanes import LAP
-        from .store.engine import create_catalog_engine
+        from .status import Status
         from .store.status import reap_dead_runs, scope_status
 
-        engine = self.engine
         try:
             if repair:  # a moment's wait at most: a sync holding the write lock repairs what it finds itself
-                writable = create_catalog_engine(self.url, busy_timeout=REPAIR_WAIT)
-                try:
+                with self._writable(busy_timeout=REPAIR_WAIT) as writable:
                     reap_dead_runs(writable)
-                finally:
-                    writable.dispose()
-            return scope_status(engine, now=datetime.now(UTC), lap_suffix=LAP.scope_suffix, repair=False)
+            report = scope_status(self.engine, now=datetime.now(UTC), lap_suffix=LAP.scope_suffix, repair=False)
+            return Status.from_json(report)
         except SQLAlchemyError as exc:
             raise unreadable(exc) from None
 
+    @contextlib.contextmanager
+    def _writable(self, **options: Any) -> Iterator[Engine]:
+        """A writable engine on the catalog for the few writes reading needs (a repair, the search index);
+        a database error in the block comes out as the one-line `CatalogError`."""
+        from .store.engine import create_catalog_engine
 
-def unreadable(exc: SQLAlchemyError) -> CatalogError:
-    """A database error while reading, as the one-line `CatalogError` that carries its reason."""
-    from .store.engine import database_reason
-
-    return CatalogError(f"the catalog could not be read: {database_reason(exc)}")
+        engine = create_catalog_engine(self.url, **options)
+        try:
+            yield engine
+        except SQLAlchemyError as exc:
+            raise unreadable(exc) from None
+        finally:
+            engine.dispose()
 
 
 def _since(since: int) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import signal
 import sys
@@ -231,10 +230,9 @@ def status(db: str | None, format_: str | None, as_json: bool) -> None:
     with _reported_errors():
         if as_json and format_ not in (None, "json"):
             raise ConfigError(f"--json is --format json: give one of them, not --json and --format {format_}")
-        format_ = "json" if as_json else format_ or "text"
         with Catalog(db) as catalog:
             report = catalog.status()
-        render.status(report, format_, sys.stdout)
+        render.status(report, "json" if as_json else format_ or "text", sys.stdout)
 
 
 @main.command()
@@ -252,18 +250,11 @@ def changes(db: str | None, since: int, kind: str | None, format_: str, limit: i
     --since comes last: as {"next_since": N} with jsonl, on stderr with csv. Poll with it and no
     event is missed or repeated.
     """
+    from . import render
     from .catalog import Catalog
-    from .render import change_writer
 
     with _reported_errors(), Catalog(db) as catalog:
-        feed = catalog.changes(since=since, kinds=kind, limit=limit)
-        write = change_writer(format_, sys.stdout)
-        for change in feed:
-            write(change.as_dict())
-    if format_ == "jsonl":
-        click.echo(json.dumps({"next_since": feed.position}))
-    else:
-        click.echo(f"next: --since {feed.position}", err=True)
+        render.changes(catalog.changes(since=since, kinds=kind, limit=limit), format_, sys.stdout, sys.stderr)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -282,18 +273,17 @@ def query(db: str | None, sql: str | None, sql_file, format_: str) -> None:
 
     Example: harvester query "SELECT pipeline_tag, count(*) FROM models GROUP BY 1 ORDER BY 2 DESC"
     """
+    from . import render
     from .catalog import Catalog
-    from .read import write_aligned, write_csv, write_json, write_jsonl
 
     with _reported_errors():
         sql = _sql_text(sql, sql_file)
         with Catalog(db) as catalog:
             result = catalog.query(sql)
             if format_ == "table" and sys.stdout.isatty():
-                _print_head(result.columns, result.tuples())
-                return
-            writer = {"csv": write_csv, "json": write_json, "jsonl": write_jsonl, "table": write_aligned}[format_]
-            writer(result.columns, result.tuples(), sys.stdout)
+                render.head(result.columns, result.tuples(), sys.stdout)
+            else:
+                render.write_rows(format_, result.columns, result.tuples(), sys.stdout)
 
 
 def _sql_text(argument: str | None, sql_file) -> str:
@@ -304,38 +294,6 @@ def _sql_text(argument: str | None, sql_file) -> str:
     if not text.strip():
         raise ConfigError("the SQL is empty")
     return text
-
-
-def _print_head(columns: list[str], stream) -> None:
-    """A screenful of rows as a table on a terminal, then how many more rows there are and how to
-    get them all (counted as they stream past: memory holds one screenful)."""
-    import shutil
-
-    shown = list(itertools.islice(stream, max(5, shutil.get_terminal_size().lines - 8)))
-    _print_table(columns, shown)
-    left = sum(1 for _ in stream)
-    if left:
-        click.echo(f"... {plural(left, 'more row')} not shown ({len(shown) + left:,} in all): --format csv, json "
-                   "or jsonl prints every row, and so does the table when the output goes to a file or a pipe")
-
-
-def _print_table(columns: list[str], stream) -> None:
-    from rich.table import Table
-
-    from .read import csv_cell
-
-    table = Table(*columns)
-    for row in stream:
-        table.add_row(*("" if value is None else str(csv_cell(value)).removeprefix("'") for value in row))
-    _print(table)
-
-
-def _print(table) -> None:
-    """A rich table or tree on stdout; piped into a log (cron), rich would squeeze it into 80 columns and cut or
-    wrap every line."""
-    from rich.console import Console
-
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @main.command()
@@ -351,24 +309,13 @@ def export(db: str | None, table_or_query: str, format_: str, output: str | None
     Memory stays flat whatever the size. Parquet needs pyarrow: pip install 'hf-harvester[parquet]'.
     CSV cells that start like a spreadsheet formula (=, +, -, @) are written with a leading '.
     """
-    from .config import database_url
-    from .read import read_only_catalog, replaced_on_success, rows, write_csv, write_jsonl, write_parquet
+    from .catalog import Catalog
 
     with _reported_errors():
         if format_ == "parquet" and output is None:
             raise ConfigError("--format parquet writes a file: give --output FILE")
-        engine = read_only_catalog(database_url(db))
-        result = rows(engine, table_or_query)
-        if format_ == "parquet":
-            with replaced_on_success(output) as path:
-                count = write_parquet(result, path)
-        else:
-            write = write_jsonl if format_ == "jsonl" else write_csv
-            if output is None:
-                count = write(result.columns, result.stream, sys.stdout)
-            else:
-                with replaced_on_success(output) as path, open(path, "w", newline="", encoding="utf-8") as out:
-                    count = write(result.columns, result.stream, out)
+        with Catalog(db) as catalog:
+            count = catalog.export(table_or_query, format=format_, out=output or sys.stdout)
         click.echo(f"exported {count} rows", err=True)
 
 
@@ -383,21 +330,12 @@ def search_command(db: str | None, words: tuple[str, ...], kind: str, limit: int
 
     Example: harvester search llama gguf
     """
-    from .config import database_url
-    from .read import plain
-    from .search import search
-    from .store.engine import open_catalog
+    from . import render
+    from .catalog import Catalog
 
-    with _reported_errors():
-        found = search(open_catalog(database_url(db), upgrade=False), " ".join(words), kind=kind, limit=limit)
-    if as_json:
-        click.echo(json.dumps([{k: plain(v) for k, v in row.items()} for row in found], ensure_ascii=False))
-        return
-    if not found:
-        click.echo(f"no {kind} match {' '.join(words)!r}")
-        return
-    _print_table(["id", "likes", "last_modified"], ([row["id"], row["likes"], plain(row["last_modified"])]
-                                                   for row in found))
+    with _reported_errors(), Catalog(db) as catalog:
+        found = catalog.search(" ".join(words), kind=kind, limit=limit)
+    render.matches(found, words=" ".join(words), kind=kind, as_json=as_json, out=sys.stdout)
 
 
 @main.command()
@@ -433,12 +371,10 @@ def state() -> None:
               help="Only this kind. [default: every scope]")
 def state_reset(db: str | None, kind: str | None) -> None:
     """Forget cursors and watermarks: the next run walks everything. Rows are kept."""
-    from .config import database_url
-    from .store.engine import open_catalog
-    from .store.runs import reset_state
+    from .maintenance import reset_state
 
     with _reported_errors():
-        count = reset_state(open_catalog(database_url(db), upgrade=False), kind)
+        count = reset_state(db, kind)
     click.echo(f"reset {plural(count, 'scope')}; the next sync is a full walk" if count else
                "nothing to reset: no scope has a cursor or watermark")
 
@@ -452,12 +388,10 @@ def db() -> None:
 @DB_OPTION
 def db_upgrade(db: str | None) -> None:
     """Apply pending schema revisions (sync does this by itself)."""
-    from .config import database_url
-    from .store.engine import open_catalog, schema_revision
+    from .maintenance import upgrade
 
     with _reported_errors():
-        engine = open_catalog(database_url(db))
-        click.echo(f"catalog at schema revision {schema_revision(engine)}")
+        click.echo(f"catalog at schema revision {upgrade(db)}")
 
 
 def _fault(ctx: click.Context, param: click.Parameter, specs: tuple[str, ...]) -> list:
@@ -534,70 +468,12 @@ def tree(db: str | None, model: str, up: bool, depth: int | None, as_json: bool)
     base_model when its card does not say), then its downloads and likes. A member met again (a
     merge's other parent, a cycle) is shown once more without its own branch, marked ↑.
     """
+    from . import render
     from .catalog import Catalog
 
     with _reported_errors(), Catalog(db) as catalog:
         family = catalog.family(model, up=up, depth=depth)
-    if as_json:
-        click.echo(json.dumps(family.as_json("parents" if up else "children")))
-        return
-    _print_tree(family)
-    click.echo(plural(family.size(), "ancestor" if up else "descendant"))
-
-
-def _label(node) -> list[tuple[str, str]]:
-    """A member's line as (text, style) parts: id, relation, counters or "not in the catalog", repeat mark."""
-    parts = [(node.id, "bold")]
-    if node.relation:
-        parts.append((node.relation, "cyan"))
-    if not node.in_catalog:
-        parts.append(("not in the catalog", "yellow"))
-    else:
-        parts += [(_counted(node.downloads, "download"), ""), (_counted(node.likes, "like"), "")]
-    if node.repeat:
-        parts.append(("↑ shown above", "dim"))
-    return [part for part in parts if part[0]]
-
-
-def _counted(value: int | None, noun: str) -> str:
-    """``1.2M downloads``, ``1 like``; nothing for a counter the Hub does not give."""
-    if value is None:
-        return ""
-    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
-        if value >= size:
-            return f"{value / size:.1f}".rstrip("0").rstrip(".") + f"{suffix} {noun}s"
-    return plural(value, noun)
-
-
-def _tree_lines(root) -> Iterator[tuple[str, list[tuple[str, str]]]]:
-    """The family's lines, depth first: each a guide (rich.tree's characters) and the member's label."""
-    stack = [(root, "", "")]
-    while stack:
-        node, guide, indent = stack.pop()
-        yield guide, _label(node)
-        last = len(node.children) - 1
-        stack += [(child, indent + ("└── " if n == last else "├── "), indent + ("    " if n == last else "│   "))
-                  for n, child in reversed(list(enumerate(node.children)))]
-
-
-def _print_tree(root) -> None:
-    """The family as a tree, styled on a terminal and plain into a file or pipe, lines never wrapped.
-    Drawn here rather than by rich.tree.Tree, which lays out every member as its own renderable:
-    4.6 s for 10,000 members, against 0.7 s on a terminal and 0.1 s into a pipe (benchmarks/graph.py)."""
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(soft_wrap=True)
-    if not console.is_terminal:
-        sys.stdout.writelines(guide + "  ".join(text for text, _ in label) + "\n"
-                              for guide, label in _tree_lines(root))
-        return
-    tree = Text(end="")
-    for n, (guide, label) in enumerate(_tree_lines(root)):
-        tree.append(("\n" if n else "") + guide, "dim")
-        for m, (text, style) in enumerate(label):
-            tree.append(("  " if m else "") + text, style)
-    console.print(tree)
+    render.family(family, up=up, as_json=as_json, out=sys.stdout)
 
 
 @main.command()
@@ -608,24 +484,9 @@ def _print_tree(root) -> None:
 def uses(db: str | None, repo: str, kind: str | None, as_json: bool) -> None:
     """List what points at REPO: models derived from or trained on it, spaces that use it, repos
     citing a paper (REPO as arxiv:<id> or doi:<id>), the most downloaded first."""
+    from . import render
     from .catalog import Catalog
 
     with _reported_errors(), Catalog(db) as catalog:
         found = catalog.uses(repo, kind=kind)
-    if as_json:
-        for use in found:
-            click.echo(json.dumps(use.as_json()))
-        return
-    _print_uses(found)
-
-
-def _print_uses(found) -> None:
-    from rich.table import Table
-
-    table = Table("kind", "id", "relation", "downloads", "likes", box=None, header_style="bold")
-    for use in found:
-        table.add_row(use.kind, use.id, use.relation, "" if use.downloads is None else str(use.downloads),
-                      "" if use.likes is None else str(use.likes))
-    _print(table)
-    if not table.row_count:
-        click.echo("nothing in the catalog points at it", err=True)
+    render.uses(found, as_json=as_json, out=sys.stdout, err=sys.stderr)

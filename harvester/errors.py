@@ -28,6 +28,12 @@ class CatalogError(HarvesterError):
     """The catalog cannot be opened, written or migrated."""
 
 
+class QueryRefused(CatalogError):
+    """The SQL tried to change the catalog, or failed; nothing was changed."""
+
+    exit_code = 2
+
+
 class ClockSkew(CatalogError):
     """This machine's clock and the catalog's last page disagree by more than clocks kept in time can."""
 
@@ -83,5 +89,20 @@ class LockLost(HarvesterError):
     """This run's lock expired and another run took it over: this run stops before writing again."""
 
 
-class MissingExtra(HarvesterError):
-    """A command needs an optional part of harvester that is not installed (``pip install 'hf-harvester[X]'``)."""
+class MissingExtra(ConfigError):
+    """An optional part of harvester is not installed; the message ends in the ``pip install`` that adds it.
+
+    ``what`` says what needs which package, as in ``OpenMetrics needs prometheus-client``; ``extra`` names the
+    extra of the ``hf-harvester`` package that installs it (``parquet``, ``metrics``, ``serve``, ``postgres``).
+    """
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what}: pip install 'hf-harvester[{extra}]'")
+        self.extra = extra
+
+
+class MissingDriver(MissingExtra, CatalogError):
+    """The catalog's database driver is not installed: the catalog cannot be opened (exit 1, as for any
+    catalog that cannot be opened), and the message says which extra installs the driver."""
+
+    exit_code = 1

@@ -1,15 +1,12 @@
-"""Reading the catalog out: read-only SQL, and rows streamed to JSON Lines, CSV or Parquet.
+"""Reading the catalog out: read-only SQL, rows as pyarrow Tables and Parquet, and files replaced on success.
 
 Rows stream from the database a batch at a time (a server-side cursor on PostgreSQL), so an
-export of millions of rows holds one batch in memory. CSV cells that a spreadsheet would run as
-a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) are prefixed with
-``'``, as OWASP recommends; numbers are left alone.
+export of millions of rows holds one batch in memory. The text writers (JSON Lines, CSV, ...) are in
+`render`; Parquet is here, beside the conversion to Arrow that it shares with ``query(as_="arrow")``.
 """
 
 from __future__ import annotations
 
-import csv
-import itertools
 import json
 import os
 import re
@@ -17,32 +14,26 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Engine, MetaData, TypeDecorator, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
-from .errors import CatalogError, ConfigError
+from .errors import ConfigError, MissingExtra, QueryRefused
+from .render import plain
 from .store import dialect
 from .store.engine import create_catalog_engine, database_reason, describe, open_catalog
 
 BATCH = 5_000
 PARQUET_BATCH = 1_000  # rows per row group: pyarrow's copies of a batch are what an export's memory is made of
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 READING = ("select", "with", "values", "table")  # statements a server-side cursor can stream
 # Bare words that are statements, not tables: refused as statements rather than "no such table".
 STATEMENT_WORDS = ("vacuum", "analyze", "reindex", "begin", "commit", "rollback", "end", "checkpoint")
 LEADING = re.compile(r"[\s;]*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)  # space, semicolons, comments
 KEYWORD = re.compile(r"[\s;]*([A-Za-z_]+)")
-
-
-class QueryRefused(CatalogError):
-    """The SQL tried to change the catalog, or failed; nothing was changed."""
-
-    exit_code = 2
 
 
 def read_only_catalog(url: str) -> Engine:
@@ -129,88 +120,6 @@ def _refused(engine: Engine, exc: SQLAlchemyError) -> QueryRefused:
     return QueryRefused(f"the query failed on catalog {describe(engine)!r}: {reason}")
 
 
-def plain(value: Any) -> Any:
-    """A value as JSON has it: times in ISO 8601 UTC (SQLite hands them back without a zone), and
-    PostgreSQL's numerics (``sum`` of integers is one) as the int or float they are."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def write_jsonl(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
-    count = 0
-    for row in stream:
-        out.write(json.dumps(dict(zip(columns, map(plain, row), strict=True)), ensure_ascii=False) + "\n")
-        count += 1
-    return count
-
-
-def write_json(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
-    """One JSON array of objects, written a row at a time."""
-    count = 0
-    out.write("[")
-    for row in stream:
-        out.write(("," if count else "") + "\n" + json.dumps(dict(zip(columns, map(plain, row), strict=True)),
-                                                             ensure_ascii=False))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    return count
-
-
-ALIGNED_SAMPLE = 1_000  # rows read ahead to size the columns of an aligned table
-
-
-def write_aligned(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
-    """Columns aligned as text, sized to the first 1,000 rows; a longer cell later overflows its
-    column rather than being cut. Streams: memory holds those rows at most."""
-    head = list(itertools.islice(stream, ALIGNED_SAMPLE))
-    cells = [[_text_cell(value) for value in row] for row in head]
-    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip() + "\n"
-
-    out.write(line(columns))
-    out.write(line(["-" * width for width in widths]))
-    count = 0
-    for values in itertools.chain(cells, ([_text_cell(value) for value in row] for row in stream)):
-        out.write(line(values))
-        count += 1
-    return count
-
-
-def _text_cell(value: Any) -> str:
-    """A cell of an aligned table: empty for NULL, JSON for nested values, one line."""
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
-    value = plain(value)
-    return str(value).replace("\r", "\\r").replace("\n", "\\n")
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell: JSON for nested values, and text that starts like a formula defused."""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
-    value = plain(value)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def write_csv(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    count = 0
-    for row in stream:
-        writer.writerow([csv_cell(value) for value in row])
-        count += 1
-    return count
-
-
 @contextmanager
 def replaced_on_success(path: str) -> Iterator[str]:
     """Where to write an export to ``path``: a temporary file beside it that takes its place only
@@ -280,7 +189,7 @@ def _pyarrow(what: str) -> Any:
     try:
         import pyarrow
     except ImportError:
-        raise ConfigError(f"{what} needs pyarrow: pip install 'hf-harvester[parquet]'") from None
+        raise MissingExtra(f"{what} needs pyarrow", "parquet") from None
     return pyarrow
 
 

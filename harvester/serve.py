@@ -38,7 +38,6 @@ SEARCH_EVERY = 300.0  # seconds between refreshes of the search index while serv
 DASHBOARD = "catalog"  # served at /-/dashboards/catalog
 TOP_MODELS = 5  # lines in the downloads-over-time chart
 WEEKS = 26  # new repos per week, back from the catalog's newest change
-EXTRA = "pip install 'hf-harvester[serve]'"
 
 # Facets a repo table opens with (Datasette counts each column's values on every page). On the
 # tables, not the `*_current` views: a table's facet reads the column's index alone (the models
@@ -283,8 +282,8 @@ def datasette(path: Path) -> Datasette:
         import datasette_dashboards  # noqa: F401  (a plugin: Datasette loads it by its entry point)
         from datasette.app import Datasette
     except ImportError as exc:
-        raise MissingExtra(f"harvester serve needs Datasette and datasette-dashboards ({exc.name} is missing): "
-                           f"{EXTRA}") from None
+        raise MissingExtra(f"harvester serve needs Datasette and datasette-dashboards ({exc.name} is missing)",
+                           "serve") from None
     # Opened as a mutable file, not `-i` (immutable): Datasette then reads it through `mode=ro`
     # connections, which take SQLite's read locks and read the WAL, so a sync that commits meanwhile
     # is seen page by page and never half. Immutable (`immutable=1`) promises SQLite that nothing

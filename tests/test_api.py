@@ -3,6 +3,7 @@ and the README's "Python API" examples run as written."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import harvester
 from harvester.cli import main
 from harvester.emulator import HubEmulator
-from harvester.read import plain
+from harvester.render import plain
 from harvester.sync import sync
 from helpers import assert_catalog_equals_corpus, config
 
@@ -200,6 +201,48 @@ def test_a_missing_pandas_or_pyarrow_is_named_with_what_to_install(hub, db, monk
     assert hint in str(raised.value) and f"as_='{as_}'" in str(raised.value)
 
 
+def test_export_writes_what_the_cli_exports_to_a_stream_a_path_or_parquet(hub, db, tmp_path):
+    import pyarrow.parquet as pq
+
+    sync(config(hub, db))
+    sql = "SELECT id, likes, card_data FROM models ORDER BY id"
+    printed = CliRunner().invoke(main, ["export", "--db", db.url, sql, "--format", "csv"]).stdout
+    with harvester.Catalog(db.url) as catalog:
+        stream = io.StringIO()
+        assert catalog.export(sql, format="csv", out=stream) == 300
+        assert stream.getvalue().replace("\r\n", "\n") == printed, "CliRunner reads CRLF as LF"
+        assert catalog.export("models", out=tmp_path / "models.jsonl") == 300
+        assert [json.loads(line)["id"] for line in (tmp_path / "models.jsonl").open()] == [
+            row["id"] for row in catalog.query("models")]
+        assert catalog.export("models_current", format="parquet", out=str(tmp_path / "m.parquet")) == 300
+        assert pq.read_table(tmp_path / "m.parquet").num_rows == 300
+        with pytest.raises(harvester.ConfigError, match="give out as a path"):
+            catalog.export("models", format="parquet", out=io.StringIO())
+        with pytest.raises(harvester.ConfigError, match="format must be one of"):
+            catalog.export("models", format="xml", out=io.StringIO())
+        with pytest.raises(harvester.QueryRefused, match="nothing was changed"):
+            catalog.export("DELETE FROM models", out=tmp_path / "nothing.jsonl")
+    assert not (tmp_path / "nothing.jsonl").exists() and db.rows("SELECT count(*) FROM models") == [(300,)]
+
+
+def test_search_finds_what_the_cli_finds(hub, db):
+    sync(config(hub, db))
+    sync(config(hub, db, kind="datasets"))
+    [(author,)] = db.rows("SELECT author FROM models ORDER BY row_key LIMIT 1")
+    printed = json.loads(CliRunner().invoke(main, ["search", "--db", db.url, author, "--json"]).stdout)
+    with harvester.Catalog(db.url) as catalog:
+        found = catalog.search(author)
+        assert found and [{k: plain(v) for k, v in row.items()} for row in found] == printed
+        assert len(catalog.search(author, limit=2)) == 2
+        assert {row["id"] for row in catalog.search(author, kind="datasets")} <= {
+            row["id"] for row in catalog.query("datasets")}
+        assert catalog.search("   ") == []
+        with pytest.raises(harvester.ConfigError, match="kinds must be among"):
+            catalog.search(author, kind="papers")
+        with pytest.raises(harvester.ConfigError, match="limit"):
+            catalog.search(author, limit=0)
+
+
 def test_status_is_the_cli_reports_and_counts_failures_since_the_last_success(hub, db):
     sync(config(hub, db))
     hub.faults.add("503")
@@ -208,12 +251,14 @@ def test_status_is_the_cli_reports_and_counts_failures_since_the_last_success(hu
             sync(config(hub, db, attempts=1))
     hub.faults.clear()
     with harvester.Catalog(db.url) as catalog:
-        [models] = catalog.status()
+        report = catalog.status()
+        [models] = report
         printed = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)
-        assert [{**s, "seconds_since_success": None} for s in printed] == [{**models, "seconds_since_success": None}]
-        assert models["failures_since_success"] == 2 and models["last_run"]["status"] == "failed"
+        assert [{**s, "seconds_since_success": None} for s in printed] == [
+            {**s, "seconds_since_success": None} for s in report.as_json()]
+        assert models.failures_since_success == 2 and models.last_run["status"] == "failed"
         sync(config(hub, db))
-        assert catalog.status()[0]["failures_since_success"] == 0
+        assert catalog.status()[0].failures_since_success == 0
 
 
 def test_a_catalog_opens_only_a_current_catalog_and_takes_arguments_it_can_use(tmp_path, hub, db):

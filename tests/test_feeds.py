@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from harvester import read
+from harvester import read, render
 from harvester.cli import main
 from harvester.emulator import HubEmulator
-from harvester.read import csv_cell
+from harvester.render import csv_cell
 from harvester.sync import sync
 from helpers import config
 
@@ -105,8 +105,8 @@ def test_writers_stream_what_they_are_given_without_holding_it():
         yield from ((n, f"repo-{n}") for n in range(count))
         raise RuntimeError("the stream broke")
 
-    for writer, count in ((read.write_json, 3), (read.write_jsonl, 3), (read.write_csv, 3),
-                          (read.write_aligned, read.ALIGNED_SAMPLE + 3)):
+    for writer, count in ((render.write_json, 3), (render.write_jsonl, 3), (render.write_csv, 3),
+                          (render.write_aligned, render.ALIGNED_SAMPLE + 3)):
         out = io.StringIO()
         with pytest.raises(RuntimeError):
             writer(["n", "id"], rows_then_failure(count), out)

@@ -265,6 +265,49 @@ def test_status_shows_when_another_hosts_lock_expires(hub, db):
     assert f"on elsewhere\n    until {status['locked_by']['expires_at'][11:19]} UTC" in text
 
 
+def test_the_typed_status_gives_back_exactly_the_json_status_prints(hub, db):
+    import harvester
+
+    sync(config(hub, db))
+    sync(config(hub, db, author="author-1"))
+    plant_lock(db, host="elsewhere", pid=1, expires_in=600)
+    printed = CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout
+    typed = harvester.Status.from_json(json.loads(printed))
+    assert json.dumps(typed.as_json()) + "\n" == printed, "key for key, in the same order"
+    models, scoped = typed
+    assert (models.scope, scoped.scope) == ("models", "models?author=author-1") and scoped.staleness is None
+    assert models.locked_by.host == "elsewhere" and models.locked_by.expires_at > datetime.now(UTC)
+    assert models.watermark is not None and models.staleness.live_rows == MODELS
+    assert models.staleness.lap.scope == "models:verify" and typed.kinds() == [models]
+    with harvester.Catalog(db.url) as catalog:
+        report = catalog.status()
+    assert isinstance(report, harvester.Status) and report[0].failures_since_success == 0
+    assert [{**s, "seconds_since_success": None} for s in report.as_json()] == [
+        {**s, "seconds_since_success": None} for s in json.loads(printed)]
+
+
+def test_upgrade_and_reset_state_are_what_db_upgrade_and_state_reset_do(hub, db, tmp_path):
+    import harvester
+    from harvester.store.engine import SCHEMA_HEAD
+
+    fresh = tmp_path / "fresh.db"
+    assert harvester.upgrade(fresh) == SCHEMA_HEAD and fresh.exists()
+    assert CliRunner().invoke(main, ["db", "upgrade", "--db", str(fresh)]).stdout == (
+        f"catalog at schema revision {SCHEMA_HEAD}\n")
+    sync(config(hub, db))
+    sync(config(hub, db, kind="datasets"))
+    with pytest.raises(harvester.ConfigError, match="kind must be one of"):
+        harvester.reset_state(db.url, kind="papers")
+    states = db.rows("SELECT count(*) FROM sync_state")[0][0]
+    assert harvester.reset_state(db.url, kind="datasets") == 1
+    assert harvester.reset_state(db.url, kind="datasets") == 0
+    assert db.rows("SELECT count(*) FROM sync_state") == [(states - 1,)]
+    result = CliRunner().invoke(main, ["state", "reset", "--db", db.url])
+    assert result.exit_code == 0 and result.stdout.startswith(f"reset {states - 1} scope")
+    assert db.rows("SELECT count(*) FROM sync_state") == [(0,)]
+    assert db.rows("SELECT count(*) FROM models") == [(MODELS,)], "rows are kept"
+
+
 def test_a_lock_that_could_not_be_taken_is_not_released(db, caplog):
     open_catalog(db.url).dispose()
     engine = create_catalog_engine(db.url)

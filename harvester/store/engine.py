@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from .. import jsontext
-from ..errors import CatalogError, CatalogTooNew, ConfigError
+from ..errors import CatalogError, CatalogTooNew, ConfigError, MissingDriver
 from . import dialect
 
 if TYPE_CHECKING:
@@ -61,9 +61,8 @@ def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> En
     except ImportError as exc:
         _refuse_unsupported(url)
         extra = DRIVER_EXTRAS.get(make_url(url).get_backend_name())
-        how = f"pip install 'hf-harvester[{extra}]'" if extra else "install it with pip"
-        raise CatalogError(f"cannot open catalog {_safe_url(url)!r}: its database driver is not installed "
-                           f"({exc.name or exc}); {how}") from None
+        what = f"cannot open catalog {_safe_url(url)!r}: its database driver is not installed ({exc.name or exc})"
+        raise (MissingDriver(what, extra) if extra else CatalogError(f"{what}; install it with pip")) from None
     _refuse_unsupported(url)
     dialect.configure(engine, busy_timeout=busy_timeout)
     if engine.dialect.name == "sqlite":
