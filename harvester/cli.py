@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
 from .mapping import KINDS
 from .render import plural, summary
 from .stopping import SIGNALS, SignalStop, StopRequest, quit_quietly
+
+if TYPE_CHECKING:
+    from .records import Run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -195,7 +198,7 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
                              verify_pages=verify_pages, attempts=retries, wait=wait)
             several = len(set(kinds)) > 1 or "all" in kinds
             for kind in synced:
-                _print_runs([run.as_dict() for run in kind.runs], as_json, stopping=stop.is_set())
+                _print_runs(kind.runs, as_json, stopping=stop.is_set())
                 if kind.error is None:
                     continue
                 if as_json and kind.error.run is not None:
@@ -206,14 +209,14 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     sys.exit(exit_code)
 
 
-def _print_runs(runs: list[dict[str, Any]], as_json: bool, *, stopping: bool) -> None:
+def _print_runs(runs: list[Run], as_json: bool, *, stopping: bool) -> None:
     """Each run's record on stdout (--json), or its summary on stderr; once a stop was asked,
     the one line that says so and the one that ends the command are all stderr gets."""
     for run in runs:
         if as_json:
-            click.echo(json.dumps(run))
+            click.echo(json.dumps(run.as_dict()))
         elif not stopping:
-            logs.run_finished(summary(run), run)
+            logs.run_finished(summary(run), run.as_dict())
 
 
 @main.command()

@@ -88,19 +88,19 @@ class _StatusCollector:
             if run is not None:
                 for state in RUN_STATUSES:
                     sample("harvester_last_run_status", "The last run's status: 1 for the current one.",
-                           {**label, "status": state}, int(run["status"] == state))
-                started, finished = _timestamp(run["started_at"]), _timestamp(run["finished_at"])
+                           {**label, "status": state}, int(run.status == state))
+                started, finished = _timestamp(run.started_at), _timestamp(run.finished_at)
                 sample("harvester_last_run_start_timestamp_seconds", "When the last run started.", label,
                        started, "seconds")
                 sample("harvester_last_run_duration_seconds", "How long the last run took (so far, if running).",
-                       label, _age(run["started_at"], finished if finished is not None else now), "seconds")
-                sample("harvester_last_run_pages", "Pages the last run stored.", label, run["pages"])
-                sample("harvester_last_run_requests", "Requests the last run made.", label, run["requests"])
-                sample("harvester_last_run_retries", "Retries the last run made.", label, run["retries"])
-                sample("harvester_last_run_rows_read", "Rows the last run read.", label, run["rows_seen"])
+                       label, _age(run.started_at, finished if finished is not None else now), "seconds")
+                sample("harvester_last_run_pages", "Pages the last run stored.", label, run.pages)
+                sample("harvester_last_run_requests", "Requests the last run made.", label, run.requests)
+                sample("harvester_last_run_retries", "Retries the last run made.", label, run.retries)
+                sample("harvester_last_run_rows_read", "Rows the last run read.", label, run.rows_seen)
                 for outcome in ROW_OUTCOMES:
                     sample("harvester_last_run_rows", "Rows of the last run, by outcome.",
-                           {**label, "outcome": outcome}, run[f"rows_{outcome}"])
+                           {**label, "outcome": outcome}, getattr(run, f"rows_{outcome}"))
             if scope.staleness is not None:  # a whole kind: its staleness bound and its verification lap
                 staleness, lap = scope.staleness, scope.staleness.lap
                 sample("harvester_live_rows", "Repos of the kind that exist.", label, staleness.live_rows)

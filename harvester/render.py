@@ -20,6 +20,7 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .graph import Node, Use
+    from .records import Run
     from .results import ChangeFeed
     from .status import LockHolder, ScopeStatus, Staleness, Status
 
@@ -35,17 +36,18 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
-def summary(run: dict[str, Any]) -> str:
-    """A run record as one line: scope, id, status, mode, whether the walk ended, pages, requests, rows."""
+def summary(run: Run) -> str:
+    """A run as one line: scope, id, status, mode, whether the walk ended, pages, requests, rows."""
     from .lanes import outcome
 
-    walk = outcome(run["mode"], run["complete"])
-    outcomes = [f"{run['rows_' + name]:,} {name}" for name in ("inserted", "updated", "unchanged", "rejected")]
-    outcomes += [f"{run['rows_' + name]:,} {name}" for name in ("renamed", "deleted") if run["rows_" + name]]
-    return (f"{run['scope']}: run {run['id']} {run['status']} ({run['mode']}, {walk}): {plural(run['pages'], 'page')}, "
-            f"{plural(run['requests'], 'request')}, {plural(run['retries'], 'retry', 'retries')}; "
-            f"{plural(run['rows_seen'], 'row')} read: {', '.join(outcomes)}"
-            + (f"; {plural(run['samples_taken'], 'sample')}" if run["samples_taken"] else ""))
+    walk = outcome(run.mode, run.complete)
+    counts = run.as_dict()
+    outcomes = [f"{counts['rows_' + name]:,} {name}" for name in ("inserted", "updated", "unchanged", "rejected")]
+    outcomes += [f"{counts['rows_' + name]:,} {name}" for name in ("renamed", "deleted") if counts["rows_" + name]]
+    return (f"{run.scope}: run {run.id} {run.status} ({run.mode}, {walk}): {plural(run.pages, 'page')}, "
+            f"{plural(run.requests, 'request')}, {plural(run.retries, 'retry', 'retries')}; "
+            f"{plural(run.rows_seen, 'row')} read: {', '.join(outcomes)}"
+            + (f"; {plural(run.samples_taken, 'sample')}" if run.samples_taken else ""))
 
 
 # --- status ---------------------------------------------------------------------------------------
@@ -90,11 +92,11 @@ def _scope_lines(scope: ScopeStatus, now: datetime) -> list[str]:
     lines = [scope.scope]
     if run is not None:
         walk = summary(run).split(": ", 2)[1]  # "run 12 ok (incremental, walk complete)"
-        lines.append(f"  last {walk}, started {_since(run['started_at'], now)}")
-        lines.append(f"  {plural(run['pages'], 'page')}, {plural(run['requests'], 'request')}, "
-                     f"{plural(run['rows_seen'], 'row')} read:")
-        lines.append(f"    {run['rows_inserted']:,} inserted, {run['rows_updated']:,} updated, "
-                     f"{run['rows_unchanged']:,} unchanged")
+        lines.append(f"  last {walk}, started {_since(run.started_at, now)}")
+        lines.append(f"  {plural(run.pages, 'page')}, {plural(run.requests, 'request')}, "
+                     f"{plural(run.rows_seen, 'row')} read:")
+        lines.append(f"    {run.rows_inserted:,} inserted, {run.rows_updated:,} updated, "
+                     f"{run.rows_unchanged:,} unchanged")
     state = [f"last success {_since(scope.last_success_at, now)}"]
     if scope.watermark:
         state.append(f"watermark {scope.watermark:%Y-%m-%d %H:%M}")

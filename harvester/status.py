@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
+from .records import Run
+
 
 def _time(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso) if iso is not None else None
@@ -89,7 +91,7 @@ class ScopeStatus:
     watermark: datetime | None
     unfinished_walk: bool
     walk_pages: int
-    last_run: dict[str, Any] | None  # the run record, as `harvester sync --json` prints it
+    last_run: Run | None
     last_success_at: datetime | None
     seconds_since_success: int | None
     failures_since_success: int  # failed or abandoned runs since the last success
@@ -103,16 +105,18 @@ class ScopeStatus:
         if "lap" in scope:
             staleness = Staleness(scope["live_rows"], _time(scope["oldest_verified_at"]), scope["unverified_rows"],
                                   Lap.from_json(scope["lap"]))
-        lock = scope["locked_by"]
+        lock, run = scope["locked_by"], scope["last_run"]
         return cls(scope["scope"], _time(scope["watermark"]), scope["unfinished_walk"], scope["walk_pages"],
-                   scope["last_run"], _time(scope["last_success_at"]), scope["seconds_since_success"],
+                   Run.from_record(run) if run is not None else None, _time(scope["last_success_at"]),
+                   scope["seconds_since_success"],
                    scope["failures_since_success"], LockHolder.from_json(lock) if lock is not None else None,
                    staleness)
 
     def as_json(self) -> dict[str, Any]:
         """The scope as `harvester status --json` prints it."""
         report = {"scope": self.scope, "watermark": _iso(self.watermark), "unfinished_walk": self.unfinished_walk,
-                  "walk_pages": self.walk_pages, "last_run": self.last_run,
+                  "walk_pages": self.walk_pages,
+                  "last_run": self.last_run.as_dict() if self.last_run is not None else None,
                   "last_success_at": _iso(self.last_success_at), "seconds_since_success": self.seconds_since_success,
                   "failures_since_success": self.failures_since_success,
                   "locked_by": self.locked_by.as_json() if self.locked_by is not None else None}

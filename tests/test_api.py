@@ -256,7 +256,7 @@ def test_status_is_the_cli_reports_and_counts_failures_since_the_last_success(hu
         printed = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)
         assert [{**s, "seconds_since_success": None} for s in printed] == [
             {**s, "seconds_since_success": None} for s in report.as_json()]
-        assert models.failures_since_success == 2 and models.last_run["status"] == "failed"
+        assert models.failures_since_success == 2 and models.last_run.status == "failed"
         sync(config(hub, db))
         assert catalog.status()[0].failures_since_success == 0
 
