@@ -450,7 +450,7 @@ def state_reset(db: str | None, kind: str | None) -> None:
     """Forget cursors and watermarks: the next run walks everything. Rows are kept."""
     from .config import database_url
     from .store.engine import open_catalog
-    from .store.runs import reset_state
+    from .store.state import reset_state
 
     with _reported_errors():
         count = reset_state(open_catalog(database_url(db), upgrade=False), kind)

@@ -52,17 +52,14 @@ from .mapping import (
 )
 from .state import FUTURE_SKEW, OVERLAP, RunStats, WalkState
 from .stopping import abort_flag, in_worker, wait_for
+from .store.counters import store_stats_page
+from .store.details import pending_details, store_details_page
 from .store.engine import catalog_error, database_reason, open_catalog
 from .store.locks import ScopeLock
-from .store.runs import finish_run, load_state, run_record, start_run
-from .store.upsert import (
-    PageBatch,
-    pending_details,
-    store_details_page,
-    store_page,
-    store_seen_page,
-    store_stats_page,
-)
+from .store.repos import store_page, store_seen_page
+from .store.runs import finish_run, run_record, start_run
+from .store.state import load_state
+from .store.transactions import PageBatch
 
 log = logging.getLogger("harvester")
 T = TypeVar("T")
@@ -219,7 +216,7 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
                 pages.fetch_ahead()
             planned.store(batch)
             state = planned.state
-            if last or stopping or batch.pages >= PAGES_PER_COMMIT or not pages.arrived():
+            if last or stopping or batch.due or not pages.arrived():
                 batch.commit()
                 if on_page is not None:
                     on_page(stats)
@@ -234,9 +231,6 @@ def _walk(engine: Engine, client: HubClient, state: WalkState, plan: PagePlanner
                 batch.commit()  # the pages in hand are good; only the fetch failed
                 raise
     return state
-
-
-PAGES_PER_COMMIT = 10  # at most; a SIGKILL loses these, and the page fetched ahead
 
 
 def _goes_on_whatever_it_holds(page: Page, state: WalkState) -> bool:

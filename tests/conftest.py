@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import harvester.sync
 from catalog import Catalog
 from harvester.emulator import HubEmulator
+from harvester.store.transactions import PageBatch
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -99,4 +99,5 @@ def fresh_hub() -> Iterator[HubEmulator]:
 def page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
     """Walks commit each page alone, so that ``on_page`` sees every page: for tests that act
     between two given pages (by default, pages the walk already has in hand commit together)."""
-    monkeypatch.setattr(harvester.sync, "PAGES_PER_COMMIT", 1)
+    # the walk makes its batches with the default size: that default is the knob
+    monkeypatch.setitem(PageBatch.__init__.__kwdefaults__, "every", 1)

@@ -20,7 +20,7 @@ from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import Locked
 from harvester.mapping import EXPAND, map_item
-from harvester.store import upsert
+from harvester.store import clock
 from harvester.store.engine import open_catalog
 from harvester.store.status import scope_status
 from harvester.sync import now, sync, sync_kind
@@ -225,8 +225,8 @@ def test_one_pace_for_every_kind_of_a_run(db):
 
 def test_a_clock_stepped_back_during_a_lap_never_makes_a_listed_repo_look_deleted(hub, db, monkeypatch):
     plain_sync(hub, db, 0)
-    real = upsert.wall_clock
-    monkeypatch.setattr(upsert, "wall_clock", lambda: real() - timedelta(minutes=5))  # NTP stepped it back
+    real = clock.wall_clock
+    monkeypatch.setattr(clock, "wall_clock", lambda: real() - timedelta(minutes=5))  # NTP stepped it back
     lap = sync(config(hub, db, verify=True, max_pages=LAP + 1))
     assert lap["complete"] and lap["rows_deleted"] == 0
     assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NOT NULL") == [(0,)]

@@ -24,7 +24,8 @@ from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted
 from harvester.hub.pages import PageWalk
 from harvester.mapping import EXPAND
 from harvester.state import OVERLAP
-from harvester.sync import PAGES_PER_COMMIT, sync
+from harvester.store.transactions import PAGES_PER_COMMIT
+from harvester.sync import sync
 from helpers import (
     PAGE,
     assert_catalog_equals_corpus,

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from .clock import utc
 from .locks import holder_gone, this_host
-from .runs import run_record, utc
+from .runs import run_record
 from .schema import REPO_TABLES, sync_locks, sync_runs, sync_state
 
 
