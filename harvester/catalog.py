@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import CatalogError, ConfigError
-from .mapping import KINDS
+from .kinds import KINDS
 
 if TYPE_CHECKING:
     import pandas

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from huggingface_hub import constants
 
 from .errors import ConfigError
-from .mapping import KINDS
+from .kinds import KINDS
 
 DEFAULT_DB = "hub.db"
 MAX_PAGE_SIZE = 1000  # the Hub's cap for listings

@@ -38,10 +38,8 @@ from .config import MAX_PAGE_SIZE, SyncConfig
 from .errors import HarvesterError, Interrupted
 from .hub.pages import HubClient, Page, PageWalk, listing_url, repo_url
 from .hub.retry import Pacer, RetryPolicy
+from .kinds import KINDS
 from .mapping import (
-    COUNTERS,
-    EXPAND,
-    STATS_SORT,
     MappedRow,
     RejectedItem,
     RepoDetails,
@@ -117,13 +115,15 @@ def first_page_url(config: SyncConfig) -> str:
     if config.reconcile:
         return listing_url(config.endpoint, config.kind, [("sort", "createdAt"), ("expand", "createdAt")])
     if config.verify:
-        params = [("sort", "createdAt"), *config.scope_params, *(("expand", name) for name in EXPAND[config.kind])]
+        params = [("sort", "createdAt"), *config.scope_params,
+                  *(("expand", name) for name in KINDS[config.kind].listing_fields)]
         return listing_url(config.endpoint, config.kind, params)
     if config.stats:  # the busiest first, counters only
-        params = [("sort", STATS_SORT[config.kind]), *config.scope_params,
-                  *(("expand", name) for name in COUNTERS[config.kind])]
+        params = [("sort", KINDS[config.kind].busiest_first), *config.scope_params,
+                  *(("expand", name) for name in KINDS[config.kind].counters)]
         return listing_url(config.endpoint, config.kind, params)
-    params = [("sort", "lastModified"), *config.scope_params, *(("expand", name) for name in EXPAND[config.kind])]
+    params = [("sort", "lastModified"), *config.scope_params,
+              *(("expand", name) for name in KINDS[config.kind].listing_fields)]
     return listing_url(config.endpoint, config.kind, params)
 
 

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import Locked
-from harvester.mapping import EXPAND, map_item
+from harvester.kinds import KINDS
+from harvester.mapping import map_item
 from harvester.store import clock
 from harvester.store.engine import open_catalog
 from harvester.store.status import scope_status
@@ -43,7 +44,7 @@ def plain_sync(hub, db, budget: int, **overrides) -> list[dict]:
 def listed_items(hub, kind: str = "models") -> dict[str, dict]:
     """Every live repo as the lap asks for it (its full expand), straight from the emulator."""
     corpus = hub.corpora[kind]
-    fields = items.field_set(kind, expand=EXPAND[kind], full=False, card_data=False)
+    fields = items.field_set(kind, expand=KINDS[kind].listing_fields, full=False, card_data=False)
     return {corpus.ids[j]: items.render(corpus, j, fields) for j in corpus.live()}
 
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from ..kinds import KINDS
 from ..mapping import Counters
 from ..state import RunStats, WalkState
-from .schema import REPO_TABLES, STATS_TABLES
 
 if TYPE_CHECKING:
     from .transactions import PageBatch
@@ -26,7 +26,8 @@ def record_counters(conn: Connection, kind: str, counters: dict[str, Counters], 
     last sample, not with the live columns, which the main lane also refreshes. Repos the
     catalog does not know yet are left to the main lane.
     """
-    table, stats_table, key = REPO_TABLES[kind][0], STATS_TABLES[kind], REPO_TABLES[kind][1]
+    spec = KINDS[kind]
+    table, stats_table, key = spec.repos, spec.stats, spec.id_column
     names = [name for name in ("downloads", "likes", "trending_score") if name in table.c]
     rows = conn.execute(select(table.c.id, table.c.raw_extra, *(table.c[n] for n in names))
                         .where(table.c.id.in_(counters))).all()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, or_, select, tuple_, update
 
+from ..kinds import KINDS
 from ..mapping import RepoDetails
 from ..state import RunStats
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
 from .clock import utc
-from .schema import FILES_TABLES, REPO_TABLES
 
 if TYPE_CHECKING:
     from .transactions import PageBatch
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=32)
 def _file_insert(dialect: Dialect, kind: str) -> BulkInsert:
-    files, key = FILES_TABLES[kind], REPO_TABLES[kind][1]
+    files, key = KINDS[kind].files, KINDS[kind].id_column
     return BulkInsert.compile(files.insert(), files, (key, "path", "size", "lfs_sha256"), dialect)
 
 
@@ -29,7 +29,7 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
                     limit: int) -> list[tuple[datetime, str]]:
     """Repos whose heavy fields are missing or older than their ``sha``: (last_modified, id), newest
     first, after the keyset position ``after``, so a run passes each repo once even if it fails."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     due = select(table.c.last_modified, table.c.id).where(
         table.c.deleted_at.is_(None), table.c.disabled.is_not(True), table.c.sha.is_not(None),
         table.c.last_modified.is_not(None),
@@ -45,8 +45,8 @@ def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]
                     run_id: int | None = None) -> int:
     """Store heavy fields and files of repos (by catalog id) in place of the old ones, and log
     them as updates; returns how many. A repo renamed or gone since it was fetched is skipped."""
-    table, key = REPO_TABLES[kind]
-    files = FILES_TABLES[kind]
+    spec = KINDS[kind]
+    table, key, files = spec.repos, spec.id_column, spec.files
     names = ["files_sha", *next(iter(details.values())).columns]
     stored = {row["id"]: row for row in conn.execute(
         select(table.c.id, table.c.hub_id, *(table.c[n] for n in names)).where(table.c.id.in_(details))).mappings()}

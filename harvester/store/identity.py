@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from ..kinds import KINDS
 from ..mapping import MappedRow
 from .changes import ChangeLog
-from .schema import REPO_TABLES, renames
+from .schema import renames
 
 # Ids no Hub repo can have (they hold a space): "<id> (replaced; hub_id <_id>)" for a row moved
 # aside, "<id> (moving)" for one parked while a cycle of renames goes round.
@@ -29,7 +30,7 @@ def move_aside_replaced(conn: Connection, kind: str, by_id: dict[str, MappedRow]
     sight, and its id was taken. Each keeps its history, marked deleted, under an id no Hub repo
     can have; if its repo is listed again under a new name, the rename finds it by ``hub_id``.
     Returns how many live rows were marked deleted so."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     listed = {row.row["hub_id"] for row in by_id.values()}
     occupants = conn.execute(select(table.c.id, table.c.hub_id, table.c.deleted_at)
                              .where(table.c.id.in_(by_id))).all()
@@ -54,7 +55,7 @@ def apply_renames(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, n
     whose new id a row keeps (another repo that held the name, or two rows sharing a hub_id) is
     left undone.
     """
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     new_ids = {row.row["hub_id"]: repo_id for repo_id, row in by_id.items()}
     known = conn.execute(select(table.c.id, table.c.hub_id).where(table.c.hub_id.in_(new_ids))).all()
     pending = {old_id: (new_ids[hub_id], hub_id) for old_id, hub_id in known if old_id != new_ids[hub_id]}

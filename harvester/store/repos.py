@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, delete, func, or_, select, update
 
+from ..kinds import KINDS
 from ..mapping import Listed, MappedRow
 from ..state import RunStats, WalkState
 from .bulk import BulkInsert
@@ -26,7 +27,7 @@ from .dialect import insert_many, upsert_capable_insert
 from .dictionary import dictionary_ids
 from .identity import ASIDE, apply_renames, move_aside_replaced
 from .links import write_links
-from .schema import DETAIL_COLUMNS, REPO_TABLES, TAG_TABLES, tag_names
+from .schema import DETAIL_COLUMNS, tag_names
 
 if TYPE_CHECKING:
     from .transactions import PageBatch
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=32)
 def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     upsert = upsert_capable_insert(dialect, table)
     listed = tuple(c.name for c in table.columns if c.name not in DETAIL_COLUMNS)
     kept = ("id", "row_key", "first_seen_at")  # a row's identity and when the catalog first saw it never change
@@ -60,7 +61,7 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
     is unchanged when its digest (``item_hash``) is; a changed digest whose row reads the same
     (the counter lane refreshed its counters meanwhile) is only rewritten.
     """
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     log = ChangeLog(kind, run_id=run_id, now=now)
     by_id = {row.id: row for row in rows}  # the last of duplicate ids in a page wins
     stored, replaced, renamed = _stored_rows(conn, kind, by_id, now=now, run_id=run_id, log=log)
@@ -109,7 +110,7 @@ def _stored_rows(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, no
     ``hub_id`` as before (a first crawl finds none at all): then nothing is to move. Only a page
     with a rename or a taken id goes the longer way, which reads again after each step.
     """
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     hub_ids = {row.row["hub_id"] for row in by_id.values()}
     found = conn.execute(select(table.c.id, table.c.hub_id, table.c.row_key, table.c.deleted_at, table.c.item_hash)
                          .where(or_(table.c.id.in_(by_id), table.c.hub_id.in_(hub_ids)))).mappings().all()
@@ -129,7 +130,7 @@ def _stored_rows(conn: Connection, kind: str, by_id: dict[str, MappedRow], *, no
 def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[str, int], retagged: set[int]) -> None:
     """Store the tags of ``rows`` under their keys, replacing those of the ``retagged`` keys. A changed
     row whose tags did not change is left out: rewriting them would only dirty index pages."""
-    tag_table, tag_key = TAG_TABLES[kind]
+    tag_table, tag_key = KINDS[kind].tags, KINDS[kind].key
     if retagged:
         conn.execute(delete(tag_table).where(tag_table.c[tag_key].in_(sorted(retagged))))
     ids = dictionary_ids(conn, tag_names, tag_names.c.tag, {tag for row in rows for tag in row.tags})
@@ -141,7 +142,7 @@ def _write_tags(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[s
 def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str, int]:
     """The next ``row_key``s for new rows, in the order given. Pages that write rows hold the
     change-log lock (`lock_change_log`), so no other writer hands out the same numbers meanwhile."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     last = conn.execute(select(func.max(table.c.row_key))).scalar() or 0
     return {repo_id: last + n for n, repo_id in enumerate(repo_ids, start=1)}
 
@@ -150,7 +151,7 @@ def _new_row_keys(conn: Connection, kind: str, repo_ids: list[str]) -> dict[str,
 def _compared_columns(kind: str) -> tuple[str, ...]:
     """The columns a listing item sets, whose changes the log names: bookkeeping left out, and
     ``raw_extra``, named ``raw`` only when nothing else changed."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     bookkeeping = {"id", "row_key", "first_seen_at", "last_seen_at", "verified_at", "deleted_at", "raw_extra",
                    "item_hash", *DETAIL_COLUMNS}
     return tuple(c.name for c in table.columns if c.name not in bookkeeping)
@@ -165,8 +166,8 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
     have (their tags, card or ``raw_extra`` changed: counters move on most rows, edges on few), and
     how many rows read the same as before after all (nothing is logged of them, unless they come
     back from deleted)."""
-    table = REPO_TABLES[kind][0]
-    tag_table, tag_key = TAG_TABLES[kind]
+    table = KINDS[kind].repos
+    tag_table, tag_key = KINDS[kind].tags, KINDS[kind].key
     columns = _compared_columns(kind)
     stored = {row["id"]: row for row in conn.execute(
         select(table.c.id, table.c.deleted_at, table.c.raw_extra, *(table.c[n] for n in columns))
@@ -203,7 +204,7 @@ def touch_seen(conn: Connection, kind: str, hub_ids: Sequence[str], *, now: date
     """Mark the rows with these ``hub_id``s (or, for items without one, these repo ids) as seen
     now, logging the ones that come back from deleted: a reconcile page, or items of a page that
     could not be stored. Returns how many rows were seen, and how many of them came back."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     # A row moved aside stays deleted until a listing walk finds its repo's new id and renames it.
     named = or_(table.c.hub_id.in_(hub_ids), table.c.id.in_(repo_ids)) if repo_ids else table.c.hub_id.in_(hub_ids)
     listed = (named, ~table.c.id.contains(ASIDE, autoescape=True))
@@ -218,7 +219,7 @@ def touch_seen(conn: Connection, kind: str, hub_ids: Sequence[str], *, now: date
 
 def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime, run_id: int | None = None) -> int:
     """Mark rows not seen since ``since`` as deleted, and log them; returns how many."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     gone = conn.execute(update(table).where(table.c.deleted_at.is_(None), table.c.last_seen_at < since)
                         .values(deleted_at=now).returning(table.c.id, table.c.hub_id)).all()
     log = ChangeLog(kind, run_id=run_id, now=now)
