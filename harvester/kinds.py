@@ -9,13 +9,24 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
 
 
+class _SchemaTable:
+    """A table (or a view) of `store.schema`, named after the kind that reads it, looked up then:
+    the CLI offers the kinds without importing SQLAlchemy, about 0.17 s of every start."""
+
+    def __init__(self, pattern: str, *, view: bool = False) -> None:
+        self.pattern = pattern
+        self.view = view
+
+    def __get__(self, spec: KindSpec, owner: type | None = None) -> Table:
+        from .store import schema
+
+        tables = (schema.views if self.view else schema.metadata).tables
+        return tables[self.pattern.format(name=spec.name, singular=spec.singular)]
+
+
 @dataclass(frozen=True)
 class KindSpec:
-    """One repo kind: its names, its tables, and what the Hub's listing serves of it.
-
-    The tables are `store.schema`'s, named after the kind; they are looked up when asked for, so
-    that the CLI can offer the kinds without importing SQLAlchemy (a third of a second).
-    """
+    """One repo kind: its names, its tables, and what the Hub's listing serves of it."""
 
     name: str  # plural: the Hub's URL segment, the CLI's choice and the repo table
     singular: str  # what the kind's other tables and their key columns are named after
@@ -33,42 +44,13 @@ class KindSpec:
         """The column of the stats and files tables that holds a repo's id."""
         return f"{self.singular}_id"
 
-    @property
-    def repos(self) -> Table:
-        """One row per repo of the kind."""
-        return _table(self.name)
-
-    @property
-    def tags(self) -> Table:
-        """Its tags, by `key` (users read the view ``<singular>_tags``)."""
-        return _table(f"{self.singular}_tag_keys")
-
-    @property
-    def links(self) -> Table:
-        """The graph's edges its repos state, by `key`."""
-        return _table(f"{self.singular}_links")
-
-    @property
-    def stats(self) -> Table:
-        """Its counter history, by `id_column`."""
-        return _table(f"{self.singular}_stats")
-
-    @property
-    def files(self) -> Table:
-        """Its files from the details lane, by `id_column`."""
-        return _table(f"{self.singular}_files")
-
-    @property
-    def raw(self) -> Table:
-        """The view of each repo's item as a listing last served it whole."""
-        return _table(f"{self.name}_raw", view=True)
-
-
-def _table(name: str, *, view: bool = False) -> Table:
-    """A table (or a view) `store.schema` declares, imported only now."""
-    from .store import schema
-
-    return (schema.views if view else schema.metadata).tables[name]
+    # Its tables, `store.schema`'s, each named after the kind:
+    repos = _SchemaTable("{name}")  # one row per repo
+    tags = _SchemaTable("{singular}_tag_keys")  # by `key`; users read the view `<singular>_tags`
+    links = _SchemaTable("{singular}_links")  # the graph's edges its repos state, by `key`
+    stats = _SchemaTable("{singular}_stats")  # the counter history, by `id_column`
+    files = _SchemaTable("{singular}_files")  # files from the details lane, by `id_column`
+    raw = _SchemaTable("{name}_raw", view=True)  # each repo's item as a listing last served it whole
 
 
 _COMMON_FIELDS = ("author", "sha", "lastModified", "createdAt", "private", "disabled", "likes", "trendingScore",
