@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.emulator import FaultPlan, HubEmulator, parse_fault
-from harvester.mapping import MODEL_EXPAND
+from harvester.kinds import KINDS
 
 PAGE = 1000
 
@@ -41,7 +41,8 @@ PAGE = 1000
 def first_url(endpoint: str) -> str:
     from urllib.parse import urlencode
 
-    params = [("sort", "lastModified"), *(("expand", name) for name in MODEL_EXPAND), ("limit", str(PAGE))]
+    params = [("sort", "lastModified"), *(("expand", name) for name in KINDS["models"].listing_fields),
+              ("limit", str(PAGE))]
     return f"{endpoint}/api/models?{urlencode(params)}"
 
 

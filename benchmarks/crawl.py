@@ -60,9 +60,10 @@ CONTENDERS = ("floor", "harvester", "naive", "dlt")
 
 def listing_params() -> list[tuple[str, str]]:
     """The query harvester sends for a models walk (see harvester.lanes.LaneSpec.first_url)."""
-    from harvester.mapping import MODEL_EXPAND
+    from harvester.kinds import KINDS
 
-    return [("sort", "lastModified"), *(("expand", name) for name in MODEL_EXPAND), ("limit", str(PAGE_SIZE))]
+    return [("sort", "lastModified"), *(("expand", name) for name in KINDS["models"].listing_fields),
+            ("limit", str(PAGE_SIZE))]
 
 
 # -- contenders: each runs in its own process (`crawl.py --contender NAME ...`) and returns what
@@ -124,7 +125,7 @@ def run_dlt(url: str, workdir: Path, *, row_order: str | None = None) -> dict[st
     from dlt.sources.helpers.requests import Client
     from dlt.sources.rest_api import rest_api_source
 
-    from harvester.mapping import MODEL_EXPAND
+    from harvester.kinds import KINDS
 
     requests = [0]
     session = Client(raise_for_status=False).session  # dlt's own default session, counting what it sends
@@ -146,7 +147,7 @@ def run_dlt(url: str, workdir: Path, *, row_order: str | None = None) -> dict[st
             "primary_key": "id",
             "endpoint": {
                 "path": "api/models",
-                "params": {"sort": "lastModified", "expand": list(MODEL_EXPAND), "limit": PAGE_SIZE},
+                "params": {"sort": "lastModified", "expand": list(KINDS["models"].listing_fields), "limit": PAGE_SIZE},
                 "incremental": incremental,
             },
         }],

@@ -30,7 +30,7 @@ from harvester import graph
 from harvester.emulator import HubEmulator
 from harvester.mapping import map_item
 from harvester.store.engine import open_catalog
-from harvester.store.upsert import upsert_repos
+from harvester.store.repos import upsert_repos
 
 WITHOUT_EDGES = """
 import runpy, sys

@@ -34,11 +34,11 @@ from pathlib import Path
 
 from harvester.config import SyncConfig
 from harvester.emulator import HubEmulator, items
+from harvester.kinds import KINDS
 from harvester.lanes import VERIFY_PAGES
-from harvester.mapping import EXPAND
+from harvester.store.clock import wall_clock as now
 from harvester.store.engine import open_catalog
 from harvester.store.status import scope_status
-from harvester.store.upsert import wall_clock as now
 from harvester.sync import sync, sync_kind
 
 HOURS_PER_DAY = 24
@@ -47,7 +47,7 @@ HOURS_PER_DAY = 24
 def out_of_date(hub: HubEmulator, db: Path) -> int:
     """Live rows whose stored item is not what the Hub serves now, plus repos missing either side."""
     corpus = hub.corpora["models"]
-    fields = items.field_set("models", expand=EXPAND["models"], full=False, card_data=False)
+    fields = items.field_set("models", expand=KINDS["models"].listing_fields, full=False, card_data=False)
     expected = {corpus.ids[j]: j for j in corpus.live()}
     wrong = 0
     with sqlite3.connect(db) as conn:

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ConfigError
-from .mapping import KINDS
+from .kinds import KINDS
 from .results import ChangeFeed, QueryResult, unreadable
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import click
 
 from . import __version__, logs
 from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
-from .mapping import KINDS
+from .kinds import KINDS
 from .render import plural, summary
 from .stopping import SIGNALS, SignalStop, StopRequest, quit_quietly
 
@@ -242,7 +242,7 @@ def status(db: str | None, format_: str | None, as_json: bool) -> None:
 @DB_OPTION
 @click.option("--since", type=click.IntRange(min=0), default=0, show_default=True, metavar="SEQ",
               help="Print changes after this sequence number (the one the last call handed back).")
-@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only this kind's changes.")
+@click.option("--kind", type=click.Choice(list(KINDS)), default=None, help="Only this kind's changes.")
 @click.option("--format", "format_", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many changes.")
 def changes(db: str | None, since: int, kind: str | None, format_: str, limit: int | None) -> None:
@@ -325,7 +325,7 @@ def export(db: str | None, table_or_query: str, format_: str, output: str | None
 @main.command("search")
 @DB_OPTION
 @click.argument("words", nargs=-1, required=True)
-@click.option("--kind", type=click.Choice(KINDS), default="models", show_default=True)
+@click.option("--kind", type=click.Choice(list(KINDS)), default="models", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
 def search_command(db: str | None, words: tuple[str, ...], kind: str, limit: int, as_json: bool) -> None:
@@ -370,7 +370,7 @@ def state() -> None:
 
 @state.command("reset")
 @DB_OPTION
-@click.option("--kind", type=click.Choice(KINDS), default=None,
+@click.option("--kind", type=click.Choice(list(KINDS)), default=None,
               help="Only this kind. [default: every scope]")
 def state_reset(db: str | None, kind: str | None) -> None:
     """Forget cursors and watermarks: the next run walks everything. Rows are kept."""
@@ -482,7 +482,7 @@ def tree(db: str | None, model: str, up: bool, depth: int | None, as_json: bool)
 @main.command()
 @DB_OPTION
 @click.argument("repo")
-@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only repos of this kind point at REPO.")
+@click.option("--kind", type=click.Choice(list(KINDS)), default=None, help="Only repos of this kind point at REPO.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object a line.")
 def uses(db: str | None, repo: str, kind: str | None, as_json: bool) -> None:
     """List what points at REPO: models derived from or trained on it, spaces that use it, repos

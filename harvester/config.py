@@ -12,9 +12,9 @@ from huggingface_hub import constants
 from .details import DETAILS_BATCH
 from .errors import ConfigError
 from .hub.pages import MAX_PAGE_SIZE, MIN_PAGE_SIZE
+from .kinds import KINDS
 from .lanes import LANES, Lane
-from .mapping import KINDS
-from .walk import PAGES_PER_COMMIT
+from .store.transactions import PAGES_PER_COMMIT
 
 DEFAULT_DB = "hub.db"
 

@@ -14,7 +14,7 @@ from .errors import Interrupted
 from .hub.pages import repo_url
 from .mapping import RejectedItem, RepoDetails, map_details, map_each
 from .stopping import abort_flag, in_worker, wait_for
-from .store.upsert import pending_details, store_details_page
+from .store.details import pending_details, store_details_page
 
 if TYPE_CHECKING:
     from .config import SyncConfig

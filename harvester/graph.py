@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, text
 
 from .errors import RepoNotFound
+from .kinds import KINDS
 from .mapping import RELATIONS
 from .store.dialect import join_targets_named
 
 DEFAULT_DEPTH = 10
 BASE_MODEL_CODES = "BETWEEN 1 AND 5"
 TARGET_KINDS = ("models", "datasets", "papers")
-_ONE = {"models": "model", "datasets": "dataset", "spaces": "space"}
 
 
 @dataclass
@@ -214,18 +214,18 @@ def uses(conn: Connection, repo: str, *, kind: str | None = None) -> Iterator[Us
     if not targets:
         raise RepoNotFound(f"{repo!r} is neither in the catalog nor named by any repo in it "
                            "(a paper is written arxiv:<id> or doi:<id>)")
-    sources = [kind] if kind else list(_ONE)
+    sources = [kind] if kind else list(KINDS)
     selects, params = [], {}
     for n, (target_kind, names) in enumerate(targets):
         params |= {f"k{n}": target_kind, **{f"n{n}_{i}": name for i, name in enumerate(names)}}
         placeholders = ", ".join(f":n{n}_{i}" for i in range(len(names)))
         for source in sources:
-            one = _ONE[source]
+            spec = KINDS[source]
             downloads = "s.downloads" if source != "spaces" else "CAST(NULL AS BIGINT)"
             selects.append(
                 f"SELECT '{source}' AS kind, s.id AS id, l.relation AS relation, t.kind AS target_kind, "
                 f"{downloads} AS downloads, s.likes AS likes FROM link_targets t "
-                f"JOIN {one}_links l ON l.target_id = t.id JOIN {source} s ON s.row_key = l.{one}_key "
+                f"JOIN {spec.links.name} l ON l.target_id = t.id JOIN {source} s ON s.row_key = l.{spec.key} "
                 f"AND s.deleted_at IS NULL WHERE t.kind = :k{n} AND t.name IN ({placeholders})")
     sql = (f"SELECT kind, id, min(relation), target_kind, downloads, likes FROM ({' UNION ALL '.join(selects)}) u "
            "GROUP BY kind, id, target_kind, downloads, likes "

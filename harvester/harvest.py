@@ -63,7 +63,7 @@ def harvest(db: str | os.PathLike[str] | None = None, *, kinds: Collection[str] 
     """
     from .config import SyncConfig, database_url, endpoint_url
     from .hub.retry import Pacer
-    from .mapping import KINDS
+    from .kinds import KINDS
     from .sync import sync_kind
 
     url = database_url(os.fspath(db) if db is not None else None)

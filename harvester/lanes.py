@@ -30,9 +30,13 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from . import details, walk
 from .hub.pages import Page, listing_url
-from .mapping import COUNTERS, EXPAND, STATS_SORT, MappedRow, listed, map_counters, map_each, map_page
+from .kinds import KINDS
+from .mapping import MappedRow, listed, map_counters, map_each, map_page
 from .state import FUTURE_SKEW, RunStats, WalkState
-from .store.upsert import PageBatch, store_page, store_seen_page, store_stats_page, wall_clock
+from .store.clock import wall_clock
+from .store.counters import store_stats_page
+from .store.repos import store_page, store_seen_page
+from .store.transactions import PageBatch
 
 if TYPE_CHECKING:
     from .config import SyncConfig
@@ -212,22 +216,23 @@ def _planner(spec: LaneSpec, config: SyncConfig) -> PagePlanner:
     return spec.planner(config)
 
 
-def _expand(kind: str) -> tuple[str, ...]:
-    return EXPAND[kind]
+def _listing_fields(kind: str) -> tuple[str, ...]:
+    return KINDS[kind].listing_fields
 
 
 LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
     LaneSpec("listing", None, None, _listing_mode, _walk_listing, planner=lambda config: plan_listing_page,
-             sort=lambda kind: "lastModified", fields=_expand, takes_full=True, followed_by="verify"),
+             sort=lambda kind: "lastModified", fields=_listing_fields, takes_full=True, followed_by="verify"),
     LaneSpec("verify", None, "verify", _always("verify"), _walk_from_cursor,
-             planner=lambda config: plan_listing_page, sort=lambda kind: "createdAt", fields=_expand,
+             planner=lambda config: plan_listing_page, sort=lambda kind: "createdAt", fields=_listing_fields,
              creation_order=True, outcome=("lap complete", "lap goes on next run")),
     LaneSpec("reconcile", "--reconcile", "reconcile", _resumable("reconcile"), _walk_from_cursor,
              planner=lambda config: plan_reconcile_page, sort=lambda kind: "createdAt",
              fields=lambda kind: ("createdAt",), creation_order=True,
              scope_refusal="--reconcile walks a whole kind; it cannot be combined with scope filters"),
     LaneSpec("stats", "--stats", "stats", _resumable("stats"), _walk_from_cursor, planner=_stats_planner,
-             sort=STATS_SORT.__getitem__, fields=COUNTERS.__getitem__, ends_within_page=True, options=("top",)),
+             sort=lambda kind: KINDS[kind].busiest_first, fields=lambda kind: KINDS[kind].counters,
+             ends_within_page=True, options=("top",)),
     LaneSpec("details", "--details", "details", _always("details"), _fetch_details,
              scope_refusal="--details works through the catalog's own rows; it cannot be combined with scope "
                            "filters",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .mapping import KINDS
+from .kinds import KINDS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

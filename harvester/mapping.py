@@ -13,26 +13,10 @@ from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from .jsontext import fast_dumps
+from .kinds import KINDS
 
 log = logging.getLogger("harvester")
 T = TypeVar("T")
-
-KINDS = ("models", "datasets", "spaces")
-
-# The properties a walk asks for with `expand`: exactly what the catalog stores for that kind.
-_COMMON_EXPAND = ("author", "sha", "lastModified", "createdAt", "private", "disabled", "likes", "trendingScore",
-                  "tags", "cardData")
-EXPAND = {
-    "models": (*_COMMON_EXPAND, "gated", "downloads", "downloadsAllTime", "pipeline_tag", "library_name"),
-    "datasets": (*_COMMON_EXPAND, "gated", "downloads", "downloadsAllTime", "description", "paperswithcode_id"),
-    "spaces": (*_COMMON_EXPAND, "sdk", "runtime", "models", "datasets"),
-}
-MODEL_EXPAND = EXPAND["models"]
-
-# The counter lane: which counters a kind has, and the listing order that puts the busiest first.
-COUNTERS = {"models": ("downloads", "likes", "trendingScore"), "datasets": ("downloads", "likes", "trendingScore"),
-            "spaces": ("likes", "trendingScore")}
-STATS_SORT = {"models": "downloads", "datasets": "downloads", "spaces": "likes"}
 
 
 class RejectedItem(ValueError):
@@ -529,7 +513,7 @@ def map_counters(kind: str, item: Any) -> tuple[str, Counters]:
     repo_id = _repo_id(item)
     values: dict[str, int | float | None] = {"likes": _int64(item, "likes", repo_id),
                                              "trending_score": _number(item, "trendingScore", repo_id)}
-    if "downloads" in COUNTERS[kind]:
+    if "downloads" in KINDS[kind].counters:
         values["downloads"] = _int64(item, "downloads", repo_id)
     return repo_id, Counters(values, {COUNTER_FIELDS[name]: item.get(COUNTER_FIELDS[name]) for name in values})
 

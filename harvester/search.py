@@ -28,8 +28,9 @@ from sqlalchemy import (
     union,
 )
 
+from .kinds import KINDS
 from .store.dialect import search_sql, upsert_capable_insert
-from .store.schema import REPO_TABLES, changes, search_indexed
+from .store.schema import changes, search_indexed
 
 CHUNK = 20_000  # row keys per transaction: about half a second of writing (benchmarks/search_refresh.py)
 PAUSE = 0.12  # seconds between transactions: more than SQLite's longest busy wait (0.1 s), so a waiting writer gets in
@@ -58,7 +59,7 @@ def search(engine: Engine, words: str, *, kind: str = "models", limit: int = 20)
     """The live repos of ``kind`` matching every word, best first."""
     if not words.split():
         return []
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     sql = search_sql(engine.dialect, kind, [c for c in SUMMARY_COLUMNS if c in table.c], CARD_KEYS)
     refresh_index(engine, kind)
     query = fts_query(words) if engine.dialect.name == "sqlite" else words
@@ -104,7 +105,7 @@ def _chunks(conn: Connection, kind: str, *, since: int | None) -> list[range | l
     """The row keys to index again, a transaction's worth each: those of the repos the change log
     names after ``since`` (changed, renamed under either name, deleted) and of their old entries,
     or ranges over every row key when there is no ``since`` or most of the catalog changed."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     total, top = conn.execute(select(func.count(), func.coalesce(func.max(table.c.row_key), 0))).one()
     if since is not None:
         keys = _touched_keys(conn, kind, since=since)
@@ -116,7 +117,7 @@ def _chunks(conn: Connection, kind: str, *, since: int | None) -> list[range | l
 def _touched_keys(conn: Connection, kind: str, *, since: int) -> list[int]:
     """Row keys of the repos the change log names after ``since``, and the index's entries under
     those names (a renamed repo's old entry, a deleted repo's), in order."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     index = _search_table(kind)
     logged = changes.c.kind == kind, changes.c.seq > since
     names = union(select(changes.c.repo_id).where(*logged),
@@ -129,7 +130,7 @@ def _touched_keys(conn: Connection, kind: str, *, since: int) -> list[int]:
 
 def _index(conn: Connection, kind: str, keys: range | list[int]) -> int:
     """Replace the index entries under ``keys`` with their live rows' words."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     index = _search_table(kind)
     if isinstance(keys, range):
         conn.execute(delete(index).where(index.c.rowid >= keys.start, index.c.rowid < keys.stop))

@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 
 from .errors import ConfigError, MissingExtra
 from .graph import LARGEST_FAMILIES, MOST_TRAINED_ON
+from .kinds import KINDS
 from .logs import log
-from .mapping import KINDS
 from .store.schema import OTHER_TABLES, metadata, views
 
 if TYPE_CHECKING:
@@ -44,8 +44,6 @@ WEEKS = 26  # new repos per week, back from the catalog's newest change
 # page in 0.3 s at 1,000,000 models), a view's reads every row (3.3 s).
 FACETS = {"models": ["pipeline_tag", "library_name", "author"], "datasets": ["author"],
           "spaces": ["sdk", "author"]}
-# Where sorting starts: the busiest repos first, an indexed order on the tables.
-SORT_DESC = {"models": "downloads", "datasets": "downloads", "spaces": "likes"}
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,7 @@ def table_metadata(name: str, table: Table | None) -> dict[str, Any]:
     if kind:
         if name == kind:
             entry["facets"] = FACETS[kind]
-        entry["sort_desc"] = SORT_DESC[kind]
+        entry["sort_desc"] = KINDS[kind].busiest_first  # an indexed order on the tables
         # `harvester search`'s index keeps each repo under its row_key (revision 0014)
         entry["fts_table"], entry["fts_pk"] = f"{kind}_search", "row_key"
     if name in OTHER_TABLES:

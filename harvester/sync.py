@@ -25,10 +25,11 @@ from .hub.pages import HubClient
 from .hub.retry import Pacer, RetryPolicy
 from .lanes import LANES, LaneSpec, Mode, follow_up
 from .state import RunStats, WalkState
+from .store.clock import wall_clock
 from .store.engine import catalog_error, database_reason, open_catalog
 from .store.locks import ScopeLock
-from .store.runs import finish_run, load_state, run_record, start_run
-from .store.upsert import wall_clock
+from .store.runs import finish_run, run_record, start_run
+from .store.state import load_state
 from .walk import Walker
 
 log = logging.getLogger("harvester")

@@ -22,12 +22,11 @@ from .errors import Interrupted
 from .hub.pages import MAX_PAGE_SIZE, HubClient, Page, PageWalk
 from .state import OVERLAP, RunStats, WalkState
 from .stopping import abort_flag
-from .store.upsert import PageBatch
+from .store.transactions import PAGES_PER_COMMIT, PageBatch
 
 if TYPE_CHECKING:
     from .lanes import PagePlanner
 
-PAGES_PER_COMMIT = 10  # at most; a SIGKILL loses these, and the page fetched ahead
 SETTLING_WALKS = 3  # at most, per run; a sweep still pending waits for the next run
 
 
@@ -49,7 +48,7 @@ class Walker:
 
     def batch(self) -> PageBatch:
         """A transaction for the run's next pages."""
-        return PageBatch(self.engine, self.stats, run_id=self.run_id)
+        return PageBatch(self.engine, self.stats, run_id=self.run_id, every=self.pages_per_commit)
 
     def committed(self) -> None:
         """Tell the progress display about a commit."""
@@ -88,7 +87,7 @@ class Walker:
                     pages.fetch_ahead()
                 planned.store(batch)
                 state = planned.state
-                if last or self.stopping or batch.pages >= self.pages_per_commit or not pages.arrived():
+                if last or self.stopping or batch.due or not pages.arrived():
                     batch.commit()
                     self.committed()
                 if last:

@@ -9,7 +9,7 @@ import pytest
 
 from catalog import Catalog
 from harvester.emulator import HubEmulator
-from harvester.mapping import KINDS
+from harvester.kinds import KINDS
 from harvester.store.schema import JsonDocument, metadata
 from harvester.sync import sync, sync_kind
 from helpers import config

@@ -27,6 +27,7 @@ from harvester.errors import CatalogTooNew
 from harvester.mapping import RejectedItem, map_counters, map_model, parse_hub_time
 from harvester.state import OVERLAP, WalkState
 from harvester.store.bulk import bind_processor
+from harvester.store.counters import record_counters
 from harvester.store.engine import (
     SCHEMA_HEAD,
     alembic_config,
@@ -34,8 +35,8 @@ from harvester.store.engine import (
     open_catalog,
     schema_revision,
 )
+from harvester.store.repos import upsert_repos
 from harvester.store.schema import declared_here, metadata, model_tag_keys, model_tags, models, models_raw, tag_names
-from harvester.store.upsert import record_counters, upsert_repos
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalog import Catalog
 from harvester.emulator import HubEmulator
-from harvester.walk import PAGES_PER_COMMIT
+from harvester.store.transactions import PAGES_PER_COMMIT
 from helpers import PAGE, assert_catalog_equals_corpus, runs
 
 MODELS = 600

@@ -12,8 +12,8 @@ from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.mapping import map_model
 from harvester.store.engine import open_catalog
+from harvester.store.repos import upsert_repos
 from harvester.store.schema import models
-from harvester.store.upsert import upsert_repos
 from harvester.sync import sync
 from helpers import assert_catalog_equals_corpus, config, runs
 

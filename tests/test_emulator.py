@@ -240,9 +240,9 @@ def test_drift_changes_what_the_hub_changes_without_a_commit():
 
 def _listed(corpus: Corpus, repo: str) -> dict:
     from harvester.emulator.items import render
-    from harvester.mapping import EXPAND
+    from harvester.kinds import KINDS
 
-    return render(corpus, corpus.position(repo), ("id", *EXPAND["models"]))
+    return render(corpus, corpus.position(repo), ("id", *KINDS["models"].listing_fields))
 
 
 def test_a_private_repo_vanishes_from_listings_and_pages_until_public_again(fresh_hub):

@@ -11,13 +11,13 @@ from click.testing import CliRunner
 from sqlalchemy import event
 
 import harvester.store.engine
-import harvester.store.upsert
+import harvester.store.repos
 from harvester import Catalog, RepoNotFound
 from harvester.cli import main
 from harvester.emulator import HubEmulator
 from harvester.mapping import Link, item_links, map_item
 from harvester.store.engine import alembic_config, create_catalog_engine, open_catalog
-from harvester.store.upsert import sweep_deleted, upsert_repos
+from harvester.store.repos import sweep_deleted, upsert_repos
 from harvester.sync import sync
 from helpers import config
 
@@ -191,7 +191,7 @@ def test_the_revision_builds_the_edges_of_an_existing_catalog_from_its_rows(db, 
         config.attributes["connection"] = conn
         command.upgrade(config, "0012")
     # A catalog written at revision 0012 holds the rows and tags (written as today), not the edges.
-    monkeypatch.setattr(harvester.store.upsert, "write_links", lambda *args, **kwargs: None)
+    monkeypatch.setattr(harvester.store.repos, "write_links", lambda *args, **kwargs: None)
     with engine.begin() as conn:
         upsert_repos(conn, "models", [map_item("models", item) for item in FAMILY], now=NOW)
     engine.dispose()
@@ -331,7 +331,7 @@ def test_the_revision_builds_the_emulators_graph_for_a_catalog_synced_before_it(
         command.upgrade(config_, "0012")
     engine.dispose()
     monkeypatch.setattr(harvester.store.engine, "SCHEMA_HEAD", "0012")
-    monkeypatch.setattr(harvester.store.upsert, "write_links", lambda *args, **kwargs: None)
+    monkeypatch.setattr(harvester.store.repos, "write_links", lambda *args, **kwargs: None)
     sync_all(graph_hub, db)  # a catalog of revision 0012, as a harvester of then synced it
     assert db.rows("SELECT version_num FROM alembic_version") == [("0012",)]
     monkeypatch.undo()

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from harvester import jsontext
 from harvester.mapping import RejectedItem, map_model, map_page
 from harvester.store.engine import open_catalog
+from harvester.store.repos import upsert_repos
 from harvester.store.schema import model_tags, models, models_raw
-from harvester.store.upsert import upsert_repos
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from harvester.cli import main
 from harvester.emulator import HubEmulator
+from harvester.kinds import KINDS
 from harvester.sync import sync
 from helpers import assert_catalog_equals_corpus, catalog, config, runs
 
@@ -77,3 +78,12 @@ def test_a_catalog_error_is_reported_once_not_per_kind(hub, tmp_path):
     result = CliRunner().invoke(main, ["sync", "--db", str(blocker / "hub.db"), "--endpoint", hub.url,
                                        "--kind", "all"])
     assert result.exit_code == 1 and result.stderr.count("cannot open catalog") == 1
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_kind_reads_its_own_tables_and_their_key_columns(kind):
+    spec = KINDS[kind]
+    assert (spec.repos.name, spec.raw.name) == (kind, f"{kind}_raw")
+    assert spec.key in spec.tags.c and spec.key in spec.links.c
+    assert spec.id_column in spec.stats.c and spec.id_column in spec.files.c
+    assert spec.busiest_first in spec.repos.c and spec.busiest_first in spec.counters

@@ -19,11 +19,12 @@ from click.testing import CliRunner
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import Locked
-from harvester.mapping import EXPAND, map_item
-from harvester.store import upsert
+from harvester.kinds import KINDS
+from harvester.mapping import map_item
+from harvester.store import clock
+from harvester.store.clock import wall_clock as now
 from harvester.store.engine import open_catalog
 from harvester.store.status import scope_status
-from harvester.store.upsert import wall_clock as now
 from harvester.sync import sync, sync_kind
 from helpers import PAGE, assert_catalog_equals_corpus, assert_raw_agrees_with_columns, config, runs
 
@@ -44,7 +45,7 @@ def plain_sync(hub, db, budget: int, **overrides) -> list[dict]:
 def listed_items(hub, kind: str = "models") -> dict[str, dict]:
     """Every live repo as the lap asks for it (its full expand), straight from the emulator."""
     corpus = hub.corpora[kind]
-    fields = items.field_set(kind, expand=EXPAND[kind], full=False, card_data=False)
+    fields = items.field_set(kind, expand=KINDS[kind].listing_fields, full=False, card_data=False)
     return {corpus.ids[j]: items.render(corpus, j, fields) for j in corpus.live()}
 
 
@@ -226,8 +227,8 @@ def test_one_pace_for_every_kind_of_a_run(db):
 
 def test_a_clock_stepped_back_during_a_lap_never_makes_a_listed_repo_look_deleted(hub, db, monkeypatch):
     plain_sync(hub, db, 0)
-    real = upsert.wall_clock
-    monkeypatch.setattr(upsert, "wall_clock", lambda: real() - timedelta(minutes=5))  # NTP stepped it back
+    real = clock.wall_clock
+    monkeypatch.setattr(clock, "wall_clock", lambda: real() - timedelta(minutes=5))  # NTP stepped it back
     lap = sync(config(hub, db, lane="verify", max_pages=LAP + 1))
     assert lap["complete"] and lap["rows_deleted"] == 0
     assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NOT NULL") == [(0,)]

@@ -22,10 +22,10 @@ from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
 from harvester.hub.pages import PageWalk
-from harvester.mapping import EXPAND
+from harvester.kinds import KINDS
 from harvester.state import OVERLAP
+from harvester.store.transactions import PAGES_PER_COMMIT
 from harvester.sync import sync
-from harvester.walk import PAGES_PER_COMMIT
 from helpers import (
     PAGE,
     assert_catalog_equals_corpus,
@@ -66,7 +66,7 @@ def test_full_crawl_equals_the_corpus_field_by_field(hub, db):
 def test_the_raw_view_gives_back_each_item_exactly_and_stores_none_twice(hub, db):
     sync(config(hub, db))
     corpus = hub.corpora["models"]
-    fields = items.field_set("models", expand=EXPAND["models"], full=False, card_data=False)
+    fields = items.field_set("models", expand=KINDS["models"].listing_fields, full=False, card_data=False)
     served = {corpus.ids[j]: items.render(corpus, j, fields) for j in corpus.live()}
     rebuilt = {repo_id: json.loads(raw) for repo_id, raw in db.rows("SELECT id, CAST(raw AS TEXT) FROM models_raw")}
     assert rebuilt == served

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, select
 
 from .bulk import BulkInsert
+from .clock import utc, utc_if_time
 from .dialect import lock_change_log
-from .runs import utc
 from .schema import changes
 
 CHANGE_TYPES = ("insert", "update", "rename", "delete", "undelete")
@@ -52,11 +52,7 @@ def _change_insert(dialect: Dialect) -> BulkInsert:
 
 def differing(old: dict[str, Any], new: dict[str, Any], names: Sequence[str]) -> list[str]:
     """The names whose values differ (times compared as UTC instants, whatever the driver returns)."""
-    return [name for name in names if _comparable(old[name]) != _comparable(new[name])]
-
-
-def _comparable(value: Any) -> Any:
-    return utc(value) if isinstance(value, datetime) else value
+    return [name for name in names if utc_if_time(old[name]) != utc_if_time(new[name])]
 
 
 def read_changes(engine: Engine, *, since: int, kinds: Collection[str] | None = None, limit: int | None = None,

@@ -6,17 +6,18 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, delete
 
+from ..kinds import KINDS
 from ..mapping import MappedRow
 from .dialect import insert_many
 from .dictionary import dictionary_ids
-from .schema import LINK_TABLES, link_targets
+from .schema import link_targets
 
 
 def write_links(conn: Connection, kind: str, rows: list[MappedRow], keys: dict[str, int], *,
                 replacing: list[int]) -> None:
     """Store the edges of ``rows`` under their ``row_key``s (``keys``), in place of those stored
     under the ``replacing`` keys."""
-    table, key = LINK_TABLES[kind]
+    table, key = KINDS[kind].links, KINDS[kind].key
     if replacing:
         conn.execute(delete(table).where(table.c[key].in_(sorted(replacing))))
     named: dict[str, set[str]] = defaultdict(set)

@@ -23,9 +23,9 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import Interrupted, Locked, LockLost
+from .clock import utc
 from .dialect import upsert_capable_insert
 from .engine import database_reason
-from .runs import utc
 from .schema import sync_locks
 
 log = logging.getLogger("harvester")

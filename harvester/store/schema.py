@@ -34,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from ..kinds import KINDS
+
 UtcDateTime = DateTime(timezone=True)
 
 
@@ -64,8 +66,6 @@ NullableJSON = JsonDocument(none_as_null=True)
 metadata = MetaData()
 # Views the revisions create, described for reading only: neither created from here nor compared.
 views = MetaData()
-
-KIND_NAMES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 
 
 def documented(title: str, description: str) -> dict[str, str]:
@@ -117,7 +117,7 @@ def _repo_table(name: str, title: str, description: str, *columns: Column | Inde
     """A repo kind's table: its own columns, the shared ones, then its own indexes (which may name both)."""
     own = [c for c in columns if isinstance(c, Column)]
     indexes = [c for c in columns if not isinstance(c, Column)]
-    return Table(name, metadata, *own, *_repo_columns(KIND_NAMES[name]), *indexes,
+    return Table(name, metadata, *own, *_repo_columns(KINDS[name].singular), *indexes,
                  info=documented(title, description))
 
 
@@ -197,7 +197,7 @@ def _tag_table(name: str, repos: str, key: str) -> Table:
     each tag, to the end of the tag index, instead of to random places all over both (a repo id
     is random in listing order). Revision 0010; integer tag ids and positions since 0012.
     """
-    one = KIND_NAMES[repos]
+    one = KINDS[repos].singular
     return Table(
         name, metadata,
         Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True,
@@ -223,7 +223,7 @@ def _tag_view(name: str, key: str) -> Table:
 def _raw_view(name: str) -> Table:
     """The public view of each repo's item as a listing last served it whole: (repo id, raw),
     rebuilt from the row's columns, tags and ``raw_extra`` (revision 0012)."""
-    one = KIND_NAMES[name.removesuffix("_raw")]
+    one = KINDS[name.removesuffix("_raw")].singular
     return Table(name, views, Column("id", String, doc=f"The {one}'s repo id."),
                  Column("raw", NullableJSON, doc="The item as the Hub listed it (JSON)."),
                  info=documented(f"{one.capitalize()} items as listed",
@@ -315,7 +315,7 @@ def _link_table(name: str, repos: str, key: str) -> Table:
     """The edges of one repo kind, under the source's ``row_key``, one per target (a target's
     kind fixes the relation but for a base model's derivation); indexed by target and relation
     for `uses`, descendants and the ranked counts."""
-    one = KIND_NAMES[repos]
+    one = KINDS[repos].singular
     return Table(
         name, metadata,
         Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True,
@@ -336,8 +336,6 @@ def _link_table(name: str, repos: str, key: str) -> Table:
 model_links = _link_table("model_links", "models", "model_key")
 dataset_links = _link_table("dataset_links", "datasets", "dataset_key")
 space_links = _link_table("space_links", "spaces", "space_key")
-LINK_TABLES = {"models": (model_links, "model_key"), "datasets": (dataset_links, "dataset_key"),
-               "spaces": (space_links, "space_key")}
 
 
 # Up to which change ``<kind>_search`` (SQLite FTS5, filled by `harvester search`) is current.
@@ -381,7 +379,7 @@ def _stats_table(name: str, repos: str, key: str) -> Table:
 
     Clustered on (repo, run) in SQLite, so one repo's history is one contiguous range.
     """
-    one = KIND_NAMES[repos]
+    one = KINDS[repos].singular
     return Table(
         name, metadata,
         Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True,
@@ -405,7 +403,7 @@ def _sample_columns() -> list[Column]:
 
 def _files_table(name: str, repos: str, key: str) -> Table:
     """Files of one repo kind at its ``files_sha``, from `sync --details`; sizes where the Hub gives them."""
-    one = KIND_NAMES[repos]
+    one = KINDS[repos].singular
     return Table(
         name, metadata,
         Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True,
@@ -431,7 +429,6 @@ space_tags = _tag_view("space_tags", "space_id")
 models_raw = _raw_view("models_raw")
 datasets_raw = _raw_view("datasets_raw")
 spaces_raw = _raw_view("spaces_raw")
-RAW_VIEWS = {"models": models_raw, "datasets": datasets_raw, "spaces": spaces_raw}
 model_stats = _stats_table("model_stats", "models", "model_id")
 dataset_stats = _stats_table("dataset_stats", "datasets", "dataset_id")
 space_stats = _stats_table("space_stats", "spaces", "space_id")
@@ -440,7 +437,7 @@ dataset_files = _files_table("dataset_files", "datasets", "dataset_id")
 space_files = _files_table("space_files", "spaces", "space_id")
 
 # The other views of revisions 0008 (current repos, latest samples) and 0013 (the graph).
-for _kind, _one in KIND_NAMES.items():
+for _kind, _one in ((spec.name, spec.singular) for spec in KINDS.values()):
     _repos, _stats = metadata.tables[_kind], metadata.tables[f"{_one}_stats"]
     Table(f"{_kind}_current", views, *(c._copy() for c in _repos.c),
           info=documented(f"Current {_kind}", f"The {_kind} that exist: `{_kind}` without deleted rows."))
@@ -490,7 +487,7 @@ Table("dataset_space_counts", views,
       info=documented("Datasets by spaces using them", "Per dataset: how many live spaces use it."))
 Table("paper_citations", views,
       Column("paper", String, doc='The paper, "arxiv:<id>" or "doi:<id>".'),
-      *(Column(kind, Integer, doc=f"Live {kind} that cite it.") for kind in KIND_NAMES),
+      *(Column(kind, Integer, doc=f"Live {kind} that cite it.") for kind in KINDS),
       info=documented("Paper citations", "Per paper: how many live models, datasets and spaces cite it."))
 
 # Not the catalog's own: Alembic's, and SQLite's full-text index (revision 0008, `harvester search`).
@@ -499,33 +496,16 @@ OTHER_TABLES = {
     **{f"{kind}_search": documented(f"{kind.capitalize()} search index",
                                     f"SQLite only: the FTS5 index of `harvester search` over {kind}: (repo_id, "
                                     "summary), each under its repo's `row_key` as rowid.")
-       for kind in KIND_NAMES},
+       for kind in KINDS},
 }
 
 
 def is_search_table(name: str | None) -> bool:
     """SQLite's FTS5 tables for `harvester search` and their shadow tables: made by revision
     0008 and filled by `harvester search`, not declared here."""
-    return bool(name) and any(name.startswith(f"{kind}_search") for kind in ("models", "datasets", "spaces"))
+    return bool(name) and any(name.startswith(f"{kind}_search") for kind in KINDS)
 
 
 def declared_here(name: str | None, type_: str, parent_names: dict) -> bool:
     """Alembic's ``include_name``: compare and autogenerate everything but the search tables."""
     return not (type_ == "table" and is_search_table(name))
-
-
-STATS_TABLES = {"models": model_stats, "datasets": dataset_stats, "spaces": space_stats}
-FILES_TABLES = {"models": model_files, "datasets": dataset_files, "spaces": space_files}
-
-# Per kind: its table, and the name its dependent tables (stats, files) give the repo id.
-REPO_TABLES = {
-    "models": (models, "model_id"),
-    "datasets": (datasets, "dataset_id"),
-    "spaces": (spaces, "space_id"),
-}
-# Per kind: its tag table and that table's ``row_key`` column.
-TAG_TABLES = {
-    "models": (model_tag_keys, "model_key"),
-    "datasets": (dataset_tag_keys, "dataset_key"),
-    "spaces": (space_tag_keys, "space_key"),
-}

@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..kinds import KINDS
+from .clock import utc
 from .locks import holder_gone, this_host
-from .runs import run_record, utc
-from .schema import REPO_TABLES, sync_locks, sync_runs, sync_state
+from .runs import run_record
+from .schema import sync_locks, sync_runs, sync_state
 
 
 def scope_status(engine: Engine, *, now: datetime, lap_suffix: str, repair: bool = True) -> list[dict[str, Any]]:
@@ -73,7 +75,7 @@ def scope_status(engine: Engine, *, now: datetime, lap_suffix: str, repair: bool
                           "acquired_at": utc(lock["acquired_at"]).isoformat(),
                           "expires_at": utc(lock["expires_at"]).isoformat()} if lock else None,
         })
-        if scope in REPO_TABLES:  # a whole kind: how stale its rows may be, and where its lap stands
+        if scope in KINDS:  # a whole kind: how stale its rows may be, and where its lap stands
             with engine.connect() as conn:
                 lap = f"{scope}:{lap_suffix}"
                 report[-1].update(staleness(conn, scope, lap, states.get(lap)))
@@ -119,7 +121,7 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
     """How stale a kind's live rows may be (``oldest_verified_at``: every live row was read whole
     from a listing since then; ``unverified_rows`` never were since revision 0011), and the
     progress of its verification lap (``scope``, whose state is ``lap``), with an estimate of what is left."""
-    table = REPO_TABLES[kind][0]
+    table = KINDS[kind].repos
     live = table.c.deleted_at.is_(None)
     rows, oldest, unverified = conn.execute(select(
         func.count(), func.min(table.c.verified_at),
