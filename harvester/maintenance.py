@@ -63,7 +63,7 @@ def reset_state(db: str | os.PathLike[str] | None = None, kind: str | None = Non
         2
     """
     from .errors import ConfigError
-    from .store.runs import reset_state as delete_state
+    from .store.state import reset_state as delete_state
 
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"kind must be one of {', '.join(KINDS)} or None, not {kind!r}")
