@@ -8,15 +8,14 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.sync import sync
 from helpers import assert_catalog_equals_corpus, catalog, config, runs
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=300, datasets=500, spaces=400, seed=17) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=300, datasets=500, spaces=400, seed=17)
 
 
 @pytest.mark.parametrize("kind", ["datasets", "spaces"])

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog
-from harvester.emulator import HubEmulator
 from harvester.sync import sync
 from helpers import config
 
@@ -30,15 +29,15 @@ def blocks(language: str, heading: str = "## Reading the catalog") -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def catalog_dir(tmp_path_factory) -> Path:
+def catalog_dir(tmp_path_factory, make_module_hub) -> Path:
     """hub.db with models synced, two counter samples, files, and a Parquet export, as the README assumes."""
     where = tmp_path_factory.mktemp("readme")
     db = Catalog.sqlite(where / "hub.db")
-    with HubEmulator(models=800, seed=3) as hub:
-        sync(config(hub, db))
-        sync(config(hub, db, stats=True, top=200))
-        hub.corpora["models"].bump_counters(150)
-        sync(config(hub, db, stats=True, top=200))
+    hub = make_module_hub(models=800, seed=3)
+    sync(config(hub, db))
+    sync(config(hub, db, stats=True, top=200))
+    hub.corpora["models"].bump_counters(150)
+    sync(config(hub, db, stats=True, top=200))
     subprocess.run([sys.executable, "-m", "harvester", "export", "--db", str(where / "hub.db"), "models",
                     "--format", "parquet", "--output", str(where / "models.parquet")], check=True)
     return where
@@ -100,13 +99,13 @@ GRAPH = "## The graph"
 
 
 @pytest.fixture(scope="module")
-def graph_dir(tmp_path_factory) -> Path:
+def graph_dir(tmp_path_factory, make_module_hub) -> Path:
     """hub.db with every kind synced from the emulator the README's graph section names."""
     where = tmp_path_factory.mktemp("graph")
     db = Catalog.sqlite(where / "hub.db")
-    with HubEmulator(models=2000, datasets=200, spaces=100, seed=3) as hub:
-        for kind in ("models", "datasets", "spaces"):
-            sync(config(hub, db, kind=kind, page_size=500, verify_pages=0))
+    hub = make_module_hub(models=2000, datasets=200, spaces=100, seed=3)
+    for kind in ("models", "datasets", "spaces"):
+        sync(config(hub, db, kind=kind, page_size=500, verify_pages=0))
     return where
 
 

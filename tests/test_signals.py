@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator
-from helpers import PAGE, assert_catalog_equals_corpus, runs
+from helpers import PAGE, MakeHub, assert_catalog_equals_corpus, runs
 
 MODELS = 600
 SESSIONS_PER_HUB = 6
@@ -85,35 +85,34 @@ def catching(process: subprocess.Popen, timeout: float = 30) -> None:
         time.sleep(0.001)
 
 
-def signal_sessions(seed: int, sessions: int, db: Catalog) -> None:
+def signal_sessions(seed: int, sessions: int, db: Catalog, make_hub: MakeHub) -> None:
     rng = random.Random(seed)
-    with HubEmulator(models=MODELS, datasets=100, spaces=100, seed=seed) as hub:
-        hub.faults.add("slow=0.03")  # spread a run over about a second
-        for _ in range(sessions):
-            signalled_session(hub, db, rng)
-            hub.corpora["models"].modify(rng.randint(0, 80))
-            hub.corpora["models"].drift(rng.randint(0, 80))
-        status = CliRunner().invoke(main, ["status", "--db", db.url, "--json"])
-        if has_schema(db):
-            assert status.exit_code == 0 and '"status": "running"' not in status.stdout, status.output
-        else:  # every session was stopped before it had made the catalog (on a loaded machine, it happens)
-            assert status.exit_code == 1 and "no harvester schema" in status.stderr, status.output
-        hub.faults.clear()
-        for _ in range(2):  # the interrupted lap ends, then one whole lap re-reads every repo
-            final = subprocess.run([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE),
-                                    "--verify-pages", "100"],
-                                   env={**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": db.url},
-                                   capture_output=True, text=True, timeout=120)
-            assert final.returncode == 0, final.stderr
-        assert_catalog_equals_corpus(hub, db)
+    hub = make_hub(models=MODELS, datasets=100, spaces=100, seed=seed, faults=["slow=0.03"])  # a run takes ~1 s
+    for _ in range(sessions):
+        signalled_session(hub, db, rng)
+        hub.corpora["models"].modify(rng.randint(0, 80))
+        hub.corpora["models"].drift(rng.randint(0, 80))
+    status = CliRunner().invoke(main, ["status", "--db", db.url, "--json"])
+    if has_schema(db):
+        assert status.exit_code == 0 and '"status": "running"' not in status.stdout, status.output
+    else:  # every session was stopped before it had made the catalog (on a loaded machine, it happens)
+        assert status.exit_code == 1 and "no harvester schema" in status.stderr, status.output
+    hub.faults.clear()
+    for _ in range(2):  # the interrupted lap ends, then one whole lap re-reads every repo
+        final = subprocess.run([sys.executable, "-m", "harvester", "sync", "--page-size", str(PAGE),
+                                "--verify-pages", "100"],
+                               env={**os.environ, "HF_ENDPOINT": hub.url, "HARVESTER_DB": db.url},
+                               capture_output=True, text=True, timeout=120)
+        assert final.returncode == 0, final.stderr
+    assert_catalog_equals_corpus(hub, db)
 
 
 @pytest.mark.parametrize("seed", range(2))
-def test_any_number_of_signals_at_any_moment_end_in_one_clean_interruption(seed, db):
-    signal_sessions(seed, SESSIONS_PER_HUB, db)
+def test_any_number_of_signals_at_any_moment_end_in_one_clean_interruption(seed, db, make_hub):
+    signal_sessions(seed, SESSIONS_PER_HUB, db, make_hub)
 
 
 @pytest.mark.soak
 @pytest.mark.parametrize("seed", range(100, 130))
-def test_soak_signals(seed, db):
-    signal_sessions(seed, 10, db)
+def test_soak_signals(seed, db, make_hub):
+    signal_sessions(seed, 10, db, make_hub)
