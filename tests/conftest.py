@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from catalog import Catalog
-from harvester.emulator import HubEmulator
+from harvester.emulator import FaultPlan, HubEmulator, Quota
+from harvester.emulator.server import DEFAULT_PAGE_SIZE
+from helpers import MakeHub
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -80,15 +83,49 @@ def db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator
     catalog.dispose()
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[HubEmulator]:
-    """A read-only emulator shared by a test module: do not mutate it."""
-    with HubEmulator(models=2_500, datasets=600, spaces=400, seed=7, default_page_size=100) as emulator:
-        yield emulator
+def hub_factory(stack: ExitStack) -> MakeHub:
+    """A ``make_hub`` whose emulators ``stack`` stops when it closes.
+
+    ``make_hub(models=300, datasets=40, seed=5, page_size=50, faults=["503,every=9"],
+    quota=Quota(12, 1.0), max_page_size=120, tokens={"hf_good"})`` returns a started emulator on
+    a free port; every argument is optional. Faults draw on the corpus's seed, as the emulator's own do.
+    """
+
+    def make_hub(*, models: int = 0, datasets: int = 0, spaces: int = 0, seed: int = 0,
+                 page_size: int = DEFAULT_PAGE_SIZE, faults: Iterable[str] = (), quota: Quota | None = None,
+                 max_page_size: int | None = None, tokens: set[str] | None = None) -> HubEmulator:
+        plan = FaultPlan(seed=seed, quota=quota, max_page_size=max_page_size)
+        for spec in faults:
+            plan.add(spec)
+        emulator = HubEmulator(models=models, datasets=datasets, spaces=spaces, seed=seed, faults=plan,
+                               default_page_size=page_size, tokens=tokens)
+        return stack.enter_context(emulator)
+
+    return make_hub
 
 
 @pytest.fixture
-def fresh_hub() -> Iterator[HubEmulator]:
+def make_hub() -> Iterator[MakeHub]:
+    """Emulators of one test's own, free to mutate and to fault; they stop when the test ends."""
+    with ExitStack() as stack:
+        yield hub_factory(stack)
+
+
+@pytest.fixture(scope="module")
+def make_module_hub() -> Iterator[MakeHub]:
+    """Emulators shared by a test module, for its read-only tests and module fixtures; they stop
+    when the module ends."""
+    with ExitStack() as stack:
+        yield hub_factory(stack)
+
+
+@pytest.fixture(scope="module")
+def hub(make_module_hub: MakeHub) -> HubEmulator:
+    """A read-only emulator shared by a test module: do not mutate it."""
+    return make_module_hub(models=2_500, datasets=600, spaces=400, seed=7, page_size=100)
+
+
+@pytest.fixture
+def fresh_hub(make_hub: MakeHub) -> HubEmulator:
     """An emulator of one's own, free to mutate and to fault."""
-    with HubEmulator(models=600, seed=11, default_page_size=50) as emulator:
-        yield emulator
+    return make_hub(models=600, seed=11, page_size=50)

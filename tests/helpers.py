@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,6 +14,8 @@ from harvester.config import SyncConfig
 from harvester.emulator import HubEmulator
 
 PAGE = 50
+
+MakeHub = Callable[..., HubEmulator]  # the `make_hub` fixture: corpus sizes, seed, faults -> a started emulator
 
 
 def config(hub: HubEmulator, db: Catalog, **overrides) -> SyncConfig:

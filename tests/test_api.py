@@ -20,7 +20,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import harvester
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.render import plain
 from harvester.sync import sync
 from helpers import assert_catalog_equals_corpus, config
@@ -36,9 +35,9 @@ def python_api_blocks() -> list[str]:
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=300, datasets=40, seed=5) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=300, datasets=40, seed=5)
 
 
 def cli_changes(db, *args: str) -> list[dict]:

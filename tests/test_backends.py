@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog
-from harvester.emulator import HubEmulator
 from harvester.kinds import KINDS
 from harvester.store.schema import JsonDocument, metadata
 from harvester.sync import sync, sync_kind
@@ -44,21 +43,21 @@ def contents(db: Catalog) -> dict[str, list]:
     return tables
 
 
-def test_the_same_runs_build_the_same_catalog_on_sqlite_and_postgresql(tmp_path: Path, postgres):
+def test_the_same_runs_build_the_same_catalog_on_sqlite_and_postgresql(tmp_path: Path, postgres, make_hub):
     catalogs = [Catalog.sqlite(tmp_path / "hub.db"), Catalog(postgres.create_database("same_runs"))]
-    with HubEmulator(models=700, datasets=150, spaces=150, seed=17) as hub:
-        for db in catalogs:
-            for kind in KINDS:
-                sync(config(hub, db, kind=kind))
-        corpus = hub.corpora["models"]
-        corpus.modify(40), corpus.rename(5), corpus.delete(8), corpus.add(12), corpus.bump_counters(60)
-        corpus.drift(50), corpus.make_private(3)
-        for db in catalogs:
-            list(sync_kind(config(hub, db, verify_pages=20)))  # the walk, then a whole lap
-            sync(config(hub, db, full=True))
-            sync(config(hub, db, lane="stats", top=300))
-            sync(config(hub, db, lane="details"))
-        sqlite, postgresql = (contents(db) for db in catalogs)
+    hub = make_hub(models=700, datasets=150, spaces=150, seed=17)
+    for db in catalogs:
+        for kind in KINDS:
+            sync(config(hub, db, kind=kind))
+    corpus = hub.corpora["models"]
+    corpus.modify(40), corpus.rename(5), corpus.delete(8), corpus.add(12), corpus.bump_counters(60)
+    corpus.drift(50), corpus.make_private(3)
+    for db in catalogs:
+        list(sync_kind(config(hub, db, verify_pages=20)))  # the walk, then a whole lap
+        sync(config(hub, db, full=True))
+        sync(config(hub, db, lane="stats", top=300))
+        sync(config(hub, db, lane="details"))
+    sqlite, postgresql = (contents(db) for db in catalogs)
     assert sqlite.keys() == postgresql.keys()
     for name in sqlite:
         assert sqlite[name] == postgresql[name], f"{name} differs between the backends"

@@ -10,15 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.sync import sync
 from helpers import config
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=400, datasets=60, seed=29) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=400, datasets=60, seed=29)
 
 
 def poll(db, since: int, *extra: str) -> tuple[list[dict], int]:

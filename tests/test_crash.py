@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from catalog import Catalog
 from harvester.emulator import HubEmulator
 from harvester.store.transactions import PAGES_PER_COMMIT
-from helpers import PAGE, assert_catalog_equals_corpus, runs
+from helpers import PAGE, MakeHub, assert_catalog_equals_corpus, runs
 
 MODELS = 600
 
@@ -71,43 +71,42 @@ def wait_then_kill(process: subprocess.Popen, db: Catalog, rng: random.Random, *
     return aim if alive else None
 
 
-def crash_sequence(seed: int, kills: int, db: Catalog) -> None:
+def crash_sequence(seed: int, kills: int, db: Catalog, make_hub: MakeHub) -> None:
     rng = random.Random(seed)
-    with HubEmulator(models=MODELS, seed=seed) as hub:
-        # Spread a run over about a second so kills land everywhere; pages come in bursts of three,
-        # so that kills also land on pages stored together, not yet committed.
-        hub.faults.add("slow=0.06,every=3")
-        aims: list[str] = []
-        missed = False
-        for _ in range(6 * kills):
-            if len(aims) == kills:
-                break
-            aim = wait_then_kill(start_sync(hub, db), db, rng, first=not aims, missed=missed)
-            missed = aim is None
-            if aim is not None:
-                aims.append(aim)
-        assert len(aims) == kills, f"seed {seed}: only {len(aims)} kills landed"
-        final = start_sync(hub, db)
-        assert final.wait(timeout=120) == 0, f"seed {seed}: the run after kills {aims} failed"
-        assert_catalog_equals_corpus(hub, db)
-        history = runs(db)
-        statuses = [run["status"] for run in history]
-        assert statuses[-1] == "ok" and history[-1]["complete"]
-        assert set(statuses) <= {"ok", "abandoned"} and statuses.count("abandoned") <= kills, f"seed {seed}: {statuses}"
-        # one walk; per kill the pages not committed yet, the one fetched ahead and a catch-up
-        # page; per finished run its catch-up page
-        walk = math.ceil(MODELS / PAGE)
-        fetched = len(hub.listing_requests())
-        bound = walk + (PAGES_PER_COMMIT + 2) * kills + statuses.count("ok")
-        assert fetched <= bound, f"seed {seed}: {fetched} requests > {bound} for {walk} pages, kills {aims}"
+    # Spread a run over about a second so kills land everywhere; pages come in bursts of three,
+    # so that kills also land on pages stored together, not yet committed.
+    hub = make_hub(models=MODELS, seed=seed, faults=["slow=0.06,every=3"])
+    aims: list[str] = []
+    missed = False
+    for _ in range(6 * kills):
+        if len(aims) == kills:
+            break
+        aim = wait_then_kill(start_sync(hub, db), db, rng, first=not aims, missed=missed)
+        missed = aim is None
+        if aim is not None:
+            aims.append(aim)
+    assert len(aims) == kills, f"seed {seed}: only {len(aims)} kills landed"
+    final = start_sync(hub, db)
+    assert final.wait(timeout=120) == 0, f"seed {seed}: the run after kills {aims} failed"
+    assert_catalog_equals_corpus(hub, db)
+    history = runs(db)
+    statuses = [run["status"] for run in history]
+    assert statuses[-1] == "ok" and history[-1]["complete"]
+    assert set(statuses) <= {"ok", "abandoned"} and statuses.count("abandoned") <= kills, f"seed {seed}: {statuses}"
+    # one walk; per kill the pages not committed yet, the one fetched ahead and a catch-up
+    # page; per finished run its catch-up page
+    walk = math.ceil(MODELS / PAGE)
+    fetched = len(hub.listing_requests())
+    bound = walk + (PAGES_PER_COMMIT + 2) * kills + statuses.count("ok")
+    assert fetched <= bound, f"seed {seed}: {fetched} requests > {bound} for {walk} pages, kills {aims}"
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_killed_again_and_again_the_catalog_ends_equal_to_the_hub(seed, db):
-    crash_sequence(seed, kills=4, db=db)
+def test_killed_again_and_again_the_catalog_ends_equal_to_the_hub(seed, db, make_hub):
+    crash_sequence(seed, kills=4, db=db, make_hub=make_hub)
 
 
 @pytest.mark.soak
 @pytest.mark.parametrize("seed", range(100, 160))
-def test_soak_kills(seed, db):
-    crash_sequence(seed, kills=5, db=db)
+def test_soak_kills(seed, db, make_hub):
+    crash_sequence(seed, kills=5, db=db, make_hub=make_hub)

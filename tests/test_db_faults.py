@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, event
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.errors import CatalogError
 from harvester.sync import sync
 from helpers import PAGE, assert_catalog_equals_corpus, catalog, config, runs, wait_for_pages
@@ -19,9 +18,9 @@ pytestmark = pytest.mark.sqlite_only  # SQLite's own file: its page cap (a full 
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=1_000, seed=33) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=1_000, seed=33)
 
 
 @pytest.fixture

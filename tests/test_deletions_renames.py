@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.mapping import map_model
 from harvester.store.engine import open_catalog
 from harvester.store.repos import upsert_repos
@@ -19,9 +18,9 @@ from helpers import assert_catalog_equals_corpus, config, runs
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=800, spaces=300, seed=29) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=800, spaces=300, seed=29)
 
 
 def deleted(db, kind: str = "models") -> set[str]:

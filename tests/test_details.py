@@ -21,9 +21,9 @@ from helpers import config
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=260, datasets=40, seed=71) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=260, datasets=40, seed=71)
 
 
 def expected_files(hub: HubEmulator, kind: str = "models") -> dict[str, set[tuple]]:
@@ -139,13 +139,13 @@ def test_transient_failures_on_repo_pages_are_retried(hub, db):
     assert stored_files(db) == expected_files(hub)
 
 
-def test_a_bad_token_fails_fast_instead_of_skipping_repos(db):
-    with HubEmulator(models=30, seed=3) as hub:
-        sync(config(hub, db, token="good"))
-        hub.tokens = {"good"}
-        with pytest.raises(Exception, match="401"):
-            sync(config(hub, db, lane="details", token="bad"))
-        assert len(hub.repo_requests()) == 1
+def test_a_bad_token_fails_fast_instead_of_skipping_repos(db, make_hub):
+    hub = make_hub(models=30, seed=3)
+    sync(config(hub, db, token="good"))
+    hub.tokens = {"good"}
+    with pytest.raises(Exception, match="401"):
+        sync(config(hub, db, lane="details", token="bad"))
+    assert len(hub.repo_requests()) == 1
 
 
 def test_a_stop_commits_the_batch_in_hand_and_the_next_run_finishes(hub, db):

@@ -165,10 +165,10 @@ def test_last_page_has_no_link(hub):
     assert len(response.json()) == 400 and "Link" not in response.headers
 
 
-def test_limit_is_capped_at_the_hubs_maximum():
-    with HubEmulator(models=1_500, seed=2) as hub:
-        assert len(get(hub, "/api/models", {"limit": 5000}).json()) == 1000
-        assert len(get(hub, "/api/models").json()) == 1000
+def test_limit_is_capped_at_the_hubs_maximum(make_hub):
+    hub = make_hub(models=1_500, seed=2)
+    assert len(get(hub, "/api/models", {"limit": 5000}).json()) == 1000
+    assert len(get(hub, "/api/models").json()) == 1000
 
 
 @pytest.mark.parametrize("params", [
@@ -363,13 +363,13 @@ def test_fault_specs_parse_and_reject_nonsense():
     assert [plan.next_fault() is not None for _ in range(4)] == [False, True, False, True]
 
 
-def test_tokens_are_checked_but_never_logged():
-    with HubEmulator(models=10, tokens={"hf_good"}) as hub:
-        good = get_session().get(f"{hub.url}/api/models", headers={"Authorization": "Bearer hf_good"})
-        bad = get_session().get(f"{hub.url}/api/models", headers={"Authorization": "Bearer hf_bad"})
-        assert (good.status_code, bad.status_code) == (200, 401)
-        assert all(r.authorized for r in hub.requests)
-        assert "hf_good" not in repr(list(hub.requests))
+def test_tokens_are_checked_but_never_logged(make_hub):
+    hub = make_hub(models=10, tokens={"hf_good"})
+    good = get_session().get(f"{hub.url}/api/models", headers={"Authorization": "Bearer hf_good"})
+    bad = get_session().get(f"{hub.url}/api/models", headers={"Authorization": "Bearer hf_bad"})
+    assert (good.status_code, bad.status_code) == (200, 401)
+    assert all(r.authorized for r in hub.requests)
+    assert "hf_good" not in repr(list(hub.requests))
 
 
 def test_unknown_paths_are_404(hub):
@@ -457,8 +457,8 @@ def test_emulator_command_on_a_busy_port_is_a_clear_error(hub):
     assert "Traceback" not in result.stderr
 
 
-def test_a_repos_card_does_not_change_when_other_repos_come_go_or_are_renamed():
-    corpus = HubEmulator(models=2_000, seed=3).corpora["models"]
+def test_a_repos_card_does_not_change_when_other_repos_come_go_or_are_renamed(make_hub):
+    corpus = make_hub(models=2_000, seed=3).corpora["models"]
     card = PROPERTIES["cardData"]
     before = {corpus.hub_id(j): card(corpus, j) for j in corpus.live()}
     corpus.delete(20)

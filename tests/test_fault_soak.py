@@ -21,10 +21,10 @@ import random
 import pytest
 
 from catalog import Catalog
-from harvester.emulator import HubEmulator, Quota
+from harvester.emulator import Quota
 from harvester.errors import HarvesterError
 from harvester.sync import sync
-from helpers import assert_catalog_equals_corpus, config, runs
+from helpers import MakeHub, assert_catalog_equals_corpus, config, runs
 
 FAULTS = [
     "500", "502", "503", "429", "429,retry_after=0.05", "drop", "truncate", "malformed", "slow=0.6",
@@ -37,55 +37,51 @@ def fault_mix(rng: random.Random) -> list[str]:
     return [f"{spec},rate={rng.uniform(0.02, 0.12):.3f}" for spec in chosen]
 
 
-def scenario(seed: int, db: Catalog) -> dict[str, int]:
+def scenario(seed: int, db: Catalog, make_hub: MakeHub) -> dict[str, int]:
     """Run one seeded scenario; returns how runs ended and how often each fault fired."""
     rng = random.Random(seed)
     outcomes: dict[str, int] = {"ok": 0, "failed": 0}
-    with HubEmulator(models=800, seed=seed) as hub:
-        corpus = hub.corpora["models"]
-        for spec in fault_mix(rng):
-            hub.faults.add(spec)
-        hub.faults.max_page_size = rng.choice([None, 30, 45])
+    hub = make_hub(models=800, seed=seed, faults=fault_mix(rng), max_page_size=rng.choice([None, 30, 45]),
+                   quota=Quota(rng.randint(20, 40), 1.0) if rng.random() < 0.3 else None)
+    corpus = hub.corpora["models"]
+
+    def mutate(stats) -> None:
         if rng.random() < 0.3:
-            hub.faults.quota = Quota(rng.randint(20, 40), 1.0)
+            corpus.modify(rng.randint(1, 5))
+            corpus.add(rng.randint(0, 3))
+            corpus.rename(rng.randint(0, 1))
+            corpus.delete(rng.randint(0, 2))
 
-        def mutate(stats) -> None:
-            if rng.random() < 0.3:
-                corpus.modify(rng.randint(1, 5))
-                corpus.add(rng.randint(0, 3))
-                corpus.rename(rng.randint(0, 1))
-                corpus.delete(rng.randint(0, 2))
-
-        for _ in range(8):
-            try:
-                sync(config(hub, db, timeout=0.4, attempts=6), on_page=mutate)
-                outcomes["ok"] += 1
-            except HarvesterError as error:
-                assert str(error) and "Traceback" not in str(error)
-                outcomes["failed"] += 1
-            assert "running" not in {run["status"] for run in runs(db)}
-        for fault in hub.faults.faults:
-            outcomes[f"fired {fault.name}"] = fault.fired
-        outcomes["fired 504"] = sum(1 for r in hub.listing_requests() if r.fault == "page-size")
-        outcomes["fired quota-429"] = sum(1 for r in hub.listing_requests() if r.fault == "quota")
-        hub.faults.clear()
-        final = sync(config(hub, db))
-        assert final["status"] == "ok" and final["complete"]
-        sync(config(hub, db, full=True))  # deletions are proved by a full walk only
-        assert_catalog_equals_corpus(hub, db)
-        marked = {row[0] for row in db.rows("SELECT id FROM models WHERE deleted_at IS NOT NULL")}
-        assert not marked & {corpus.ids[j] for j in corpus.live()}, "a live repo was marked deleted"
+    for _ in range(8):
+        try:
+            sync(config(hub, db, timeout=0.4, attempts=6), on_page=mutate)
+            outcomes["ok"] += 1
+        except HarvesterError as error:
+            assert str(error) and "Traceback" not in str(error)
+            outcomes["failed"] += 1
+        assert "running" not in {run["status"] for run in runs(db)}
+    for fault in hub.faults.faults:
+        outcomes[f"fired {fault.name}"] = fault.fired
+    outcomes["fired 504"] = sum(1 for r in hub.listing_requests() if r.fault == "page-size")
+    outcomes["fired quota-429"] = sum(1 for r in hub.listing_requests() if r.fault == "quota")
+    hub.faults.clear()
+    final = sync(config(hub, db))
+    assert final["status"] == "ok" and final["complete"]
+    sync(config(hub, db, full=True))  # deletions are proved by a full walk only
+    assert_catalog_equals_corpus(hub, db)
+    marked = {row[0] for row in db.rows("SELECT id FROM models WHERE deleted_at IS NOT NULL")}
+    assert not marked & {corpus.ids[j] for j in corpus.live()}, "a live repo was marked deleted"
     return outcomes
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_faults_and_mutations_end_equal_to_the_hub(seed, db):
-    outcomes = scenario(seed, db)
+def test_faults_and_mutations_end_equal_to_the_hub(seed, db, make_hub):
+    outcomes = scenario(seed, db, make_hub)
     fired = {name: count for name, count in outcomes.items() if name.startswith("fired")}
     assert sum(fired.values()) > 0, f"no fault fired: {outcomes}"
 
 
 @pytest.mark.soak
 @pytest.mark.parametrize("seed", range(100, 200))
-def test_soak_faults(seed, db):
-    scenario(seed, db)
+def test_soak_faults(seed, db, make_hub):
+    scenario(seed, db, make_hub)

@@ -14,16 +14,15 @@ from click.testing import CliRunner
 
 from harvester import read, render
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.render import csv_cell
 from harvester.sync import sync
 from helpers import config
 
 
 @pytest.fixture(scope="module")
-def small_hub():
-    with HubEmulator(models=300, seed=61) as emulator:
-        yield emulator
+def small_hub(make_module_hub):
+    """An emulator shared by this module's tests, which only read it."""
+    return make_module_hub(models=300, seed=61)
 
 
 @pytest.fixture

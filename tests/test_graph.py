@@ -14,7 +14,6 @@ import harvester.store.engine
 import harvester.store.repos
 from harvester import Catalog, RepoNotFound
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.mapping import Link, item_links, map_item
 from harvester.store.engine import alembic_config, create_catalog_engine, open_catalog
 from harvester.store.repos import sweep_deleted, upsert_repos
@@ -209,10 +208,13 @@ def test_the_revision_builds_the_edges_of_an_existing_catalog_from_its_rows(db, 
 KINDS = ("models", "datasets", "spaces")
 
 
-@pytest.fixture
-def graph_hub():
-    with HubEmulator(models=1_200, datasets=150, spaces=120, seed=18) as hub:
-        yield hub
+GRAPH_CORPUS = {"models": 1_200, "datasets": 150, "spaces": 120, "seed": 18}
+
+
+@pytest.fixture(scope="module")
+def graph_hub(make_module_hub):
+    """The module's emulator of a graph, for the tests that only read it."""
+    return make_module_hub(**GRAPH_CORPUS)
 
 
 def sync_all(hub, db, **overrides) -> None:
@@ -245,7 +247,8 @@ def catalog_edges(db) -> set[tuple]:
 
 
 def test_a_crawl_stores_exactly_the_emulators_graph_and_keeps_it_through_commits_renames_and_deletions(
-        graph_hub, db):
+        make_hub, db):
+    graph_hub = make_hub(**GRAPH_CORPUS)  # its own: it renames and deletes
     models = graph_hub.corpora["models"]
     sync_all(graph_hub, db)
     expected = emulator_edges(graph_hub)

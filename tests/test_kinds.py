@@ -8,20 +8,22 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.kinds import KINDS
 from harvester.sync import sync
 from helpers import assert_catalog_equals_corpus, catalog, config, runs
 
+CORPUS = {"models": 300, "datasets": 500, "spaces": 400, "seed": 17}
 
-@pytest.fixture
-def hub():
-    with HubEmulator(models=300, datasets=500, spaces=400, seed=17) as emulator:
-        yield emulator
+
+@pytest.fixture(scope="module")
+def hub(make_module_hub):
+    """The module's emulator, for the tests that only read it; the others make their own."""
+    return make_module_hub(**CORPUS)
 
 
 @pytest.mark.parametrize("kind", ["datasets", "spaces"])
-def test_a_full_crawl_of_each_kind_equals_the_corpus(hub, db, kind):
+def test_a_full_crawl_of_each_kind_equals_the_corpus(make_hub, db, kind):
+    hub = make_hub(**CORPUS)  # its own: every request it logs must be this walk's
     run = sync(config(hub, db, kind=kind))
     assert (run["status"], run["scope"], run["rows_inserted"]) == ("ok", kind, len(hub.corpora[kind]))
     assert_catalog_equals_corpus(hub, db, kind)
@@ -29,7 +31,8 @@ def test_a_full_crawl_of_each_kind_equals_the_corpus(hub, db, kind):
 
 
 @pytest.mark.parametrize("kind", ["datasets", "spaces"])
-def test_incremental_and_resume_work_per_kind(hub, db, kind):
+def test_incremental_and_resume_work_per_kind(make_hub, db, kind):
+    hub = make_hub(**CORPUS)  # its own: it modifies and adds repos
     sync(config(hub, db, kind=kind, max_pages=3))
     assert sync(config(hub, db, kind=kind))["mode"] == "resume"
     corpus = hub.corpora[kind]
@@ -64,7 +67,8 @@ def test_cli_kind_all_syncs_every_kind_and_status_lists_them(hub, db):
                                             "spaces:verify"]
 
 
-def test_a_failing_kind_does_not_stop_the_others(hub, db):
+def test_a_failing_kind_does_not_stop_the_others(make_hub, db):
+    hub = make_hub(**CORPUS)  # its own: it faults
     hub.faults.add("truncate,after=0")  # every listing garbled: every kind fails
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--kind", "datasets",
                                        "--kind", "spaces", "--retries", "1"])

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator, Quota, items
+from harvester.emulator import Quota, items
 from harvester.errors import Locked
 from harvester.kinds import KINDS
 from harvester.mapping import map_item
@@ -33,9 +33,9 @@ LAP = math.ceil(MODELS / PAGE)  # pages in one lap
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=MODELS, datasets=150, seed=41) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=MODELS, datasets=150, seed=41)
 
 
 def plain_sync(hub, db, budget: int, **overrides) -> list[dict]:
@@ -215,14 +215,14 @@ def test_status_shows_the_lap_and_the_staleness_bound(hub, db):
     assert text.exit_code == 0 and "within one lap" in text.output and f"{MODELS:,}" in text.output
 
 
-def test_one_pace_for_every_kind_of_a_run(db):
-    with HubEmulator(models=100, datasets=100, seed=3) as hub:
-        hub.faults.quota = Quota(6, 2.0)  # the models walk (5 pages and its catch-up) spends a whole window
-        result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--kind", "models",
-                                           "--kind", "datasets", "--page-size", "20", "--verify-pages", "0"])
-        assert result.exit_code == 0, result.stderr
-        assert len(hub.listing_requests("models")) == 6
-        assert [r.status for r in hub.requests] == [200] * 12, "the datasets walk knew the window was spent"
+def test_one_pace_for_every_kind_of_a_run(db, make_hub):
+    # the models walk (5 pages and its catch-up) spends a whole window
+    hub = make_hub(models=100, datasets=100, seed=3, quota=Quota(6, 2.0))
+    result = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--kind", "models",
+                                       "--kind", "datasets", "--page-size", "20", "--verify-pages", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert len(hub.listing_requests("models")) == 6
+    assert [r.status for r in hub.requests] == [200] * 12, "the datasets walk knew the window was spent"
 
 
 def test_a_clock_stepped_back_during_a_lap_never_makes_a_listed_repo_look_deleted(hub, db, monkeypatch):

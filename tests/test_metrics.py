@@ -17,7 +17,6 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_text_families
 
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.errors import HubUnavailable
 from harvester.sync import sync, sync_kind
 from helpers import config, runs
@@ -32,9 +31,9 @@ def monitoring_section() -> str:
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=300, seed=13) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=300, seed=13)
 
 
 def exposition(db) -> str:

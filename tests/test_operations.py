@@ -31,9 +31,9 @@ MODELS = 600
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=MODELS, seed=91) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=MODELS, seed=91)
 
 
 def start_cli(hub: HubEmulator, db: Catalog, *extra: str) -> subprocess.Popen:

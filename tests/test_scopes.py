@@ -14,11 +14,13 @@ from harvester.errors import ConfigError
 from harvester.sync import sync
 from helpers import catalog, config, runs
 
+CORPUS = {"models": 1_200, "seed": 41}
 
-@pytest.fixture
-def hub():
-    with HubEmulator(models=1_200, seed=41) as emulator:
-        yield emulator
+
+@pytest.fixture(scope="module")
+def hub(make_module_hub):
+    """The module's emulator, for the tests that only read it; the others make their own."""
+    return make_module_hub(**CORPUS)
 
 
 def busiest_author(hub: HubEmulator) -> str:
@@ -31,7 +33,8 @@ def live_ids(hub: HubEmulator, keep) -> set[str]:
     return {corpus.ids[j] for j in corpus.live() if keep(corpus, j)}
 
 
-def test_an_author_scope_holds_exactly_that_authors_models(hub, db):
+def test_an_author_scope_holds_exactly_that_authors_models(make_hub, db):
+    hub = make_hub(**CORPUS)  # its own: every request it logs must be this walk's
     author = busiest_author(hub)
     run = sync(config(hub, db, author=author))
     assert run["scope"] == f"models?author={author}"
@@ -46,7 +49,8 @@ def test_tag_and_task_scopes(hub, db):
     assert expected and set(catalog(db)) == expected
 
 
-def test_each_scope_keeps_its_own_state(hub, db):
+def test_each_scope_keeps_its_own_state(make_hub, db):
+    hub = make_hub(**CORPUS)  # its own: it modifies a repo
     author = busiest_author(hub)
     sync(config(hub, db, author=author))
     assert sync(config(hub, db))["mode"] == "full", "the whole-kind scope starts its own walk"
@@ -57,7 +61,8 @@ def test_each_scope_keeps_its_own_state(hub, db):
     assert {r["scope"] for r in runs(db)} == {"models", f"models?author={author}"}
 
 
-def test_a_scoped_full_walk_never_marks_deletions(hub, db):
+def test_a_scoped_full_walk_never_marks_deletions(make_hub, db):
+    hub = make_hub(**CORPUS)  # its own: it deletes repos
     author = busiest_author(hub)
     sync(config(hub, db))
     gone = hub.corpora["models"].delete(ids=sorted(live_ids(hub, lambda c, j: c.author(j) == author))[:3])

@@ -11,16 +11,15 @@ from sqlalchemy import create_engine
 
 import harvester.search
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.search import fts_query, refresh_index, summary
 from harvester.sync import sync
 from helpers import config
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=500, seed=83) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=500, seed=83)
 
 
 def search(db, *words: str, kind: str = "models") -> list[str]:
@@ -187,10 +186,10 @@ def test_odd_input_is_words_not_syntax():
     assert fts_query('a "b" c-d/e') == '"a" """b""" "c-d/e"'
 
 
-def test_datasets_are_searched_apart(hub, db):
-    with HubEmulator(datasets=80, seed=5) as other:
-        sync(config(other, db, kind="datasets"))
-        dataset = other.corpora["datasets"].ids[0]
+def test_datasets_are_searched_apart(db, make_hub):
+    other = make_hub(datasets=80, seed=5)
+    sync(config(other, db, kind="datasets"))
+    dataset = other.corpora["datasets"].ids[0]
     assert dataset in search(db, dataset, kind="datasets")
     assert search(db, dataset) == []
 

@@ -8,8 +8,6 @@ import sys
 
 import pytest
 
-from harvester.emulator import HubEmulator
-
 PLANTED = "hf_PLANTEDsecretToken0123456789abcdef"
 
 
@@ -19,7 +17,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 
 
 @pytest.mark.parametrize("how", ["flag", "environment", "stored-login"])
-def test_a_planted_token_never_leaks(tmp_path, db, how):
+def test_a_planted_token_never_leaks(tmp_path, db, how, make_hub):
     home = tmp_path / "hf-home"
     home.mkdir()
     env = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
@@ -32,21 +30,21 @@ def test_a_planted_token_never_leaks(tmp_path, db, how):
     else:
         (home / "token").write_text(PLANTED)
 
-    with HubEmulator(models=300, seed=5, tokens={PLANTED}) as hub:
-        env["HF_ENDPOINT"] = hub.url
-        outputs = [
-            run_cli(["sync", "--page-size", "50", "--json", *token_args], env),
-            run_cli(["status"], env),
-            run_cli(["status", "--json"], env),
-        ]
-        hub.faults.add("truncate,after=1")
-        outputs.append(run_cli(["sync", "--full", "--page-size", "50", "--retries", "2", *token_args], env))
-        hub.faults.clear()
-        hub.faults.add("foreign-link,times=1")
-        outputs.append(run_cli(["sync", "--full", "--page-size", "50", *token_args], env))
-        hub.faults.clear()
-        outputs.append(run_cli(["sync", "--endpoint", "http://127.0.0.1:9", "--retries", "1", *token_args], env))
-        sent_token = all(request.authorized for request in hub.listing_requests())
+    hub = make_hub(models=300, seed=5, tokens={PLANTED})
+    env["HF_ENDPOINT"] = hub.url
+    outputs = [
+        run_cli(["sync", "--page-size", "50", "--json", *token_args], env),
+        run_cli(["status"], env),
+        run_cli(["status", "--json"], env),
+    ]
+    hub.faults.add("truncate,after=1")
+    outputs.append(run_cli(["sync", "--full", "--page-size", "50", "--retries", "2", *token_args], env))
+    hub.faults.clear()
+    hub.faults.add("foreign-link,times=1")
+    outputs.append(run_cli(["sync", "--full", "--page-size", "50", *token_args], env))
+    hub.faults.clear()
+    outputs.append(run_cli(["sync", "--endpoint", "http://127.0.0.1:9", "--retries", "1", *token_args], env))
+    sent_token = all(request.authorized for request in hub.listing_requests())
 
     assert sent_token, "the token was used"
     assert [o.returncode for o in outputs] == [0, 0, 0, 1, 1, 3], [o.stderr for o in outputs]

@@ -25,7 +25,6 @@ from click.testing import CliRunner
 
 from catalog import Catalog
 from harvester.cli import main
-from harvester.emulator import HubEmulator
 from harvester.serve import CHARTS, DASHBOARD, QUERIES, datasette_metadata, described_tables, is_loopback
 from harvester.store.engine import open_catalog
 from harvester.sync import sync
@@ -113,16 +112,16 @@ def test_binding_beyond_loopback_warns(fresh, monkeypatch):
 # --- in a real browser ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory) -> Path:
+def synced(tmp_path_factory, make_module_hub) -> Path:
     """hub.db synced from the emulator: every kind, and three `--stats` runs between counter moves."""
     path = tmp_path_factory.mktemp("serve") / "hub.db"
     db = Catalog.sqlite(path)
-    with HubEmulator(models=800, datasets=200, spaces=100, seed=3) as hub:
-        for kind in ("models", "datasets", "spaces"):
-            sync(config(hub, db, kind=kind))
-        for _ in range(3):
-            sync(config(hub, db, lane="stats", top=200))
-            hub.corpora["models"].bump_counters(300)
+    hub = make_module_hub(models=800, datasets=200, spaces=100, seed=3)
+    for kind in ("models", "datasets", "spaces"):
+        sync(config(hub, db, kind=kind))
+    for _ in range(3):
+        sync(config(hub, db, lane="stats", top=200))
+        hub.corpora["models"].bump_counters(300)
     db.dispose()
     return path
 
@@ -266,15 +265,15 @@ def test_every_dashboard_chart_renders_marks(visit):
         page.locator(f"#chart-{slug}").screenshot(path=ARTIFACTS / f"chart-{slug}.png")
 
 
-def test_a_sync_committed_while_serving_shows_on_the_next_page_and_in_search_soon_after(visit, synced):
+def test_a_sync_committed_while_serving_shows_on_the_next_page_and_in_search_soon_after(visit, synced, make_hub):
     """Read-only, not immutable: Datasette reads through SQLite's locks and WAL, so what a sync
     commits meanwhile shows at once; search finds it after the server's next refresh of the
     index (every SEARCH_EVERY seconds here). Last in the module: it changes the catalog."""
     count = "/hub.json?sql=SELECT+count(*)+AS+n+FROM+models_current&_shape=array"
     before = visit.page.request.get(visit.base + count).json()[0]["n"]
-    with HubEmulator(models=800, datasets=200, spaces=100, seed=3) as hub:  # the corpus `synced` read
-        added = hub.corpora["models"].add(25)
-        sync(config(hub, Catalog.sqlite(synced)))
+    hub = make_hub(models=800, datasets=200, spaces=100, seed=3)  # the corpus `synced` read
+    added = hub.corpora["models"].add(25)
+    sync(config(hub, Catalog.sqlite(synced)))
     assert visit.page.request.get(visit.base + count).json()[0]["n"] == before + 25
     visit.go("/hub/models_current")
     new = next(repo_id for repo_id in added if "/" in repo_id)

@@ -13,9 +13,9 @@ from helpers import PAGE, assert_raw_agrees_with_columns, config
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=600, spaces=200, seed=53) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=600, spaces=200, seed=53)
 
 
 def top_ids(hub: HubEmulator, n: int, kind: str = "models", column: str = "downloads") -> list[str]:

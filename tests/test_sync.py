@@ -39,9 +39,9 @@ from helpers import (
 
 
 @pytest.fixture
-def hub():
-    with HubEmulator(models=1_000, seed=21) as emulator:
-        yield emulator
+def hub(make_hub):
+    """An emulator of each test's own: the tests here change its corpus or its faults."""
+    return make_hub(models=1_000, seed=21)
 
 
 def full_walk_pages(hub: HubEmulator) -> int:
@@ -306,13 +306,12 @@ def test_a_504_halves_the_page_size_and_keeps_it(hub, db):
     assert run["retries"] == 2
 
 
-def test_pacing_from_ratelimit_headers_avoids_429(db):
-    with HubEmulator(models=300, seed=3) as hub:
-        hub.faults.quota = Quota(12, 1.0)
-        run = sync(config(hub, db, page_size=20))
-        assert run["status"] == "ok" and run["requests"] > 12
-        assert Counter(r.status for r in hub.listing_requests())[429] == 0
-        assert_catalog_equals_corpus(hub, db)
+def test_pacing_from_ratelimit_headers_avoids_429(db, make_hub):
+    hub = make_hub(models=300, seed=3, quota=Quota(12, 1.0))
+    run = sync(config(hub, db, page_size=20))
+    assert run["status"] == "ok" and run["requests"] > 12
+    assert Counter(r.status for r in hub.listing_requests())[429] == 0
+    assert_catalog_equals_corpus(hub, db)
 
 
 def test_a_persistent_truncated_body_fails_clearly_and_stays_resumable(hub, db):
@@ -472,22 +471,21 @@ def test_tls_spoken_to_a_plain_http_port_fails_at_once(hub, db):
     assert "is it an http:// endpoint?" in result.stderr and not hub.requests
 
 
-def test_every_retry_is_a_line_or_an_event_unless_quiet(db):
-    with HubEmulator(models=120, seed=3) as hub:
-        hub.faults.add("503,every=2")
-        args = ["sync", "--db", str(db), "--endpoint", hub.url, "--page-size", "40", "--verify-pages", "0"]
-        text = CliRunner().invoke(main, args)
-        assert text.exit_code == 0
-        retries = [line for line in text.stderr.splitlines() if "retrying in" in line]
-        assert len(retries) == runs(db)[-1]["retries"] >= 2 and all("(1/8): HTTP 503" in line for line in retries)
-        hub.corpora["models"].modify(50)
-        logged = CliRunner().invoke(main, [*args, "--log-format", "json"])
-        events = [json.loads(line) for line in logged.stderr.splitlines()]
-        retried = [event for event in events if event.get("event") == "retry"]
-        assert retried and all(e["reason"] == "HTTP 503" and e["attempt"] == 1 and e["run_id"] == 2 for e in retried)
-        hub.corpora["models"].modify(50)
-        quiet = CliRunner().invoke(main, [*args, "--quiet"])
-        assert quiet.exit_code == 0 and quiet.stderr == "" and runs(db)[-1]["retries"] >= 1
+def test_every_retry_is_a_line_or_an_event_unless_quiet(db, make_hub):
+    hub = make_hub(models=120, seed=3, faults=["503,every=2"])
+    args = ["sync", "--db", str(db), "--endpoint", hub.url, "--page-size", "40", "--verify-pages", "0"]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0
+    retries = [line for line in text.stderr.splitlines() if "retrying in" in line]
+    assert len(retries) == runs(db)[-1]["retries"] >= 2 and all("(1/8): HTTP 503" in line for line in retries)
+    hub.corpora["models"].modify(50)
+    logged = CliRunner().invoke(main, [*args, "--log-format", "json"])
+    events = [json.loads(line) for line in logged.stderr.splitlines()]
+    retried = [event for event in events if event.get("event") == "retry"]
+    assert retried and all(e["reason"] == "HTTP 503" and e["attempt"] == 1 and e["run_id"] == 2 for e in retried)
+    hub.corpora["models"].modify(50)
+    quiet = CliRunner().invoke(main, [*args, "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and runs(db)[-1]["retries"] >= 1
 
 
 def _raised_from(inner: BaseException) -> BaseException:
@@ -534,16 +532,16 @@ def test_unwritable_db_fails_clearly(hub, tmp_path):
     assert not hub.requests, "no request before the catalog is known to open"
 
 
-def test_bad_token_fails_fast_and_is_never_printed(db):
-    with HubEmulator(models=50, tokens={"hf_valid_token"}) as hub:
-        result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url,
-                                           "--token", "hf_planted_secret_123"])
-        assert result.exit_code == 1 and "HTTP 401" in result.stderr and "token" in result.stderr
-        assert "hf_planted_secret_123" not in result.output + result.stderr
-        assert len(hub.listing_requests()) == 1, "401 is not retried"
-        assert not db.holds("hf_planted_secret_123")
-        ok = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--token", "hf_valid_token"])
-        assert ok.exit_code == 0
+def test_bad_token_fails_fast_and_is_never_printed(db, make_hub):
+    hub = make_hub(models=50, tokens={"hf_valid_token"})
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url,
+                                       "--token", "hf_planted_secret_123"])
+    assert result.exit_code == 1 and "HTTP 401" in result.stderr and "token" in result.stderr
+    assert "hf_planted_secret_123" not in result.output + result.stderr
+    assert len(hub.listing_requests()) == 1, "401 is not retried"
+    assert not db.holds("hf_planted_secret_123")
+    ok = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--token", "hf_valid_token"])
+    assert ok.exit_code == 0
 
 
 def test_bad_page_size_is_a_usage_error(db):
