@@ -12,10 +12,10 @@ def run() -> None:
     for sig, handler in inherited.items():
         if handler is not signal.SIG_IGN:  # a signal the parent chose to ignore stays ignored
             signal.signal(sig, quit_quietly)
-    from . import cli
+    from . import cli, stopping
 
-    cli.OWN_PROCESS = True
-    cli.INHERITED_SIGNALS.update(inherited)
+    stopping.OWN_PROCESS = True
+    stopping.INHERITED_SIGNALS.update(inherited)
     cli.main()
 
 

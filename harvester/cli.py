@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__, logs
-from .errors import CatalogError, ConfigError, HarvesterError, Interrupted
+from . import __version__, logs, render
+from .emulator.command import emulator
+from .errors import ConfigError
 from .kinds import KINDS
+from .logs import report, reported_errors
 from .render import plural, summary
-from .stopping import SIGNALS, SignalStop, StopRequest, quit_quietly
+from .stopping import restore_inherited_signals, stop_on_signals
 
 if TYPE_CHECKING:
-    from .records import Run
+    from .catalog import Catalog
+    from .harvest import KindSync
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -35,93 +34,16 @@ def main(ctx: click.Context) -> None:
     """
     logs.setup()
     if ctx.invoked_subcommand != "sync":  # a sync stops on signals its own way; others the ordinary way
-        for sig, inherited in INHERITED_SIGNALS.items():
-            if signal.getsignal(sig) is quit_quietly:
-                signal.signal(sig, inherited)
+        restore_inherited_signals()
     if ctx.invoked_subcommand is None:  # a bare `harvester` is a request for help, not a mistake
         click.echo(ctx.get_help())
 
 
-def _report(exc: HarvesterError, kind: str | None = None) -> None:
-    """One line on stderr (or one JSON object) for an error; ``kind`` when several kinds ran."""
-    if isinstance(exc, Interrupted):
-        logs.failed(f"interrupted: {exc}; the next run resumes from there", exc.exit_code, exc.run)
-    else:
-        logs.failed(f"error: {kind}: {exc}" if kind else f"error: {exc}", exc.exit_code, exc.run)
+def _catalog(db: str | None) -> Catalog:
+    """The catalog at --db, read-only (imported when a command runs: the command line starts without SQLAlchemy)."""
+    from .catalog import Catalog
 
-
-@contextmanager
-def _reported_errors() -> Iterator[None]:
-    """Turn harvester's own errors into one line on stderr and their documented exit code."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .store.engine import database_reason
-
-    try:
-        yield
-    except HarvesterError as exc:
-        _report(exc)
-        sys.exit(exc.exit_code)
-    except SQLAlchemyError as exc:  # reading commands (status, changes, search): the database's own reason
-        _report(CatalogError(f"the catalog could not be read: {database_reason(exc)}"))
-        sys.exit(CatalogError.exit_code)
-    except KeyboardInterrupt:  # Ctrl-C where no stop handler runs (query, export; a sync has its own): one line
-        logs.failed("interrupted", Interrupted.exit_code)
-        sys.exit(Interrupted.exit_code)
-
-
-OWN_PROCESS = False  # set by `harvester.__main__.run`: harvester is the process, not a library inside one
-INHERITED_SIGNALS: dict[int, Any] = {}  # the handlers the process started with (`harvester.__main__.run`)
-
-
-@contextmanager
-def _stop_on_signals(log_format: str) -> Iterator[StopRequest]:
-    """Ctrl-C and SIGTERM, for the whole of a sync: see `stopping.SignalStop`. The stop line is
-    written as the logs are (text, or a JSON object), on a line of its own on a terminal."""
-
-    def stopping() -> bytes:
-        text = "stopping after the current page (again to abort)"
-        if log_format == "json":
-            line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "warning",
-                               "message": text, "event": "stopping"})
-        else:
-            line = ("\r\x1b[2K" if sys.stderr.isatty() else "") + f"harvester: {text}"
-        return (line + "\n").encode()
-
-    handler = SignalStop(stopping)
-    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield handler.stop
-    finally:
-        # A process of its own is on its way out, its lines said: a late signal must not find the
-        # default handler (a traceback, or death by the signal) in its last instants.
-        for sig, previous_handler in previous.items():
-            signal.signal(sig, signal.SIG_IGN if OWN_PROCESS else previous_handler)
-
-
-@contextmanager
-def _progress(enabled: bool, kind: str) -> Iterator[Callable | None]:
-    """A live line of pages, rows, rows/s and retries on a terminal; nothing otherwise."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.live import Live
-
-    started = time.monotonic()
-    with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live, \
-            logs.on_event("retry", lambda fields: live.update(
-                f"[bold]sync {kind}[/] waiting {fields['wait_seconds']:.1f} s to retry "
-                f"({fields['attempt']}/{fields['attempts']}): {fields['reason']}")):
-        def show(stats) -> None:
-            rate = stats.rows_seen / max(time.monotonic() - started, 1e-6)
-            live.update(f"[bold]sync {kind}[/] {plural(stats.pages, 'page')}  {stats.rows_seen:,} rows  "
-                        f"{rate:,.0f} rows/s  {plural(stats.requests, 'request')}  "
-                        f"{plural(stats.retries, 'retry', 'retries')}")
-
-        yield show
+    return Catalog(db)
 
 
 DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
@@ -166,10 +88,8 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--json", "as_json", is_flag=True,
               help="Print each run record, failed ones too, as one JSON object per line on stdout.")
 def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
-         reconcile: bool, stats: bool, top: int | None, details: bool, max_repos: int | None, author: str | None,
-         search: str | None, filters: tuple[str, ...], pipeline_tag: str | None, page_size: int,
-         max_pages: int | None, verify_pages: int | None, retries: int, wait: float, quiet: bool, log_format: str,
-         as_json: bool) -> None:
+         reconcile: bool, stats: bool, details: bool, retries: int, quiet: bool, log_format: str, as_json: bool,
+         **settings: Any) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
@@ -182,41 +102,40 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     unavailable after retries, 4 catalog from a newer harvester, 5 another run holds the lock,
     130 interrupted. With several kinds, the first failure's code.
     """
-    with _stop_on_signals(log_format) as stop:  # first, so that no signal finds the default handler mid-run
+    # first, so that no signal finds the default handler mid-run
+    with stop_on_signals(partial(logs.stopping_line, log_format)) as stop:
         from .harvest import harvest
         from .lanes import lane_of
 
         logs.setup(log_format, quiet=quiet)
-        exit_code = 0
-        live = sys.stderr.isatty() and not (as_json or quiet or log_format == "json")
-        with _reported_errors():
+        live, exit_code = sys.stderr.isatty() and not (as_json or quiet or log_format == "json"), 0
+        with reported_errors():
             lane = lane_of(full=full, reconcile=reconcile, stats=stats, details=details)
-            synced = harvest(db, kinds=kinds, endpoint=endpoint, token=token, stop=stop,
-                             progress=lambda kind: _progress(live, kind), lane=lane, full=full, top=top,
-                             max_repos=max_repos, author=author, search=search, filters=filters,
-                             pipeline_tag=pipeline_tag, page_size=page_size, max_pages=max_pages,
-                             verify_pages=verify_pages, attempts=retries, wait=wait)
-            several = len(set(kinds)) > 1 or "all" in kinds
-            for kind in synced:
-                _print_runs(kind.runs, as_json, stopping=stop.is_set())
-                if kind.error is None:
-                    continue
-                if as_json and kind.error.run is not None:
-                    click.echo(json.dumps(kind.error.run))
-                if not kind.ends_harvest:  # one kind failed: the others go on; the exit code is the first failure's
-                    _report(kind.error, kind.kind if several else None)
-                    exit_code = exit_code or kind.error.exit_code
+            for synced in harvest(db, kinds=kinds, endpoint=endpoint, token=token, stop=stop, lane=lane, full=full,
+                                  attempts=retries, progress=partial(render.progress, live), **settings):
+                named = len(set(kinds)) > 1 or "all" in kinds
+                exit_code = exit_code or _print_kind(synced, as_json, stopping=stop.is_set(), named=named)
     sys.exit(exit_code)
 
 
-def _print_runs(runs: list[Run], as_json: bool, *, stopping: bool) -> None:
-    """Each run's record on stdout (--json), or its summary on stderr; once a stop was asked,
-    the one line that says so and the one that ends the command are all stderr gets."""
-    for run in runs:
+def _print_kind(synced: KindSync, as_json: bool, *, stopping: bool, named: bool) -> int:
+    """Each run of a kind: its record on stdout (--json), or its summary on stderr (once a stop was
+    asked, the line that says so and the one that ends the command are all stderr gets); then
+    why the kind failed, unless that ends the harvest (it is raised then). Returns its exit code."""
+    for run in synced.runs:
         if as_json:
             click.echo(json.dumps(run.as_dict()))
         elif not stopping:
             logs.run_finished(summary(run), run.as_dict())
+    error = synced.error
+    if error is None:
+        return 0
+    if as_json and error.run is not None:
+        click.echo(json.dumps(error.run))
+    if synced.ends_harvest:
+        return 0
+    report(error, synced.kind if named else None)  # the others go on; the exit code is the first failure's
+    return error.exit_code
 
 
 @main.command()
@@ -227,13 +146,10 @@ def _print_runs(runs: list[Run], as_json: bool, *, stopping: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (the same as --format json).")
 def status(db: str | None, format_: str | None, as_json: bool) -> None:
     """Show each scope's last run, counts, watermark, and any unfinished walk."""
-    from . import render
-    from .catalog import Catalog
-
-    with _reported_errors():
+    with reported_errors():
         if as_json and format_ not in (None, "json"):
             raise ConfigError(f"--json is --format json: give one of them, not --json and --format {format_}")
-        with Catalog(db) as catalog:
+        with _catalog(db) as catalog:
             report = catalog.status()
         render.status(report, "json" if as_json else format_ or "text", sys.stdout)
 
@@ -253,10 +169,7 @@ def changes(db: str | None, since: int, kind: str | None, format_: str, limit: i
     --since comes last: as {"next_since": N} with jsonl, on stderr with csv. Poll with it and no
     event is missed or repeated.
     """
-    from . import render
-    from .catalog import Catalog
-
-    with _reported_errors(), Catalog(db) as catalog:
+    with reported_errors(), _catalog(db) as catalog:
         render.changes(catalog.changes(since=since, kinds=kind, limit=limit), format_, sys.stdout, sys.stderr)
 
 
@@ -276,12 +189,9 @@ def query(db: str | None, sql: str | None, sql_file, format_: str) -> None:
 
     Example: harvester query "SELECT pipeline_tag, count(*) FROM models GROUP BY 1 ORDER BY 2 DESC"
     """
-    from . import render
-    from .catalog import Catalog
-
-    with _reported_errors():
+    with reported_errors():
         sql = _sql_text(sql, sql_file)
-        with Catalog(db) as catalog:
+        with _catalog(db) as catalog:
             result = catalog.query(sql)
             if format_ == "table" and sys.stdout.isatty():
                 render.head(result.columns, result.tuples(), sys.stdout)
@@ -312,12 +222,10 @@ def export(db: str | None, table_or_query: str, format_: str, output: str | None
     Memory stays flat whatever the size. Parquet needs pyarrow: pip install 'hf-harvester[parquet]'.
     CSV cells that start like a spreadsheet formula (=, +, -, @) are written with a leading '.
     """
-    from .catalog import Catalog
-
-    with _reported_errors():
+    with reported_errors():
         if format_ == "parquet" and output is None:
             raise ConfigError("--format parquet writes a file: give --output FILE")
-        with Catalog(db) as catalog:
+        with _catalog(db) as catalog:
             count = catalog.export(table_or_query, format=format_, out=output or sys.stdout)
         click.echo(f"exported {count} rows", err=True)
 
@@ -333,10 +241,7 @@ def search_command(db: str | None, words: tuple[str, ...], kind: str, limit: int
 
     Example: harvester search llama gguf
     """
-    from . import render
-    from .catalog import Catalog
-
-    with _reported_errors(), Catalog(db) as catalog:
+    with reported_errors(), _catalog(db) as catalog:
         found = catalog.search(" ".join(words), kind=kind, limit=limit)
     render.matches(found, words=" ".join(words), kind=kind, as_json=as_json, out=sys.stdout)
 
@@ -359,7 +264,7 @@ def serve(db: str | None, host: str, port: int, open_browser: bool, search_every
     from .config import database_url
     from .serve import serve as run
 
-    with _reported_errors():
+    with reported_errors():
         run(database_url(db), host=host, port=port, open_browser=open_browser, search_every=search_every)
 
 
@@ -376,7 +281,7 @@ def state_reset(db: str | None, kind: str | None) -> None:
     """Forget cursors and watermarks: the next run walks everything. Rows are kept."""
     from .maintenance import reset_state
 
-    with _reported_errors():
+    with reported_errors():
         count = reset_state(db, kind)
     click.echo(f"reset {plural(count, 'scope')}; the next sync is a full walk" if count else
                "nothing to reset: no scope has a cursor or watermark")
@@ -393,67 +298,8 @@ def db_upgrade(db: str | None) -> None:
     """Apply pending schema revisions (sync does this by itself)."""
     from .maintenance import upgrade
 
-    with _reported_errors():
+    with reported_errors():
         click.echo(f"catalog at schema revision {upgrade(db)}")
-
-
-def _fault(ctx: click.Context, param: click.Parameter, specs: tuple[str, ...]) -> list:
-    from .emulator import parse_fault
-
-    try:
-        return [parse_fault(spec) for spec in specs]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _quota(ctx: click.Context, param: click.Parameter, spec: str | None):
-    from .emulator import parse_quota
-
-    try:
-        return parse_quota(spec) if spec else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-@main.command()
-@click.option("--models", default=1000, show_default=True, type=click.IntRange(min=0), help="Models to serve.")
-@click.option("--datasets", default=0, show_default=True, type=click.IntRange(min=0), help="Datasets to serve.")
-@click.option("--spaces", default=0, show_default=True, type=click.IntRange(min=0), help="Spaces to serve.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic corpus.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
-@click.option("--page-size", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Page size when a request gives no limit.")
-@click.option("--fault", "faults", multiple=True, callback=_fault, metavar="SPEC",
-              help="Inject a fault, e.g. '502,every=5', '429,retry_after=1,rate=0.1', 'drop,times=1', "
-                   "'slow=3,every=10', 'truncate'. Repeatable.")
-@click.option("--max-page-size", type=click.IntRange(min=1), default=None,
-              help="Answer 504 to pages asking for more rows than this, like the Hub's gateway.")
-@click.option("--quota", callback=_quota, metavar="REQUESTS/SECONDS", default=None,
-              help="A fixed-window request quota, e.g. 500/300; past it, 429 with Retry-After.")
-def emulator(models: int, datasets: int, spaces: int, seed: int, host: str, port: int, page_size: int,
-             faults: list, max_page_size: int | None, quota) -> None:
-    """Serve a local Hub emulator until interrupted; prints its URL first.
-
-    Point any Hub client at it: HF_ENDPOINT=<url> harvester sync
-    """
-    from .emulator import FaultPlan, HubEmulator
-
-    plan = FaultPlan(faults=faults, max_page_size=max_page_size, quota=quota, seed=seed)
-    try:
-        hub = HubEmulator(models=models, datasets=datasets, spaces=spaces, seed=seed, host=host, port=port,
-                          faults=plan, default_page_size=page_size)
-    except OSError as exc:
-        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
-    click.echo(hub.url)
-    click.echo(f"serving {models} models, {datasets} datasets, {spaces} spaces (seed {seed}); Ctrl-C stops",
-               err=True)
-    try:
-        hub.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        hub.stop()
 
 
 @main.command()
@@ -471,10 +317,7 @@ def tree(db: str | None, model: str, up: bool, depth: int | None, as_json: bool)
     base_model when its card does not say), then its downloads and likes. A member met again (a
     merge's other parent, a cycle) is shown once more without its own branch, marked ↑.
     """
-    from . import render
-    from .catalog import Catalog
-
-    with _reported_errors(), Catalog(db) as catalog:
+    with reported_errors(), _catalog(db) as catalog:
         family = catalog.family(model, up=up, depth=depth)
     render.family(family, up=up, as_json=as_json, out=sys.stdout)
 
@@ -487,9 +330,9 @@ def tree(db: str | None, model: str, up: bool, depth: int | None, as_json: bool)
 def uses(db: str | None, repo: str, kind: str | None, as_json: bool) -> None:
     """List what points at REPO: models derived from or trained on it, spaces that use it, repos
     citing a paper (REPO as arxiv:<id> or doi:<id>), the most downloaded first."""
-    from . import render
-    from .catalog import Catalog
-
-    with _reported_errors(), Catalog(db) as catalog:
+    with reported_errors(), _catalog(db) as catalog:
         found = catalog.uses(repo, kind=kind)
     render.uses(found, as_json=as_json, out=sys.stdout, err=sys.stderr)
+
+
+main.add_command(emulator)

@@ -1,5 +1,6 @@
 """What the command line prints while it works: warnings, errors and run summaries, as text or
-as JSON lines (``--log-format json``), each JSON line tagged with its scope and run id."""
+as JSON lines (``--log-format json``), each JSON line tagged with its scope and run id; and how a
+command's errors become that one line and their exit code (`reported_errors`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from .errors import CatalogError, HarvesterError, Interrupted
 
 log = logging.getLogger("harvester")
 # The scope and run id of the run in progress, for every log line it writes.
@@ -77,6 +80,18 @@ def on_event(event: str, callback: Callable[[dict[str, Any]], None]) -> Iterator
         log.removeHandler(handler)
 
 
+def stopping_line(log_format: str) -> bytes:
+    """The line a first Ctrl-C or SIGTERM writes, as the logs are written (text, or a JSON object),
+    on a line of its own on a terminal."""
+    text = "stopping after the current page (again to abort)"
+    if log_format == "json":
+        line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "warning",
+                           "message": text, "event": "stopping"})
+    else:
+        line = ("\r\x1b[2K" if sys.stderr.isatty() else "") + f"harvester: {text}"
+    return (line + "\n").encode()
+
+
 def run_finished(summary: str, record: dict[str, Any]) -> None:
     """A run's summary: the line in text, the whole run record in JSON."""
     log.info(summary, extra={"fields": {"event": "run", **{f"run_{k}" if k == "id" else k: v
@@ -88,3 +103,31 @@ def failed(message: str, exit_code: int, run: dict[str, Any] | None = None) -> N
     and id of the run it ended, if one was recorded."""
     tags = {"scope": run["scope"], "run_id": run["id"]} if run else {}
     log.error(message, extra={"fields": {**tags, "event": "error", "exit_code": exit_code}})
+
+
+def report(exc: HarvesterError, kind: str | None = None) -> None:
+    """One line on stderr (or one JSON object) for an error; ``kind`` when several kinds ran."""
+    if isinstance(exc, Interrupted):
+        failed(f"interrupted: {exc}; the next run resumes from there", exc.exit_code, exc.run)
+    else:
+        failed(f"error: {kind}: {exc}" if kind else f"error: {exc}", exc.exit_code, exc.run)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn harvester's own errors into one line on stderr and their documented exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store.engine import database_reason
+
+    try:
+        yield
+    except HarvesterError as exc:
+        report(exc)
+        sys.exit(exc.exit_code)
+    except SQLAlchemyError as exc:  # reading commands (status, changes, search): the database's own reason
+        report(CatalogError(f"the catalog could not be read: {database_reason(exc)}"))
+        sys.exit(CatalogError.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C where no stop handler runs (query, export; a sync has its own): one line
+        failed("interrupted", Interrupted.exit_code)
+        sys.exit(Interrupted.exit_code)

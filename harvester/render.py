@@ -1,6 +1,6 @@
 """Output writers: the status report as text or JSON (OpenMetrics: `openmetrics`), rows as JSON Lines, JSON,
-CSV or an aligned table, the graph's trees and uses, and the change feed as JSON Lines or CSV. Pure: each
-takes what a `Catalog` method returned and a file to write to.
+CSV or an aligned table, the graph's trees and uses, the change feed as JSON Lines or CSV, and a sync's
+progress line. Pure: each takes what a `Catalog` method returned and a file to write to.
 
 CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
 carriage return) are prefixed with ``'``, as OWASP recommends; numbers are left alone.
@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
@@ -48,6 +50,33 @@ def summary(run: Run) -> str:
             f"{plural(run.requests, 'request')}, {plural(run.retries, 'retry', 'retries')}; "
             f"{plural(run.rows_seen, 'row')} read: {', '.join(outcomes)}"
             + (f"; {plural(run.samples_taken, 'sample')}" if run.samples_taken else ""))
+
+
+@contextmanager
+def progress(enabled: bool, kind: str) -> Iterator[Callable | None]:
+    """A live line of a kind's sync on a terminal: pages, rows, rows/s and retries, or the wait
+    before a retry; nothing when not ``enabled``. Its value is `harvest`'s ``on_page``."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.live import Live
+
+    from . import logs
+
+    started = time.monotonic()
+    with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live, \
+            logs.on_event("retry", lambda fields: live.update(
+                f"[bold]sync {kind}[/] waiting {fields['wait_seconds']:.1f} s to retry "
+                f"({fields['attempt']}/{fields['attempts']}): {fields['reason']}")):
+        def show(stats) -> None:
+            rate = stats.rows_seen / max(time.monotonic() - started, 1e-6)
+            live.update(f"[bold]sync {kind}[/] {plural(stats.pages, 'page')}  {stats.rows_seen:,} rows  "
+                        f"{rate:,.0f} rows/s  {plural(stats.requests, 'request')}  "
+                        f"{plural(stats.retries, 'retry', 'retries')}")
+
+        yield show
+
 
 
 # --- status ---------------------------------------------------------------------------------------

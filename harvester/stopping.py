@@ -15,8 +15,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from .errors import Interrupted
@@ -63,6 +64,35 @@ class SignalStop:
             self.stop.abort.set()
         elif self._aborted_at is not None and time.monotonic() - self._aborted_at > ABORT_GRACE:
             os._exit(Interrupted.exit_code)
+
+
+OWN_PROCESS = False  # set by `harvester.__main__.run`: harvester is the process, not a library inside one
+INHERITED_SIGNALS: dict[int, Any] = {}  # the handlers the process started with (`harvester.__main__.run`)
+
+
+@contextmanager
+def stop_on_signals(message: Callable[[], bytes]) -> Iterator[StopRequest]:
+    """Ctrl-C and SIGTERM as a `StopRequest` for the whole of a sync (see `SignalStop`), then the
+    handlers from before."""
+    handler = SignalStop(message)
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield handler.stop
+    finally:
+        # A process of its own is on its way out, its lines said: a late signal must not find the
+        # default handler (a traceback, or death by the signal) in its last instants.
+        for sig, previous_handler in previous.items():
+            signal.signal(sig, signal.SIG_IGN if OWN_PROCESS else previous_handler)
+
+
+def restore_inherited_signals() -> None:
+    """Hand signals back to the handlers the process started with (for commands that stop the
+    ordinary way), where `quit_quietly` stood in while the interpreter started."""
+    for sig, inherited in INHERITED_SIGNALS.items():
+        if signal.getsignal(sig) is quit_quietly:
+            signal.signal(sig, inherited)
 
 
 def quit_quietly(signum: int, _frame: Any) -> None:
