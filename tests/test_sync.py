@@ -517,7 +517,8 @@ def test_only_failures_no_retry_can_fix_are_reported_at_once():
     assert not any(_lasting_cause(_raised_from(error)) for error in passing)
 
 
-@pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example"])
+@pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example",
+                                      "http://127.0.0.1:99999", "http://[::1", "http://hub.example:port"])
 def test_bad_endpoint_is_refused_before_any_request(db, endpoint):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", endpoint])
     assert result.exit_code == 2 and "bad Hub endpoint" in result.stderr and "secret" not in result.stderr
