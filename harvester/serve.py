@@ -230,6 +230,19 @@ def sqlite_path(url: str) -> Path:
     return Path(parsed.database)
 
 
+def check_readable(url: str) -> None:
+    """Refuse, before anything starts, a catalog that is missing, unreadable or not at the schema's
+    head, in the words every other command uses (Datasette would start and answer each page with
+    a 500).
+
+    Raises:
+        CatalogError: the catalog cannot be read.
+    """
+    from .read import read_only_catalog
+
+    read_only_catalog(url).dispose()
+
+
 def refresh_search(url: str, *, announce: bool = True) -> bool:
     """Bring the FTS5 indexes up to the change log (as `harvester search` does before each
     search); the one write `serve` makes. Datasette opens the file read-only, so its search sees
@@ -322,6 +335,7 @@ def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     """
     path = sqlite_path(url)
     app = datasette(path)  # first: a missing extra is said before anything is touched
+    check_readable(url)
     writable = refresh_search(url)
     import asyncio
 

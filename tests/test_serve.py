@@ -97,6 +97,23 @@ def test_serve_without_the_extra_names_it_in_one_line(fresh):
     assert "pip install 'hf-harvester[serve]'" in line
 
 
+@pytest.mark.parametrize("content", [None, b"not a catalog, " * 100])
+def test_serve_refuses_a_missing_or_unreadable_catalog_in_one_line_before_it_starts(tmp_path, monkeypatch, content):
+    import uvicorn
+
+    path = tmp_path / "typo.db"
+    if content is not None:
+        path.write_bytes(content)
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options))
+    result = CliRunner().invoke(main, ["serve", "--db", str(path)])
+    assert result.exit_code == 1 and not served
+    [line] = result.stderr.strip().splitlines()
+    assert str(path) in line
+    if content is None:
+        assert "run `harvester sync` to create one" in line and not path.exists()
+
+
 def test_binding_beyond_loopback_warns(fresh, monkeypatch):
     import uvicorn
 
