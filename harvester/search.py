@@ -28,7 +28,9 @@ from sqlalchemy import (
     union,
 )
 
+from .logs import log
 from .store.dialect import search_sql, upsert_capable_insert
+from .store.engine import describe, writable
 from .store.schema import REPO_TABLES, changes, search_indexed
 
 CHUNK = 20_000  # row keys per transaction: about half a second of writing (benchmarks/search_refresh.py)
@@ -60,7 +62,11 @@ def search(engine: Engine, words: str, *, kind: str = "models", limit: int = 20)
         return []
     table = REPO_TABLES[kind][0]
     sql = search_sql(engine.dialect, kind, [c for c in SUMMARY_COLUMNS if c in table.c], CARD_KEYS)
-    refresh_index(engine, kind)
+    if writable(engine):
+        refresh_index(engine, kind)
+    else:
+        log.warning(f"catalog {describe(engine)!r} is read-only for this user: searching the index as the last "
+                    "`harvester search` (or serve) that could write it left it")
     query = fts_query(words) if engine.dialect.name == "sqlite" else words
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(text(sql), {"query": query, "limit": limit}).mappings()]

@@ -14,7 +14,6 @@ SQLite only: Datasette reads SQLite files. A PostgreSQL catalog is refused in on
 from __future__ import annotations
 
 import ipaddress
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from .errors import ConfigError, MissingExtra
 from .graph import LARGEST_FAMILIES, MOST_TRAINED_ON
 from .logs import log
 from .mapping import KINDS
+from .store.dialect import sqlite_open_mode
 from .store.schema import OTHER_TABLES, metadata, views
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def refresh_search(url: str, *, announce: bool = True) -> bool:
     from .store.engine import open_catalog
 
     path = sqlite_path(url)
-    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+    if sqlite_open_mode(path) != "write":
         if announce:
             log.warning(f"{path} is read-only for this user: search uses the index as the last `harvester "
                         "search` (or serve) that could write it left it")
@@ -310,6 +310,10 @@ def datasette(path: Path) -> Datasette:
         "allow_download": False,  # the file is the catalog a sync writes; `harvester export` copies it safely
     }
     name = path.stem
+    # A file on a read-only mount with no `-shm` beside it cannot be read through SQLite's locks:
+    # Datasette's mode=ro connections would fail on every page. Nothing writes it, and immutable reads it.
+    if path.exists() and sqlite_open_mode(path) == "immutable":
+        return Datasette(immutables=[str(path)], metadata=datasette_metadata(name), settings=settings)
     return Datasette([str(path)], metadata=datasette_metadata(name), settings=settings)
 
 

@@ -7,8 +7,11 @@ Everything else (schema, revisions, queries, the sync) is the same code on both.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, text
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random
@@ -50,6 +53,31 @@ def _sqlite_pragmas(busy_timeout: float):
         cursor.close()
 
     return apply
+
+
+def sqlite_open_mode(path: Path) -> Literal["write", "ro", "immutable"]:
+    """How this user can open the catalog file at ``path``: ``write`` when it may write the file
+    and the directory beside it, else read-only (a read-only mount, another user's catalog).
+
+    SQLite reads a WAL file through its ``-shm``, which it creates beside the file if there is
+    none. Where there is one, ``ro`` reads through it, locks and all, and sees what a writer
+    commits meanwhile. Where there is none and none can be made, nothing is writing the file (a
+    writer keeps one): ``immutable`` reads it without, and promises SQLite it stays as it is (a
+    sync that a user who may write it starts later goes unseen until the next open).
+    """
+    directory = path.parent
+    if os.access(path, os.W_OK) and os.access(directory, os.W_OK):
+        return "write"
+    return "ro" if Path(f"{path}-shm").exists() or os.access(directory, os.W_OK) else "immutable"
+
+
+def sqlite_read_only_uri(path: Path) -> str | None:
+    """The URI that opens ``path`` read-only when this user cannot write it (``sqlite_open_mode``);
+    None when it can."""
+    mode = sqlite_open_mode(path)
+    if mode == "write":
+        return None
+    return f"file:{quote(str(path))}?{'mode=ro' if mode == 'ro' else 'immutable=1'}"
 
 
 def _switch_to_wal(cursor: Any, busy_timeout: float) -> None:

@@ -51,10 +51,28 @@ def _pool_options(url: str) -> dict[str, Any]:
     return {"pool_use_lifo": True}
 
 
+def _read_only_file(url: str) -> dict[str, Any]:
+    """For a SQLite catalog this user cannot write (a read-only mount, another user's file), a
+    ``creator`` that opens it read-only, so that reading it needs no write beside it; its
+    writers then fail with SQLite's "attempt to write a readonly database"."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return {}
+    path = Path(parsed.database)
+    uri = dialect.sqlite_read_only_uri(path) if path.exists() else None
+    if uri is None:
+        return {}
+    import sqlite3
+
+    # check_same_thread: what SQLAlchemy passes for a file it pools, as it would without a creator
+    return {"creator": lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)}
+
+
 def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
-    """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys."""
+    """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys, and
+    a file this user cannot write is opened read-only."""
     try:
-        engine = create_engine(url, json_serializer=jsontext.dumps, **_pool_options(url))
+        engine = create_engine(url, json_serializer=jsontext.dumps, **_pool_options(url), **_read_only_file(url))
     except ArgumentError as exc:
         shown = _safe_url(url)
         raise CatalogError(f"cannot open catalog {shown!r}: not a database URL SQLAlchemy knows ({exc})") from None
@@ -86,6 +104,16 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable URL>"
+
+
+def writable(engine: Engine) -> bool:
+    """Whether this user may write the catalog: False for a SQLite file opened read-only (on a
+    read-only mount, say); PostgreSQL's grants are not looked at (True)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return True
+    path = Path(database)
+    return not path.exists() or dialect.sqlite_read_only_uri(path) is None
 
 
 def describe(engine: Engine) -> str:
