@@ -92,6 +92,9 @@ def refresh_index(engine: Engine, kind: str) -> int:
         if indexed == current:
             return 0
         chunks = _chunks(conn, kind, since=indexed)
+    if len(chunks) > 1 and isinstance(chunks[0], range):  # said only when it is slow: a whole rebuild, after an upgrade
+        log.info(f"rebuilding the search index of {kind}: about 90 s per 1,000,000 repos (once, after an upgrade "
+                 "or when most of the catalog changed)")
     count = 0
     for number, keys in enumerate(chunks):
         if number:

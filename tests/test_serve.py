@@ -7,6 +7,7 @@ to ``test-artifacts/`` (gitignored)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -127,6 +129,24 @@ def test_binding_beyond_loopback_warns(fresh, monkeypatch):
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
 
 
+def test_serve_announces_a_rebuild_of_the_search_index_only_when_it_rebuilds(hub, tmp_path, monkeypatch):
+    import uvicorn
+
+    from harvester import search
+
+    path = tmp_path / "hub.db"
+    db = Catalog.sqlite(path)
+    sync(config(hub, db))
+    db.dispose()
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    monkeypatch.setattr(search, "CHUNK", 500)  # 2,500 models: a rebuild of five transactions, as 100,000 would be
+    monkeypatch.setattr(search, "PAUSE", 0)
+    starts = [CliRunner().invoke(main, ["serve", "--db", str(path), "--search-every", "0"]) for _ in range(2)]
+    assert [start.exit_code for start in starts] == [0, 0]
+    assert "rebuilding the search index of models" in starts[0].stderr
+    assert "search index" not in starts[1].stderr
+
+
 # --- in a real browser ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -150,11 +170,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(synced) -> Iterator[str]:
-    """`harvester serve` on the synced catalog, as a process of its own; its base URL."""
+@contextmanager
+def serving(path: Path) -> Iterator[str]:
+    """`harvester serve` on the catalog at ``path``, as a process of its own; its base URL."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(synced), "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(path), "--port", str(port),
                                 "--search-every", str(SEARCH_EVERY)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -179,6 +199,12 @@ def server(synced) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def server(synced) -> Iterator[str]:
+    with serving(synced) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -191,13 +217,14 @@ def browser():
 
 class Visit:
     """A page of the browser that allows only requests to the server, and keeps every JavaScript
-    error and every request it refused."""
+    error, every console warning and every request it refused."""
 
     def __init__(self, browser, base: str) -> None:
         self.base, self.errors, self.refused = base, [], []
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.page.route("**/*", self._route)
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("console", lambda message: message.type in ("error", "warning") and
+                     self.errors.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def _route(self, route) -> None:
@@ -214,7 +241,7 @@ class Visit:
 
     def close(self) -> None:
         self.page.close()
-        assert not self.errors, f"JavaScript errors: {self.errors}"
+        assert not self.errors, f"JavaScript errors and warnings: {self.errors}"
         assert not self.refused, f"requests beyond the server: {self.refused}"
 
 
@@ -234,6 +261,18 @@ def test_every_table_and_view_page_loads_with_its_descriptions(visit, synced):
         assert entry["description"] in page.inner_text(".metadata-description"), name
     page = visit.go("/hub/models")
     assert page.locator("table.rows-and-columns tbody tr").count() > 0
+
+
+@pytest.mark.parametrize("name", ["models", "models_current", "datasets", "spaces", "model_stats"])
+def test_a_table_page_shows_rows_on_its_first_screen_and_each_column_description_on_hover(visit, name):
+    page = visit.go(f"/hub/{name}")
+    first = page.locator("table.rows-and-columns tbody tr").first.bounding_box()
+    assert first["y"] + first["height"] <= page.viewport_size["height"], f"the first row starts at {first['y']} px"
+    column = next(iter(described_tables()[name].c))
+    header = page.locator(f"table.rows-and-columns th[data-column='{column.name}']")
+    header.hover()
+    shown = header.evaluate("th => getComputedStyle(th, '::after').content")
+    assert shown == json.dumps(column.doc, ensure_ascii=False)
 
 
 def _sqlite_rows(path: Path, sql: str) -> list[list]:
@@ -281,6 +320,44 @@ def test_every_dashboard_chart_renders_marks(visit):
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
     for slug in CHARTS:
         page.locator(f"#chart-{slug}").screenshot(path=ARTIFACTS / f"chart-{slug}.png")
+
+
+SAMPLE_TIME = re.compile(r"[A-Z][a-z]{2} \d{2}, \d{2}:\d{2}")  # Dec 07, 13:09
+
+
+def x_axis_labels(page, slug: str, title: str) -> list[str]:
+    axis = page.locator(f"#chart-{slug} svg g.role-axis").filter(has_text=title)
+    axis.first.wait_for(state="attached", timeout=15_000)
+    return axis.first.locator("g.role-axis-label text").all_text_contents()
+
+
+def test_downloads_over_time_labels_its_samples_with_a_date_and_a_time(visit):
+    page = visit.go(f"/-/dashboards/{DASHBOARD}")
+    labels = x_axis_labels(page, "downloads-over-time", "sampled at")
+    assert labels and all(SAMPLE_TIME.fullmatch(label) for label in labels), labels
+
+
+@pytest.fixture(scope="module")
+def one_sample(tmp_path_factory) -> Iterator[str]:
+    """`harvester serve` on a catalog with a single `--stats` run: one sample per model."""
+    path = tmp_path_factory.mktemp("one-sample") / "hub.db"
+    db = Catalog.sqlite(path)
+    with HubEmulator(models=100, seed=5) as hub:
+        sync(config(hub, db))
+        sync(config(hub, db, stats=True, top=20))
+    db.dispose()
+    with serving(path) as url:
+        yield url
+
+
+def test_the_dashboard_draws_from_a_single_sample_with_sensible_axes_and_no_warning(browser, one_sample):
+    visit = Visit(browser, one_sample)
+    page = visit.go(f"/-/dashboards/{DASHBOARD}")
+    labels = x_axis_labels(page, "downloads-over-time", "sampled at")
+    assert labels and all(SAMPLE_TIME.fullmatch(label) for label in labels), labels
+    for slug in CHARTS:
+        page.locator(f"#chart-{slug} svg g.role-mark path").first.wait_for(state="attached", timeout=15_000)
+    visit.close()
 
 
 def test_a_sync_committed_while_serving_shows_on_the_next_page_and_in_search_soon_after(visit, synced):
