@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +26,7 @@ from click.testing import CliRunner
 from catalog import Catalog
 from harvester.cli import main
 from harvester.sync import sync
-from helpers import config
+from helpers import config, serving
 
 pytestmark = pytest.mark.sqlite_only
 TOTALS = "SELECT count(*) AS n, sum(likes) AS likes FROM models"
@@ -96,12 +93,6 @@ class Facts(NamedTuple):
         return cls(*_one(path, TOTALS), repo_id, author)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def assert_every_reading_command_works(path: Path, facts: Facts) -> None:
     db = ["--db", str(path)]
     commands = {
@@ -124,29 +115,13 @@ def assert_every_reading_command_works(path: Path, facts: Facts) -> None:
 
 
 def assert_serve_answers(path: Path, facts: Facts) -> None:
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(path), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"harvester serve did not start: {process.stdout.read()}") from None
-                time.sleep(0.1)
+    with serving(path) as base:
         for page in ("/hub/models", "/hub/models_current", "/-/dashboards/catalog"):
             with urllib.request.urlopen(base + page, timeout=30) as response:
                 assert response.status == 200, page
         with urllib.request.urlopen(f"{base}/hub.json?sql={urllib.parse.quote(TOTALS)}&_shape=array",
                                     timeout=30) as response:
             assert json.load(response) == [{"n": facts.models, "likes": facts.likes}]
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_every_reading_command_works_on_a_read_only_mount_with_no_shm_beside_the_file(synced, read_only_dir):

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,6 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,7 @@ from harvester.emulator import HubEmulator
 from harvester.serve import CHARTS, DASHBOARD, QUERIES, datasette_metadata, described_tables, is_loopback
 from harvester.store.engine import open_catalog
 from harvester.sync import sync
-from helpers import config
+from helpers import config, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -164,43 +162,9 @@ def synced(tmp_path_factory) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(path: Path) -> Iterator[str]:
-    """`harvester serve` on the catalog at ``path``, as a process of its own; its base URL."""
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(path), "--port", str(port),
-                                "--search-every", str(SEARCH_EVERY)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/-/versions.json", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"harvester serve did not start: {process.stdout.read()}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def server(synced) -> Iterator[str]:
-    with serving(synced) as url:
+    with serving(synced, search_every=SEARCH_EVERY) as url:
         yield url
 
 
@@ -346,7 +310,7 @@ def one_sample(tmp_path_factory) -> Iterator[str]:
         sync(config(hub, db))
         sync(config(hub, db, stats=True, top=20))
     db.dispose()
-    with serving(path) as url:
+    with serving(path, search_every=SEARCH_EVERY) as url:
         yield url
 
 
