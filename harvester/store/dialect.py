@@ -90,6 +90,22 @@ def _switch_to_wal(cursor: Any, busy_timeout: float) -> None:
     retrying(cursor.execute, "PRAGMA journal_mode=WAL")
 
 
+def damage(conn: Connection) -> list[str]:
+    """What SQLite's ``quick_check`` finds wrong in the catalog file (at most 3 problems); nothing
+    for a sound file, or on PostgreSQL, which keeps its own checksums and WAL.
+
+    quick_check reads every page of the file once and checks its structure, without the
+    cross-check of every index against its table that ``integrity_check`` adds. Measured: 0.08 s
+    at 20,000 models (27 MB); 4.4-4.8 s at 1,000,000 (1.37 GB, in the OS's file cache, on two
+    cores busy with other work). No cheaper sign is sure: 64 KB overwritten mid-file leaves the
+    header, the size and the schema as they were, and only reading the damaged pages finds it.
+    """
+    if conn.dialect.name != "sqlite":
+        return []
+    found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+    return [] if found == ["ok"] else [line for text in found for line in text.splitlines() if "***" not in line]
+
+
 def upsert_capable_insert(dialect: Dialect, table: Table) -> Insert:
     """``INSERT`` with the dialect's ``ON CONFLICT`` support."""
     if dialect.name == "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 SCHEMA_HEAD = "0014"
 BUSY_TIMEOUT = 30.0  # seconds
 DRIVER_EXTRAS = {"postgresql": "postgres"}  # backend -> the pip extra that installs its driver
+DAMAGED_HINT = ("`sqlite3 {path} 'PRAGMA integrity_check'` says where; rebuild the catalog with `harvester sync "
+                "--full --db NEW_FILE` (the damaged file is left as it is)")
 
 
 def _migrations_dir() -> Path:
@@ -137,7 +140,37 @@ def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to")
         hint = ": free some space; the next run resumes after the last committed page"
     elif "unable to open" in reason or "readonly" in reason:
         hint = ": check that this user may write the file and its directory"
+    elif "malformed" in reason:
+        hint = f": {DAMAGED_HINT.format(path=shlex.quote(describe(engine)))}"
     return CatalogError(f"cannot {doing} catalog {describe(engine)!r}: {reason}{hint}")
+
+
+_found_sound: set[tuple[Any, ...]] = set()  # catalog files this process has checked, as they were then
+
+
+def check_undamaged(engine: Engine) -> None:
+    """Refuse a SQLite catalog whose file is damaged (a disk or a copy gone wrong), before
+    anything is written into it: a write can only spread the damage. A file found sound is not
+    checked again by this process until it changes (a `sync --kind all` opens the catalog up to
+    six times; in WAL mode its commits go to the `-wal`, and the file itself changes only at
+    checkpoints, every 100,000 pages).
+
+    Raises:
+        CatalogError: SQLite's ``quick_check`` found damage; nothing was written.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    found = Path(database).stat()
+    key = (database, found.st_ino, found.st_size, found.st_mtime_ns)
+    if key in _found_sound:
+        return
+    with engine.connect() as connection:
+        problems = dialect.damage(connection)
+    if problems:
+        raise CatalogError(f"catalog {describe(engine)!r} is damaged ({problems[0]}); nothing was written: "
+                           f"{DAMAGED_HINT.format(path=shlex.quote(describe(engine)))}")
+    _found_sound.add(key)
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -165,11 +198,16 @@ def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_T
         raise CatalogError(f"no catalog at {database!r}: run `harvester sync` to create one")
     try:
         current = schema_revision(engine)
+        if upgrade:
+            check_undamaged(engine)
         if current != SCHEMA_HEAD:  # at head (the usual case) Alembic is not even imported
             _check_and_upgrade(engine, current, upgrade=upgrade)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise catalog_error(engine, exc, "open") from exc
+    except CatalogError:
+        engine.dispose()
+        raise
     return engine
 
 
