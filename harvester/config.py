@@ -30,9 +30,14 @@ def database_url(db: str | None) -> str:
 def endpoint_url(endpoint: str | None) -> str:
     """The Hub endpoint from ``--endpoint`` or ``HF_ENDPOINT`` (the client's own setting)."""
     value = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-    parts = urlsplit(value)
+    expected = "expected an http(s) URL such as https://huggingface.co"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - parsed on access: a port out of range or not a number raises here
+    except ValueError as exc:  # a bracket left open, a port out of range or not a number
+        raise ConfigError(f"bad Hub endpoint {value!r}: {exc}; {expected}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"bad Hub endpoint {value!r}: expected an http(s) URL such as https://huggingface.co")
+        raise ConfigError(f"bad Hub endpoint {value!r}: {expected}")
     if parts.username or parts.password or parts.query:
         raise ConfigError("bad Hub endpoint: give the token with --token or HF_TOKEN, not inside the URL")
     return value

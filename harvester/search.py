@@ -29,7 +29,9 @@ from sqlalchemy import (
 )
 
 from .kinds import KINDS
+from .logs import log
 from .store.dialect import search_sql, upsert_capable_insert
+from .store.engine import describe, writable
 from .store.schema import changes, search_indexed
 
 CHUNK = 20_000  # row keys per transaction: about half a second of writing (benchmarks/search_refresh.py)
@@ -61,7 +63,11 @@ def search(engine: Engine, words: str, *, kind: str = "models", limit: int = 20)
         return []
     table = KINDS[kind].repos
     sql = search_sql(engine.dialect, kind, [c for c in SUMMARY_COLUMNS if c in table.c], CARD_KEYS)
-    refresh_index(engine, kind)
+    if writable(engine):
+        refresh_index(engine, kind)
+    else:
+        log.warning(f"catalog {describe(engine)!r} is read-only for this user: searching the index as the last "
+                    "`harvester search` (or serve) that could write it left it")
     query = fts_query(words) if engine.dialect.name == "sqlite" else words
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(text(sql), {"query": query, "limit": limit}).mappings()]
@@ -87,6 +93,9 @@ def refresh_index(engine: Engine, kind: str) -> int:
         if indexed == current:
             return 0
         chunks = _chunks(conn, kind, since=indexed)
+    if len(chunks) > 1 and isinstance(chunks[0], range):  # said only when it is slow: a whole rebuild, after an upgrade
+        log.info(f"rebuilding the search index of {kind}: about 90 s per 1,000,000 repos (once, after an upgrade "
+                 "or when most of the catalog changed)")
     count = 0
     for number, keys in enumerate(chunks):
         if number:

@@ -14,7 +14,6 @@ SQLite only: Datasette reads SQLite files. A PostgreSQL catalog is refused in on
 from __future__ import annotations
 
 import ipaddress
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from .errors import ConfigError, MissingExtra
 from .graph import LARGEST_FAMILIES, MOST_TRAINED_ON
 from .kinds import KINDS
 from .logs import log
+from .store.dialect import sqlite_open_mode
 from .store.schema import OTHER_TABLES, metadata, views
 
 if TYPE_CHECKING:
@@ -37,7 +37,14 @@ DEFAULT_PORT = 8001
 SEARCH_EVERY = 300.0  # seconds between refreshes of the search index while serving
 DASHBOARD = "catalog"  # served at /-/dashboards/catalog
 TOP_MODELS = 5  # lines in the downloads-over-time chart
+FAMILIES = 15  # bars in the largest-families chart
 WEEKS = 26  # new repos per week, back from the catalog's newest change
+EXTRA = "pip install 'hf-harvester[serve]'"
+STATIC = Path(__file__).resolve().parent / "static"  # serve.css, served at STATIC_ROUTE
+STATIC_ROUTE = "-/harvester"  # under Datasette's own "-/", where no database's name can take it
+# The Vega-Lite that datasette-dashboards 0.8 bundles is 6.4; its JavaScript labels every spec v5
+# before spreading ours over it, and a spec of another version makes a console warning per chart.
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
 # Facets a repo table opens with (Datasette counts each column's values on every page). On the
 # tables, not the `*_current` views: a table's facet reads the column's index alone (the models
@@ -129,9 +136,12 @@ CHARTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "downloads-over-time": (
         f"Downloads over time, top {TOP_MODELS} models (model_stats)", _SAMPLES_OF_TOP_MODELS,
         # a log scale: the busiest model's millions would flatten the others' thousands (0 has no place on it)
+        # The scale is widened to whole hours, and labelled with date and time: a first sample alone
+        # made a domain of one instant, whose only tick read ":32" (its seconds).
         {"transform": [{"filter": "datum.downloads > 0"}],
          "mark": {"type": "line", "tooltip": True},
-         "encoding": {"x": {"field": "taken_at", "type": "temporal", "title": "sampled at"},
+         "encoding": {"x": {"field": "taken_at", "type": "temporal", "title": "sampled at",
+                            "scale": {"nice": "hour"}, "axis": {"format": "%b %d, %H:%M", "labelOverlap": True}},
                       "y": {"field": "downloads", "type": "quantitative", "title": "downloads (30 days, log scale)",
                             "scale": {"type": "log"}},
                       "color": {"field": "model", "type": "nominal"}}}),
@@ -142,8 +152,11 @@ CHARTS: dict[str, tuple[str, str, dict[str, Any]]] = {
                       "y": {"field": "models", "type": "quantitative", "stack": "zero", "title": "new models"},
                       "color": {"field": "task", "type": "nominal"}}}),
     "largest-families": (
-        "Largest families (base_model_counts)", LARGEST_FAMILIES.format(limit=15),
+        "Largest families (base_model_counts)", LARGEST_FAMILIES.format(limit=FAMILIES),
+        # A fixed height, 20 px per base model: Vega-Lite's default, a step per band, warns that it
+        # drops "fit-y" under the dashboard's width "container", whatever the autosize.
         {"transform": [{"fold": _DERIVATIONS, "as": ["derivation", "count"]}],
+         "height": 20 * FAMILIES,
          "mark": {"type": "bar", "tooltip": True},
          "encoding": {"y": {"field": "base_id", "type": "nominal", "sort": "-x", "title": "base model"},
                       "x": {"field": "count", "type": "quantitative", "title": "derived models"},
@@ -189,6 +202,7 @@ def datasette_metadata(database: str) -> dict[str, Any]:
     return {
         "title": "harvester catalog",
         "description": "Hugging Face Hub metadata kept by harvester; see the dashboard at /-/dashboards.",
+        "extra_css_urls": [f"/{STATIC_ROUTE}/serve.css"],
         "databases": {database: {
             "description": "The catalog's tables and views; every column is described on its table's page.",
             "tables": tables,
@@ -202,7 +216,7 @@ def datasette_metadata(database: str) -> dict[str, Any]:
 def dashboard(database: str) -> dict[str, Any]:
     """datasette-dashboards' configuration of the catalog's dashboard."""
     # SVG rather than vega-embed's default canvas: sharper, and each mark is an element a test can count.
-    svg = {"usermeta": {"embedOptions": {"renderer": "svg"}}}
+    svg = {"$schema": VEGA_LITE_SCHEMA, "usermeta": {"embedOptions": {"renderer": "svg"}}}
     return {
         "title": "Hub catalog",
         "description": "Downloads over time, new models, the largest families and the sync history.",
@@ -227,6 +241,19 @@ def sqlite_path(url: str) -> Path:
     return Path(parsed.database)
 
 
+def check_readable(url: str) -> None:
+    """Refuse, before anything starts, a catalog that is missing, unreadable or not at the schema's
+    head, in the words every other command uses (Datasette would start and answer each page with
+    a 500).
+
+    Raises:
+        CatalogError: the catalog cannot be read.
+    """
+    from .read import read_only_catalog
+
+    read_only_catalog(url).dispose()
+
+
 def refresh_search(url: str, *, announce: bool = True) -> bool:
     """Bring the FTS5 indexes up to the change log (as `harvester search` does before each
     search); the one write `serve` makes. Datasette opens the file read-only, so its search sees
@@ -236,14 +263,12 @@ def refresh_search(url: str, *, announce: bool = True) -> bool:
     from .store.engine import open_catalog
 
     path = sqlite_path(url)
-    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+    if sqlite_open_mode(path) != "write":
         if announce:
             log.warning(f"{path} is read-only for this user: search uses the index as the last `harvester "
                         "search` (or serve) that could write it left it")
         return False
     engine = open_catalog(url, upgrade=False)
-    if announce:
-        log.info("bringing the search index up to date (once after an upgrade: about 90 s per 1,000,000 models)")
     try:
         for kind in KINDS:
             refresh_index(engine, kind)
@@ -290,11 +315,16 @@ def datasette(path: Path) -> Datasette:
     settings = {
         "suggest_facets": False,  # a query per column on every table page: seconds on a large catalog
         "facet_time_limit_ms": 1000,  # author and library facets on 1,000,000 models (README: Numbers)
+        "default_facet_size": 5,  # each facet's "..." link shows more; 30 values pushed the rows off the first screen
         "sql_time_limit_ms": 5000,
         "allow_download": False,  # the file is the catalog a sync writes; `harvester export` copies it safely
     }
     name = path.stem
-    return Datasette([str(path)], metadata=datasette_metadata(name), settings=settings)
+    # A file on a read-only mount with no `-shm` beside it cannot be read through SQLite's locks:
+    # Datasette's mode=ro connections would fail on every page. Nothing writes it, and immutable reads it.
+    files = {"immutables" if path.exists() and sqlite_open_mode(path) == "immutable" else "files": [str(path)]}
+    return Datasette(**files, metadata=datasette_metadata(name), settings=settings,
+                     static_mounts=[(STATIC_ROUTE, str(STATIC))])
 
 
 def is_loopback(host: str) -> bool:
@@ -319,6 +349,7 @@ def serve(url: str, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     """
     path = sqlite_path(url)
     app = datasette(path)  # first: a missing extra is said before anything is touched
+    check_readable(url)
     writable = refresh_search(url)
     import asyncio
 

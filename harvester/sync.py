@@ -48,7 +48,8 @@ def _record_failure(engine: Engine, run_id: int, exc: BaseException, stats: RunS
     """Mark the run failed or interrupted; if the catalog cannot take even that, the next run
     marks it abandoned, and the original error is what the user sees."""
     status = "interrupted" if isinstance(exc, Interrupted | KeyboardInterrupt) else "failed"
-    error = str(exc) if isinstance(exc, HarvesterError) else f"{type(exc).__name__}: {exc}"
+    error = (str(exc) if isinstance(exc, HarvesterError) else str(catalog_error(engine, exc))
+             if isinstance(exc, SQLAlchemyError) else f"{type(exc).__name__}: {exc}")  # as the user is told it
     try:
         finish_run(engine, run_id, status=status, stats=stats, complete=False, now=wall_clock(), error=error)
     except SQLAlchemyError as secondary:

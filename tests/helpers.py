@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -130,3 +136,38 @@ def sigkill_after(process, db: Catalog, pages: int) -> None:
     wait_for_pages(db, pages)
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(path: Path, *, search_every: float = 0) -> Iterator[str]:
+    """`harvester serve` on the catalog at ``path``, as a process of its own, until the block
+    ends; its base URL, once it answers."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(path), "--port", str(port),
+                                "--search-every", str(search_every)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/-/versions.json", timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"harvester serve did not start: {process.stdout.read()}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -61,7 +61,10 @@ def test_a_full_disk_fails_clearly_and_the_next_run_resumes(hub, db, page_limit)
     run = sync(config(hub, db))
     assert run["mode"] == "resume" and run["status"] == "ok"
     assert_catalog_equals_corpus(hub, db)
-    assert [r["status"] for r in runs(db)][1] in ("failed", "abandoned")
+    failed = runs(db)[1]
+    assert failed["status"] in ("failed", "abandoned")
+    assert failed["status"] == "abandoned" or ("database or disk is full" in failed["error"]
+                                               and "sqlalche.me" not in failed["error"]), failed["error"]
 
 
 def test_a_full_disk_through_the_cli_is_one_line_and_exit_1(hub, db, page_limit):
@@ -111,3 +114,22 @@ def test_a_catalog_locked_mid_walk_keeps_every_committed_page(hub, db):
     assert run_record["mode"] == "resume"
     assert_catalog_equals_corpus(hub, db)
     assert "running" not in [r["status"] for r in runs(db)]
+
+
+def test_a_damaged_catalog_stops_a_sync_before_it_writes_anything_and_says_how_to_rebuild(hub, db):
+    sync(config(hub, db))
+    db.dispose()
+    size = db.path.stat().st_size
+    with open(db.path, "r+b") as file:  # 64 KB of a bad disk or a bad copy, mid-file
+        file.seek(size // 2 // 4096 * 4096)
+        file.write(bytes(range(256)) * 256)
+    damaged = db.path.read_bytes()
+    hub.corpora["models"].modify(100)
+    asked = len(hub.requests)
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url])
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"harvester: error: catalog {str(db.path)!r} is damaged")
+    assert "PRAGMA integrity_check" in line and "harvester sync --full --db NEW_FILE" in line
+    assert "nothing was written" in line and "sqlalche.me" not in line
+    assert db.path.read_bytes() == damaged and len(hub.requests) == asked

@@ -7,10 +7,10 @@ to ``test-artifacts/`` (gitignored)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,7 +28,7 @@ from harvester.cli import main
 from harvester.serve import CHARTS, DASHBOARD, QUERIES, datasette_metadata, described_tables, is_loopback
 from harvester.store.engine import open_catalog
 from harvester.sync import sync
-from helpers import config
+from helpers import config, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -96,6 +96,23 @@ def test_serve_without_the_extra_names_it_in_one_line(fresh):
     assert "pip install 'hf-harvester[serve]'" in line
 
 
+@pytest.mark.parametrize("content", [None, b"not a catalog, " * 100])
+def test_serve_refuses_a_missing_or_unreadable_catalog_in_one_line_before_it_starts(tmp_path, monkeypatch, content):
+    import uvicorn
+
+    path = tmp_path / "typo.db"
+    if content is not None:
+        path.write_bytes(content)
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options))
+    result = CliRunner().invoke(main, ["serve", "--db", str(path)])
+    assert result.exit_code == 1 and not served
+    [line] = result.stderr.strip().splitlines()
+    assert str(path) in line
+    if content is None:
+        assert "run `harvester sync` to create one" in line and not path.exists()
+
+
 def test_binding_beyond_loopback_warns(fresh, monkeypatch):
     import uvicorn
 
@@ -107,6 +124,24 @@ def test_binding_beyond_loopback_warns(fresh, monkeypatch):
     assert "reachable from other machines" in result.stderr
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+
+
+def test_serve_announces_a_rebuild_of_the_search_index_only_when_it_rebuilds(hub, tmp_path, monkeypatch):
+    import uvicorn
+
+    from harvester import search
+
+    path = tmp_path / "hub.db"
+    db = Catalog.sqlite(path)
+    sync(config(hub, db))
+    db.dispose()
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    monkeypatch.setattr(search, "CHUNK", 500)  # 2,500 models: a rebuild of five transactions, as 100,000 would be
+    monkeypatch.setattr(search, "PAUSE", 0)
+    starts = [CliRunner().invoke(main, ["serve", "--db", str(path), "--search-every", "0"]) for _ in range(2)]
+    assert [start.exit_code for start in starts] == [0, 0]
+    assert "rebuilding the search index of models" in starts[0].stderr
+    assert "search index" not in starts[1].stderr
 
 
 # --- in a real browser ---------------------------------------------------------------------------
@@ -126,38 +161,10 @@ def synced(tmp_path_factory, make_module_hub) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(synced) -> Iterator[str]:
-    """`harvester serve` on the synced catalog, as a process of its own; its base URL."""
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "harvester", "serve", "--db", str(synced), "--port", str(port),
-                                "--search-every", str(SEARCH_EVERY)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/-/versions.json", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"harvester serve did not start: {process.stdout.read()}") from None
-                time.sleep(0.1)
+    with serving(synced, search_every=SEARCH_EVERY) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -173,13 +180,14 @@ def browser():
 
 class Visit:
     """A page of the browser that allows only requests to the server, and keeps every JavaScript
-    error and every request it refused."""
+    error, every console warning and every request it refused."""
 
     def __init__(self, browser, base: str) -> None:
         self.base, self.errors, self.refused = base, [], []
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.page.route("**/*", self._route)
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("console", lambda message: message.type in ("error", "warning") and
+                     self.errors.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def _route(self, route) -> None:
@@ -196,7 +204,7 @@ class Visit:
 
     def close(self) -> None:
         self.page.close()
-        assert not self.errors, f"JavaScript errors: {self.errors}"
+        assert not self.errors, f"JavaScript errors and warnings: {self.errors}"
         assert not self.refused, f"requests beyond the server: {self.refused}"
 
 
@@ -216,6 +224,18 @@ def test_every_table_and_view_page_loads_with_its_descriptions(visit, synced):
         assert entry["description"] in page.inner_text(".metadata-description"), name
     page = visit.go("/hub/models")
     assert page.locator("table.rows-and-columns tbody tr").count() > 0
+
+
+@pytest.mark.parametrize("name", ["models", "models_current", "datasets", "spaces", "model_stats"])
+def test_a_table_page_shows_rows_on_its_first_screen_and_each_column_description_on_hover(visit, name):
+    page = visit.go(f"/hub/{name}")
+    first = page.locator("table.rows-and-columns tbody tr").first.bounding_box()
+    assert first["y"] + first["height"] <= page.viewport_size["height"], f"the first row starts at {first['y']} px"
+    column = next(iter(described_tables()[name].c))
+    header = page.locator(f"table.rows-and-columns th[data-column='{column.name}']")
+    header.hover()
+    shown = header.evaluate("th => getComputedStyle(th, '::after').content")
+    assert shown == json.dumps(column.doc, ensure_ascii=False)
 
 
 def _sqlite_rows(path: Path, sql: str) -> list[list]:
@@ -263,6 +283,44 @@ def test_every_dashboard_chart_renders_marks(visit):
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
     for slug in CHARTS:
         page.locator(f"#chart-{slug}").screenshot(path=ARTIFACTS / f"chart-{slug}.png")
+
+
+SAMPLE_TIME = re.compile(r"[A-Z][a-z]{2} \d{2}, \d{2}:\d{2}")  # Dec 07, 13:09
+
+
+def x_axis_labels(page, slug: str, title: str) -> list[str]:
+    axis = page.locator(f"#chart-{slug} svg g.role-axis").filter(has_text=title)
+    axis.first.wait_for(state="attached", timeout=15_000)
+    return axis.first.locator("g.role-axis-label text").all_text_contents()
+
+
+def test_downloads_over_time_labels_its_samples_with_a_date_and_a_time(visit):
+    page = visit.go(f"/-/dashboards/{DASHBOARD}")
+    labels = x_axis_labels(page, "downloads-over-time", "sampled at")
+    assert labels and all(SAMPLE_TIME.fullmatch(label) for label in labels), labels
+
+
+@pytest.fixture(scope="module")
+def one_sample(tmp_path_factory, make_module_hub) -> Iterator[str]:
+    """`harvester serve` on a catalog with a single `--stats` run: one sample per model."""
+    path = tmp_path_factory.mktemp("one-sample") / "hub.db"
+    db = Catalog.sqlite(path)
+    hub = make_module_hub(models=100, seed=5)
+    sync(config(hub, db))
+    sync(config(hub, db, lane="stats", top=20))
+    db.dispose()
+    with serving(path, search_every=SEARCH_EVERY) as url:
+        yield url
+
+
+def test_the_dashboard_draws_from_a_single_sample_with_sensible_axes_and_no_warning(browser, one_sample):
+    visit = Visit(browser, one_sample)
+    page = visit.go(f"/-/dashboards/{DASHBOARD}")
+    labels = x_axis_labels(page, "downloads-over-time", "sampled at")
+    assert labels and all(SAMPLE_TIME.fullmatch(label) for label in labels), labels
+    for slug in CHARTS:
+        page.locator(f"#chart-{slug} svg g.role-mark path").first.wait_for(state="attached", timeout=15_000)
+    visit.close()
 
 
 def test_a_sync_committed_while_serving_shows_on_the_next_page_and_in_search_soon_after(visit, synced, make_hub):

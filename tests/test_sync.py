@@ -447,11 +447,37 @@ def test_a_bare_harvester_shows_help_and_succeeds():
     assert result.exit_code == 0 and "Usage: " in result.stdout and "sync" in result.stdout
 
 
-def test_unreachable_endpoint_fails_clearly(db):
-    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", "http://127.0.0.1:9", "--retries", "2"])
+def test_a_refused_first_request_fails_within_seconds_naming_the_endpoint(db):
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", "http://127.0.0.1:9"])
+    assert time.monotonic() - started < 8, "a wrong endpoint took the whole retry budget"
     assert result.exit_code == 3
-    assert "harvester: error: the Hub kept failing at http://127.0.0.1:9/api/models" in result.stderr
-    assert "ConnectError" in result.stderr
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith("harvester: error: cannot reach the Hub at http://127.0.0.1:9: ConnectError")
+    assert "Connection refused" in error and "--endpoint or HF_ENDPOINT" in error
+
+
+def test_a_connection_refused_after_the_hub_has_answered_is_retried_with_the_whole_budget(make_hub):
+    from harvester.errors import HubUnreachable
+    from harvester.hub.pages import HubClient
+    from harvester.hub.retry import RetryPolicy
+    from harvester.state import RunStats
+
+    def client(endpoint: str) -> HubClient:
+        policy = RetryPolicy(attempts=4, initial_wait=0.05, unreached_wait=0.01)
+        return HubClient(endpoint, token=None, policy=policy, stats=RunStats())
+
+    refusing = "http://127.0.0.1:9/api/models"  # the discard port: nothing listens on it
+    hub = make_hub(models=30, seed=3)
+    answering = client(hub.url)
+    answering.fetch_page(f"{hub.url}/api/models", 10)
+    with pytest.raises(HubUnavailable, match="kept failing") as later:
+        answering.fetch_page(refusing, 10)
+    assert not isinstance(later.value, HubUnreachable) and answering.stats.requests == 1 + 4
+    never_answered = client(hub.url)
+    with pytest.raises(HubUnreachable, match=f"cannot reach the Hub at {hub.url}: ConnectError"):
+        never_answered.fetch_page(refusing, 10)
+    assert never_answered.stats.requests == 1
 
 
 def test_an_unknown_host_fails_at_once_naming_the_endpoint_and_the_fix(db):
@@ -516,7 +542,8 @@ def test_only_failures_no_retry_can_fix_are_reported_at_once():
     assert not any(_lasting_cause(_raised_from(error)) for error in passing)
 
 
-@pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example"])
+@pytest.mark.parametrize("endpoint", ["not a url", "ftp://hub", "https://user:secret@hub.example",
+                                      "http://127.0.0.1:99999", "http://[::1", "http://hub.example:port"])
 def test_bad_endpoint_is_refused_before_any_request(db, endpoint):
     result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", endpoint])
     assert result.exit_code == 2 and "bad Hub endpoint" in result.stderr and "secret" not in result.stderr

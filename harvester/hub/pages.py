@@ -38,6 +38,7 @@ log = logging.getLogger("harvester")
 MAX_PAGE_SIZE = 1000  # the Hub's cap for listings
 MIN_PAGE_SIZE = 10  # the floor a 504 can shrink pages to
 
+OFFLINE = "offline, `harvester emulator` serves a local Hub to try harvester with"
 HINTS = {
     400: "if the walk resumed from an old cursor, `harvester state reset` starts it over",
     401: "check the token (--token, HF_TOKEN or `hf auth login`)",
@@ -91,6 +92,7 @@ class HubClient:
         self.pacer = pacer or Pacer()
         self._headers = build_hf_headers(token=token, library_name="harvester", library_version=__version__)
         self._session = get_session()
+        self.answered = False  # whether anything at the endpoint has answered a request of this client yet
 
     def same_origin(self, url: str) -> bool:
         return _origin(url) == _origin(self.endpoint)
@@ -154,6 +156,9 @@ class HubClient:
         try:
             return self.policy.call(attempt, on_retry=count_and)
         except TransientError as error:
+            if error.unreached:
+                raise HubUnreachable(f"cannot reach the Hub at {_redact(self.endpoint)}: {error}; check --endpoint "
+                                     f"or HF_ENDPOINT ({OFFLINE})", url=url) from None
             kind = MalformedResponse if error.malformed else HubUnavailable
             tries = self.policy.attempts
             raise kind(f"the Hub kept failing at {_redact(url)}: {error} "
@@ -175,9 +180,10 @@ class HubClient:
         except httpx2.TransportError as exc:
             if (cause := _lasting_cause(exc)) is not None:
                 raise HubUnreachable(f"cannot reach the Hub at {_redact(self.endpoint)}: {cause}; check --endpoint "
-                                     "or HF_ENDPOINT (offline, `harvester emulator` serves a local Hub to try "
-                                     "harvester with)", url=url) from None
-            raise TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+                                     f"or HF_ENDPOINT ({OFFLINE})", url=url) from None
+            unreached = not self.answered and isinstance(exc, httpx2.ConnectError)
+            raise TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}", unreached=unreached) from exc
+        self.answered = True
         self.pacer.observe(response.headers)
         if response.status_code in TRANSIENT_STATUS:
             raise TransientError(f"HTTP {response.status_code}", status=response.status_code,

@@ -3,7 +3,10 @@
 Retried (the reasons, all in one place): HTTP 429, 500, 502, 503 and 504; timeouts, refused and
 dropped connections; a 200 whose body is not a listing (truncated or garbled by a proxy).
 Everything else fails at once. A 429 or 503 with ``Retry-After`` waits that long; other retries
-back off exponentially with jitter. Attempts and total waiting are both bounded.
+back off exponentially with jitter. Attempts and total waiting are both bounded. A connection
+refused (or a host name the resolver cannot look up yet) before anything at the endpoint has
+answered in this run is a wrong endpoint far more often than a busy Hub: it is retried for
+``unreached_wait`` seconds only, not for the whole budget.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ class TransientError(Exception):
     """A failure worth another try: a transient status, a dropped connection, a garbled body."""
 
     def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None,
-                 malformed: bool = False) -> None:
+                 malformed: bool = False, unreached: bool = False) -> None:
         super().__init__(reason)
         self.status = status
         self.retry_after = retry_after
         self.malformed = malformed
+        self.unreached = unreached  # no connection could be made, and nothing at the endpoint has answered yet
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -61,6 +65,9 @@ class RetryPolicy:
     attempts: int = 8
     max_wait: float = 60.0  # longest single wait, Retry-After included
     total_wait: float = 900.0  # give up once this much time has passed on one request
+    # how long an endpoint that never answered may keep refusing: a Hub restarting behind its proxy
+    # is back within seconds, while a wrong --endpoint took 66 s of the whole budget to be reported
+    unreached_wait: float = 5.0
     initial_wait: float = 0.5
     stop_event: threading.Event | None = None
     _backoff: wait_exponential_jitter = field(init=False)
@@ -78,6 +85,12 @@ class RetryPolicy:
             return min(error.retry_after, self.max_wait)
         return self._backoff(state)
 
+    def _unreached_too_long(self, state: RetryCallState) -> bool:
+        """Whether the next try would come after ``unreached_wait`` of an endpoint that never answered."""
+        error = state.outcome.exception() if state.outcome else None
+        return (isinstance(error, TransientError) and error.unreached
+                and state.seconds_since_start + state.upcoming_sleep > self.unreached_wait)
+
     def call(self, fetch: Callable[[], T], *, on_retry: Callable[[TransientError, float, int], None]) -> T:
         """Run ``fetch`` until it succeeds, raises a non-transient error, or the budget runs out;
         before each wait, ``on_retry(error, seconds to wait, attempts made)``.
@@ -88,7 +101,7 @@ class RetryPolicy:
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             wait=self._wait,
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.total_wait),
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.total_wait) | self._unreached_too_long,
             before_sleep=lambda state: on_retry(state.outcome.exception(), state.next_action.sleep,
                                                 state.attempt_number),
             sleep=self.sleep,

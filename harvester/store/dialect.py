@@ -7,8 +7,11 @@ Everything else (schema, revisions, queries, the sync) is the same code on both.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, text
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random
@@ -52,6 +55,31 @@ def _sqlite_pragmas(busy_timeout: float):
     return apply
 
 
+def sqlite_open_mode(path: Path) -> Literal["write", "ro", "immutable"]:
+    """How this user can open the catalog file at ``path``: ``write`` when it may write the file
+    and the directory beside it, else read-only (a read-only mount, another user's catalog).
+
+    SQLite reads a WAL file through its ``-shm``, which it creates beside the file if there is
+    none. Where there is one, ``ro`` reads through it, locks and all, and sees what a writer
+    commits meanwhile. Where there is none and none can be made, nothing is writing the file (a
+    writer keeps one): ``immutable`` reads it without, and promises SQLite it stays as it is (a
+    sync that a user who may write it starts later goes unseen until the next open).
+    """
+    directory = path.parent
+    if os.access(path, os.W_OK) and os.access(directory, os.W_OK):
+        return "write"
+    return "ro" if Path(f"{path}-shm").exists() or os.access(directory, os.W_OK) else "immutable"
+
+
+def sqlite_read_only_uri(path: Path) -> str | None:
+    """The URI that opens ``path`` read-only when this user cannot write it (``sqlite_open_mode``);
+    None when it can."""
+    mode = sqlite_open_mode(path)
+    if mode == "write":
+        return None
+    return f"file:{quote(str(path))}?{'mode=ro' if mode == 'ro' else 'immutable=1'}"
+
+
 def _switch_to_wal(cursor: Any, busy_timeout: float) -> None:
     """Two processes opening a new file at once can deadlock on its rollback-journal locks while
     each switches it to WAL, and SQLite then fails one of them at once, without the busy timeout.
@@ -60,6 +88,22 @@ def _switch_to_wal(cursor: Any, busy_timeout: float) -> None:
     retrying = Retrying(retry=retry_if_exception(lambda exc: "locked" in str(exc)), wait=wait_random(0.01, 0.1),
                         stop=stop_after_attempt(20) | stop_after_delay(busy_timeout), reraise=True)
     retrying(cursor.execute, "PRAGMA journal_mode=WAL")
+
+
+def damage(conn: Connection) -> list[str]:
+    """What SQLite's ``quick_check`` finds wrong in the catalog file (at most 3 problems); nothing
+    for a sound file, or on PostgreSQL, which keeps its own checksums and WAL.
+
+    quick_check reads every page of the file once and checks its structure, without the
+    cross-check of every index against its table that ``integrity_check`` adds. Measured: 0.08 s
+    at 20,000 models (27 MB); 4.4-4.8 s at 1,000,000 (1.37 GB, in the OS's file cache, on two
+    cores busy with other work). No cheaper sign is sure: 64 KB overwritten mid-file leaves the
+    header, the size and the schema as they were, and only reading the damaged pages finds it.
+    """
+    if conn.dialect.name != "sqlite":
+        return []
+    found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+    return [] if found == ["ok"] else [line for text in found for line in text.splitlines() if "***" not in line]
 
 
 def upsert_capable_insert(dialect: Dialect, table: Table) -> Insert:

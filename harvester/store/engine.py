@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 SCHEMA_HEAD = "0014"
 BUSY_TIMEOUT = 30.0  # seconds
 DRIVER_EXTRAS = {"postgresql": "postgres"}  # backend -> the pip extra that installs its driver
+DAMAGED_HINT = ("`sqlite3 {path} 'PRAGMA integrity_check'` says where; rebuild the catalog with `harvester sync "
+                "--full --db NEW_FILE` (the damaged file is left as it is)")
 
 
 def _migrations_dir() -> Path:
@@ -51,10 +54,28 @@ def _pool_options(url: str) -> dict[str, Any]:
     return {"pool_use_lifo": True}
 
 
+def _read_only_file(url: str) -> dict[str, Any]:
+    """For a SQLite catalog this user cannot write (a read-only mount, another user's file), a
+    ``creator`` that opens it read-only, so that reading it needs no write beside it; its
+    writers then fail with SQLite's "attempt to write a readonly database"."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return {}
+    path = Path(parsed.database)
+    uri = dialect.sqlite_read_only_uri(path) if path.exists() else None
+    if uri is None:
+        return {}
+    import sqlite3
+
+    # check_same_thread: what SQLAlchemy passes for a file it pools, as it would without a creator
+    return {"creator": lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)}
+
+
 def create_catalog_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
-    """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys."""
+    """An engine for a catalog URL; SQLite files get WAL, a busy timeout and foreign keys, and
+    a file this user cannot write is opened read-only."""
     try:
-        engine = create_engine(url, json_serializer=jsontext.dumps, **_pool_options(url))
+        engine = create_engine(url, json_serializer=jsontext.dumps, **_pool_options(url), **_read_only_file(url))
     except ArgumentError as exc:
         shown = _safe_url(url)
         raise CatalogError(f"cannot open catalog {shown!r}: not a database URL SQLAlchemy knows ({exc})") from None
@@ -87,6 +108,16 @@ def _safe_url(url: str) -> str:
         return "<unparseable URL>"
 
 
+def writable(engine: Engine) -> bool:
+    """Whether this user may write the catalog: False for a SQLite file opened read-only (on a
+    read-only mount, say); PostgreSQL's grants are not looked at (True)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return True
+    path = Path(database)
+    return not path.exists() or dialect.sqlite_read_only_uri(path) is None
+
+
 def describe(engine: Engine) -> str:
     """The catalog's name for messages: a file path, or a URL without its password."""
     url = engine.url
@@ -108,7 +139,37 @@ def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to")
         hint = ": free some space; the next run resumes after the last committed page"
     elif "unable to open" in reason or "readonly" in reason:
         hint = ": check that this user may write the file and its directory"
+    elif "malformed" in reason:
+        hint = f": {DAMAGED_HINT.format(path=shlex.quote(describe(engine)))}"
     return CatalogError(f"cannot {doing} catalog {describe(engine)!r}: {reason}{hint}")
+
+
+_found_sound: set[tuple[Any, ...]] = set()  # catalog files this process has checked, as they were then
+
+
+def check_undamaged(engine: Engine) -> None:
+    """Refuse a SQLite catalog whose file is damaged (a disk or a copy gone wrong), before
+    anything is written into it: a write can only spread the damage. A file found sound is not
+    checked again by this process until it changes (a `sync --kind all` opens the catalog up to
+    six times; in WAL mode its commits go to the `-wal`, and the file itself changes only at
+    checkpoints, every 100,000 pages).
+
+    Raises:
+        CatalogError: SQLite's ``quick_check`` found damage; nothing was written.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    found = Path(database).stat()
+    key = (database, found.st_ino, found.st_size, found.st_mtime_ns)
+    if key in _found_sound:
+        return
+    with engine.connect() as connection:
+        problems = dialect.damage(connection)
+    if problems:
+        raise CatalogError(f"catalog {describe(engine)!r} is damaged ({problems[0]}); nothing was written: "
+                           f"{DAMAGED_HINT.format(path=shlex.quote(describe(engine)))}")
+    _found_sound.add(key)
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -136,11 +197,16 @@ def open_catalog(url: str, *, upgrade: bool = True, busy_timeout: float = BUSY_T
         raise CatalogError(f"no catalog at {database!r}: run `harvester sync` to create one")
     try:
         current = schema_revision(engine)
+        if upgrade:
+            check_undamaged(engine)
         if current != SCHEMA_HEAD:  # at head (the usual case) Alembic is not even imported
             _check_and_upgrade(engine, current, upgrade=upgrade)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise catalog_error(engine, exc, "open") from exc
+    except CatalogError:
+        engine.dispose()
+        raise
     return engine
 
 
