@@ -600,7 +600,7 @@ class Corpus:
             rows = self._pick(n, ids)
             for j in rows:
                 before = provider_mapping(self, j)
-                for _ in range(32):  # a new draw can repeat the old mapping (often: none at all)
+                for _ in range(255):  # a new draw can repeat the old mapping (often: none at all)
                     self.serving[j] = (self.serving[j] + 1) % 256
                     if provider_mapping(self, j) != before:
                         break
