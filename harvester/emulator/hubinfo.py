@@ -120,20 +120,25 @@ def widget_data(c: Corpus, j: int) -> list[dict[str, str]] | None:
 
 
 def has_model_index(c: Corpus, j: int) -> bool:
-    """One card in eight states evaluation results (cheap: a draw, no generation)."""
-    return c.kind == "models" and c.has_card(j) and c.draws(j, EVALUATED, c.rev[j]).random() < 0.125
+    """One card in eight states evaluation results."""
+    return c.kind == "models" and c.has_card(j) and states_evaluations(c, j)
+
+
+def states_evaluations(c: Corpus, j: int) -> bool:
+    """Whether the card, if any, has a model-index: one draw, as every listed card asks it."""
+    return c.draws(j, EVALUATED, c.rev[j]).random() < 0.125
 
 
 def model_index(c: Corpus, j: int) -> list[dict[str, Any]] | None:
-    """The card's ``model-index``: one entry naming the model, with one to five benchmark results."""
+    """The card's ``model-index``: one entry naming the model, with one to four benchmark results."""
     if not has_model_index(c, j):
         return None
-    rng = c.rng_for(j, "evals")
+    draw = c.draws(j, EVALUATED, c.rev[j], 1)
     task = c.category_value(j, committed=True) or "text-generation"
     chosen = [b for b in BENCHMARKS if b[2] == task] or list(BENCHMARKS[:4])
     results = []
-    for name, dataset, task_type, metric in rng.sample(chosen, rng.randint(1, len(chosen))):
-        value = round(rng.uniform(5, 40) if metric == "wer" else rng.uniform(20, 92), 2)
+    for name, dataset, task_type, metric in chosen[draw.below(len(chosen)):]:
+        value = round(5 + 35 * draw.random() if metric == "wer" else 20 + 72 * draw.random(), 2)
         results.append({"task": {"type": task_type}, "dataset": {"name": name, "type": dataset},
                         "metrics": [{"type": metric, "value": value}]})
     return [{"name": files.original_name(c, j), "results": results}]

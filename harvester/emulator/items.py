@@ -39,7 +39,7 @@ def _card_data(c: Corpus, j: int) -> dict[str, Any] | None:
         if stated.card_base_model() is not None:
             card["base_model"] = stated.card_base_model()
         card["datasets"] = list(stated.trained_on)
-        if hubinfo.has_model_index(c, j):
+        if hubinfo.states_evaluations(c, j):  # has_card is known: a draw, not a second one
             card["model-index"] = hubinfo.model_index(c, j)
     else:
         card["pretty_name"] = files.original_name(c, j).replace("-", " ").title()
