@@ -1,6 +1,8 @@
 """`harvester` as a process of its own: the console script and `python -m harvester`."""
 
+import io
 import signal
+import sys
 
 from .stopping import SIGNALS, quit_quietly
 
@@ -12,6 +14,8 @@ def run() -> None:
     for sig, handler in inherited.items():
         if handler is not signal.SIG_IGN:  # a signal the parent chose to ignore stays ignored
             signal.signal(sig, quit_quietly)
+    if not sys.stdout.isatty() and isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(encoding="utf-8")  # JSON and CSV into a file or pipe are UTF-8 whatever the locale
     from . import cli, stopping
 
     stopping.OWN_PROCESS = True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -15,14 +14,22 @@ from .errors import ConfigError
 from .kinds import KINDS
 from .logs import report, reported_errors
 from .render import plural, summary
-from .stopping import restore_inherited_signals, stop_on_signals
+from .stopping import quiet_on_broken_pipe, restore_inherited_signals, stop_on_signals
 
 if TYPE_CHECKING:
     from .catalog import Catalog
     from .harvest import KindSync
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+class _Commands(click.Group):
+    """harvester's commands, each of which ends quietly with exit code 141 when its reader goes away (`| head`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with quiet_on_broken_pipe():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="harvester")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -125,14 +132,14 @@ def _print_kind(synced: KindSync, as_json: bool, *, stopping: bool, named: bool)
     why the kind failed, unless that ends the harvest (it is raised then). Returns its exit code."""
     for run in synced.runs:
         if as_json:
-            click.echo(json.dumps(run.as_dict()))
+            click.echo(render.json_text(run.as_dict()))
         elif not stopping:
             logs.run_finished(summary(run), run.as_dict())
     error = synced.error
     if error is None:
         return 0
     if as_json and error.run is not None:
-        click.echo(json.dumps(error.run))
+        click.echo(render.json_text(error.run))
     if synced.ends_harvest:
         return 0
     report(error, synced.kind if named else None)  # the others go on; the exit code is the first failure's
@@ -194,8 +201,8 @@ def query(db: str | None, sql: str | None, sql_file, format_: str) -> None:
         sql = _sql_text(sql, sql_file)
         with _catalog(db) as catalog:
             result = catalog.query(sql)
-            if format_ == "table" and sys.stdout.isatty():
-                render.head(result.columns, result.tuples(), sys.stdout)
+            if format_ == "table":
+                render.shown(result.columns, result.tuples(), sys.stdout, every="--format csv, json or jsonl")
             else:
                 render.write_rows(format_, result.columns, result.tuples(), sys.stdout)
 

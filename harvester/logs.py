@@ -4,7 +4,6 @@ command's errors become that one line and their exit code (`reported_errors`).""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import CatalogError, HarvesterError, Interrupted
+from .render import json_text
 
 log = logging.getLogger("harvester")
 # The scope and run id of the run in progress, for every log line it writes.
@@ -27,7 +27,7 @@ class JsonLines(logging.Formatter):
         line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname.lower(), "message": record.getMessage(), **(current_run.get() or {}),
                 **getattr(record, "fields", {})}
-        return json.dumps(line, default=str)
+        return json_text(line)
 
 
 class Text(logging.Formatter):
@@ -85,7 +85,7 @@ def stopping_line(log_format: str) -> bytes:
     on a line of its own on a terminal."""
     text = "stopping after the current page (again to abort)"
     if log_format == "json":
-        line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "warning",
+        line = json_text({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "warning",
                            "message": text, "event": "stopping"})
     else:
         line = ("\r\x1b[2K" if sys.stderr.isatty() else "") + f"harvester: {text}"
@@ -118,7 +118,7 @@ def reported_errors() -> Iterator[None]:
     """Turn harvester's own errors into one line on stderr and their documented exit code."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .store.engine import database_reason
+    from .results import unreadable
 
     try:
         yield
@@ -126,7 +126,7 @@ def reported_errors() -> Iterator[None]:
         report(exc)
         sys.exit(exc.exit_code)
     except SQLAlchemyError as exc:  # reading commands (status, changes, search): the database's own reason
-        report(CatalogError(f"the catalog could not be read: {database_reason(exc)}"))
+        report(unreadable(exc))
         sys.exit(CatalogError.exit_code)
     except KeyboardInterrupt:  # Ctrl-C where no stop handler runs (query, export; a sync has its own): one line
         failed("interrupted", Interrupted.exit_code)

@@ -7,7 +7,6 @@ export of millions of rows holds one batch in memory. The text writers (JSON Lin
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -22,10 +21,10 @@ from sqlalchemy import JSON, Engine, MetaData, TypeDecorator, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
-from .errors import ConfigError, MissingExtra, QueryRefused
-from .render import plain
+from .errors import CatalogError, ConfigError, MissingExtra, QueryRefused
+from .render import json_text, plain
 from .store import dialect
-from .store.engine import create_catalog_engine, database_reason, describe, open_catalog
+from .store.engine import catalog_error, create_catalog_engine, damaged, database_reason, describe, open_catalog
 
 BATCH = 5_000
 PARQUET_BATCH = 1_000  # rows per row group: pyarrow's copies of a batch are what an export's memory is made of
@@ -113,8 +112,12 @@ def first_keyword(sql: str) -> str:
     return word.group(1).lower() if word else ""
 
 
-def _refused(engine: Engine, exc: SQLAlchemyError) -> QueryRefused:
+def _refused(engine: Engine, exc: SQLAlchemyError) -> CatalogError:
+    """The SQL's failure (exit code 2), or a damaged file's, which is no fault of the SQL (exit code 1, as
+    every command has it)."""
     reason = database_reason(exc)
+    if damaged(reason):
+        return catalog_error(engine, exc, "read")
     if "readonly" in reason or "read-only" in reason or "query_only" in reason or "not authorized" in reason:
         return QueryRefused(f"catalog {describe(engine)!r} is open read-only here; nothing was changed ({reason})")
     return QueryRefused(f"the query failed on catalog {describe(engine)!r}: {reason}")
@@ -228,7 +231,7 @@ def _batches(stream: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
 
 
 def _parquet_value(value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+    return json_text(value) if isinstance(value, dict | list) else value
 
 
 def _declared_arrow_type(pa: Any, sql_type: TypeEngine[Any] | None) -> Any:
@@ -275,4 +278,4 @@ def _arrow_array(pa: Any, column: str, values: list[Any], type_: Any, before: in
 
 def _as_text(value: Any) -> str:
     value = plain(value)
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json_text(value)

@@ -1,6 +1,11 @@
-"""Output writers: the status report as text or JSON (OpenMetrics: `openmetrics`), rows as JSON Lines, JSON,
-CSV or an aligned table, the graph's trees and uses, the change feed as JSON Lines or CSV, and a sync's
-progress line. Pure: each takes what a `Catalog` method returned and a file to write to.
+"""Output writers: the status report as JSON (text: `status_text`; OpenMetrics: `openmetrics`), rows as JSON
+Lines, JSON, CSV or an aligned table, the graph's trees and uses, the change feed as JSON Lines or CSV, and a
+sync's progress line. Pure: each takes what a `Catalog` method returned and a file to write to.
+
+One rule for each format, whatever the command: JSON is written by `json_text` (UTF-8, nothing escaped
+that need not be), CSV by `csv_writer` (``\n`` line ends, so ``$(... | tail -1)`` holds no ``\r``). A
+boxed table goes to a terminal only; into a file or pipe, tables are plain aligned text (`write_aligned`),
+aligned by display width (a CJK character takes two columns).
 
 CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
 carriage return) are prefixed with ``'``, as OWASP recommends; numbers are left alone.
@@ -24,13 +29,36 @@ if TYPE_CHECKING:
     from .graph import Node, Use
     from .records import Run
     from .results import ChangeFeed
-    from .status import LockHolder, ScopeStatus, Staleness, Status
+    from .status import Status
 
 STATUS_FORMATS = ("text", "json", "openmetrics")
 CHANGE_FORMATS = ("jsonl", "csv")
 CHANGE_COLUMNS = ("seq", "run_id", "kind", "hub_id", "repo_id", "change", "fields", "previous_id", "changed_at")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ALIGNED_SAMPLE = 1_000  # rows read ahead to size the columns of an aligned table
+
+
+def json_text(value: Any) -> str:
+    """The JSON text every writer prints (``--json``, jsonl, the change feed, log lines): non-ASCII as
+    itself, times and PostgreSQL numerics as `plain` makes them, anything else as its ``str``."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    made = plain(value)
+    return str(made) if made is value else made
+
+
+def csv_writer(out: IO[str]) -> Any:
+    """The CSV writer of every command: the csv module's dialect with ``\n`` line ends, not ``\r\n``."""
+    return csv.writer(out, lineterminator="\n")
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns (by display width), ending in … when cut."""
+    from rich.cells import cell_len, set_cell_size
+
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1) + "…"
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -79,93 +107,21 @@ def progress(enabled: bool, kind: str) -> Iterator[Callable | None]:
 
 
 
-# --- status ---------------------------------------------------------------------------------------
-
 def status(report: Status, format_: str, out: IO[str], *, now: datetime | None = None) -> None:
     """Write `Catalog.status()`'s report as ``text``, ``json`` or ``openmetrics``."""
     now = now or datetime.now(UTC)
     if format_ == "json":
-        out.write(json.dumps(report.as_json()) + "\n")
+        out.write(json_text(report.as_json()) + "\n")
     elif format_ == "openmetrics":
         from .openmetrics import openmetrics
 
         out.write(openmetrics(report, now=now))
     elif format_ == "text":
+        from .status_text import status_lines
+
         out.write("\n".join(status_lines(report, now)) + "\n")
     else:
         raise ConfigError(f"status format must be one of {', '.join(STATUS_FORMATS)}, not {format_!r}")
-
-
-def status_lines(report: Status, now: datetime) -> list[str]:
-    """The status report as lines that fit 80 columns: each scope, then each kind's staleness."""
-    if not report:
-        return ["no syncs yet: run `harvester sync`"]
-    lines = [line for scope in report for line in _scope_lines(scope, now)]
-    if report.kinds():
-        lines.append("\nEvery live row was read from the Hub within one lap:")
-        lines.extend(line for scope in report if scope.staleness
-                     for line in _staleness_lines(scope.scope, scope.staleness, now))
-    return lines
-
-
-def _since(moment: datetime | str | None, now: datetime) -> str:
-    """How long ago ``moment`` was (a run record's times are ISO 8601 text), or "never"."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return "never" if moment is None else _ago(round((now - moment).total_seconds()))
-
-
-def _scope_lines(scope: ScopeStatus, now: datetime) -> list[str]:
-    """One scope as a short block that fits 80 columns: its last run, then its state."""
-    run = scope.last_run
-    lines = [scope.scope]
-    if run is not None:
-        walk = summary(run).split(": ", 2)[1]  # "run 12 ok (incremental, walk complete)"
-        lines.append(f"  last {walk}, started {_since(run.started_at, now)}")
-        lines.append(f"  {plural(run.pages, 'page')}, {plural(run.requests, 'request')}, "
-                     f"{plural(run.rows_seen, 'row')} read:")
-        lines.append(f"    {run.rows_inserted:,} inserted, {run.rows_updated:,} updated, "
-                     f"{run.rows_unchanged:,} unchanged")
-    state = [f"last success {_since(scope.last_success_at, now)}"]
-    if scope.watermark:
-        state.append(f"watermark {scope.watermark:%Y-%m-%d %H:%M}")
-    if scope.unfinished_walk:
-        state.append(f"walk under way ({plural(scope.walk_pages, 'page')} done)")
-    lines.append("  " + ", ".join(state))
-    lines.extend(f"  {line}" for line in _holder(scope.locked_by))
-    return lines
-
-
-def _staleness_lines(kind: str, staleness: Staleness, now: datetime) -> list[str]:
-    """Per kind: the staleness bound achieved, and where the verification lap stands."""
-    lap = staleness.lap
-    oldest = (f"oldest verified {_since(staleness.oldest_verified_at, now)}" if staleness.oldest_verified_at
-              else f"{plural(staleness.unverified_rows, 'row')} never verified")
-    progress = (f"lap: {plural(lap.pages_done, 'page')} done, about {lap.pages_left:,} left"
-                if lap.started_at else f"lap: none under way, about {plural(lap.pages_left, 'page')}")
-    if lap.runs_to_finish is not None:
-        progress += f" (about {plural(lap.runs_to_finish, 'run')} at {lap.pages_per_run:,} a run)"
-    return [f"  {kind}: {plural(staleness.live_rows, 'live row')}, {oldest}", f"    {progress}",
-            f"    last lap finished {_since(lap.last_finished_at, now)}"]
-
-
-def _holder(lock: LockHolder | None) -> list[str]:
-    """Who holds a scope's lock, in lines short enough for 80 columns (a host name can be long)."""
-    if lock is None:
-        return ["not locked"]
-    lines = [f"locked by run {lock.run_id}, pid {lock.pid}", f"  on {lock.host}"]
-    if not lock.on_this_host:
-        lines.append(f"  until {lock.expires_at:%H:%M:%S} UTC")
-    return lines
-
-
-def _ago(seconds: int | None) -> str:
-    if seconds is None:
-        return "never"
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
 
 
 # --- rows: query, export, search ------------------------------------------------------------------
@@ -181,7 +137,7 @@ def plain(value: Any) -> Any:
 
 
 def _json_row(columns: list[str], row: tuple) -> str:
-    return json.dumps(dict(zip(columns, map(plain, row), strict=True)), ensure_ascii=False)
+    return json_text(dict(zip(columns, map(plain, row), strict=True)))
 
 
 def write_jsonl(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
@@ -205,14 +161,17 @@ def write_json(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int
 
 
 def write_aligned(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
-    """Columns aligned as text, sized to the first 1,000 rows; a longer cell later overflows its
-    column rather than being cut. Streams: memory holds those rows at most."""
+    """Columns aligned as text by display width, sized to the first 1,000 rows; a longer cell later
+    overflows its column rather than being cut. Streams: memory holds those rows at most."""
+    from rich.cells import cell_len
+
     head = list(itertools.islice(stream, ALIGNED_SAMPLE))
     cells = [[_text_cell(value) for value in row] for row in head]
-    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
+    widths = [max([cell_len(name), *(cell_len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
 
     def line(values: list[str]) -> str:
-        return "  ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip() + "\n"
+        return "  ".join(value + " " * (width - cell_len(value))
+                         for value, width in zip(values, widths, strict=True)).rstrip() + "\n"
 
     out.write(line(columns))
     out.write(line(["-" * width for width in widths]))
@@ -228,7 +187,7 @@ def _text_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
+        value = json_text(value)
     value = plain(value)
     return str(value).replace("\r", "\\r").replace("\n", "\\n")
 
@@ -236,7 +195,7 @@ def _text_cell(value: Any) -> str:
 def csv_cell(value: Any) -> Any:
     """A CSV cell: JSON for nested values, and text that starts like a formula defused."""
     if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
+        value = json_text(value)
     value = plain(value)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
@@ -245,7 +204,7 @@ def csv_cell(value: Any) -> Any:
 
 def write_csv(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> int:
     """A header, then a row a line, cells as `csv_cell` makes them; returns how many rows were written."""
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(columns)
     count = 0
     for row in stream:
@@ -265,7 +224,17 @@ def write_rows(format_: str, columns: list[str], stream: Iterator[tuple], out: I
     return ROW_WRITERS[format_](columns, stream, out)
 
 
-def head(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> None:
+def shown(columns: list[str], stream: Iterator[tuple], out: IO[str], *, every: str) -> None:
+    """Rows for people, as `query`, `search` and `uses` print them: on a terminal a screenful as a table
+    (`head`, whose last line says that ``every`` prints them all); into a file or pipe every row, aligned."""
+    if out.isatty():
+        head(columns, stream, out, every=every)
+    else:
+        write_aligned(columns, stream, out)
+
+
+def head(columns: list[str], stream: Iterator[tuple], out: IO[str], *,
+         every: str = "--format csv, json or jsonl") -> None:
     """A screenful of rows as a table on a terminal, then how many more rows there are and how to
     get them all (counted as they stream past: memory holds one screenful)."""
     import shutil
@@ -274,37 +243,30 @@ def head(columns: list[str], stream: Iterator[tuple], out: IO[str]) -> None:
     table(columns, shown, out)
     left = sum(1 for _ in stream)
     if left:
-        out.write(f"... {plural(left, 'more row')} not shown ({len(shown) + left:,} in all): --format csv, json "
-                  "or jsonl prints every row, and so does the table when the output goes to a file or a pipe\n")
+        out.write(f"... {plural(left, 'more row')} not shown ({len(shown) + left:,} in all): {every} prints every "
+                  "row, and so does the table when the output goes to a file or a pipe\n")
 
 
 def table(columns: list[str], rows: Iterable[Iterable[Any]], out: IO[str]) -> None:
-    """Rows as a rich table, cells as CSV has them without the formula guard."""
+    """Rows as a rich table on a terminal, cells as CSV has them without the formula guard."""
+    from rich.console import Console
     from rich.table import Table
 
     shown = Table(*columns)
     for row in rows:
         shown.add_row(*("" if value is None else str(csv_cell(value)).removeprefix("'") for value in row))
-    _print(shown, out)
-
-
-def _print(renderable: Any, out: IO[str]) -> None:
-    """A rich table on ``out``; piped into a log (cron), rich would squeeze it into 80 columns and cut or
-    wrap every line."""
-    from rich.console import Console
-
-    Console(file=out, width=None if out.isatty() else 200).print(renderable)
+    Console(file=out).print(shown)
 
 
 def matches(found: list[dict[str, Any]], *, words: str, kind: str, as_json: bool, out: IO[str]) -> None:
-    """`Catalog.search`'s matches as one JSON array, or a table of id, likes and last change."""
+    """`Catalog.search`'s matches as one JSON array, or rows of id, likes and last change (`shown`)."""
     if as_json:
-        out.write(json.dumps([{k: plain(v) for k, v in row.items()} for row in found], ensure_ascii=False) + "\n")
+        out.write(json_text([{k: plain(v) for k, v in row.items()} for row in found]) + "\n")
     elif not found:
         out.write(f"no {kind} match {words!r}\n")
     else:
-        table(["id", "likes", "last_modified"], ([row["id"], row["likes"], plain(row["last_modified"])]
-                                                 for row in found), out)
+        shown(["id", "likes", "last_modified"], (
+            (row["id"], row["likes"], plain(row["last_modified"])) for row in found), out, every="--json")
 
 
 # --- the graph: tree and uses ---------------------------------------------------------------------
@@ -312,7 +274,7 @@ def matches(found: list[dict[str, Any]], *, words: str, kind: str, as_json: bool
 def family(root: Node, *, up: bool, as_json: bool, out: IO[str]) -> None:
     """`Catalog.family`'s tree as nested JSON, or drawn, then how many members it has."""
     if as_json:
-        out.write(json.dumps(root.as_json("parents" if up else "children")) + "\n")
+        out.write(json_text(root.as_json("parents" if up else "children")) + "\n")
         return
     _draw_tree(root, out)
     out.write(plural(root.size(), "ancestor" if up else "descendant") + "\n")
@@ -373,18 +335,14 @@ def _draw_tree(root: Node, out: IO[str]) -> None:
 
 
 def uses(found: list[Use], *, as_json: bool, out: IO[str], err: IO[str]) -> None:
-    """`Catalog.uses`'s list as one JSON object a line, or a table (and a note on ``err`` if empty)."""
+    """`Catalog.uses`'s list as one JSON object a line, or rows (`shown`: a screenful on a terminal),
+    and a note on ``err`` if empty."""
     if as_json:
-        out.writelines(json.dumps(use.as_json()) + "\n" for use in found)
+        out.writelines(json_text(use.as_json()) + "\n" for use in found)
         return
-    from rich.table import Table
-
-    shown = Table("kind", "id", "relation", "downloads", "likes", box=None, header_style="bold")
-    for use in found:
-        shown.add_row(use.kind, use.id, use.relation, "" if use.downloads is None else str(use.downloads),
-                      "" if use.likes is None else str(use.likes))
-    _print(shown, out)
-    if not shown.row_count:
+    shown(["kind", "id", "relation", "downloads", "likes"],
+          ((use.kind, use.id, use.relation, use.downloads, use.likes) for use in found), out, every="--json")
+    if not found:
         err.write("nothing in the catalog points at it\n")
 
 
@@ -397,7 +355,7 @@ def changes(feed: ChangeFeed, format_: str, out: IO[str], err: IO[str]) -> None:
     for change in feed:
         write(change.as_dict())
     if format_ == "jsonl":
-        out.write(json.dumps({"next_since": feed.position}) + "\n")
+        out.write(json_text({"next_since": feed.position}) + "\n")
     else:
         err.write(f"next: --since {feed.position}\n")
 
@@ -405,10 +363,10 @@ def changes(feed: ChangeFeed, format_: str, out: IO[str], err: IO[str]) -> None:
 def change_writer(format_: str, out: IO[str]) -> Callable[[dict[str, Any]], object]:
     """A function that writes one change (`Change.as_dict()`) as a JSON line, or a CSV row after a header."""
     if format_ == "jsonl":
-        return lambda change: out.write(json.dumps(change, default=plain) + "\n")
+        return lambda change: out.write(json_text(change) + "\n")
     if format_ != "csv":
         raise ConfigError(f"change format must be one of {', '.join(CHANGE_FORMATS)}, not {format_!r}")
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(CHANGE_COLUMNS)
     return lambda change: writer.writerow(
         [";".join(change["fields"] or []) if name == "fields" else plain(change[name]) for name in CHANGE_COLUMNS])

@@ -100,7 +100,10 @@ def _close(stream: Iterator[Any]) -> None:
 
 
 def unreadable(exc: SQLAlchemyError) -> CatalogError:
-    """A database error while reading, as the one-line `CatalogError` that carries its reason."""
-    from .store.engine import database_reason
+    """A database error while reading, as the one-line `CatalogError` that carries its reason (exit code 1,
+    whichever command met it), and for a damaged file how to find the damage and rebuild."""
+    from .store.engine import DAMAGED_HINT, damaged, database_reason
 
-    return CatalogError(f"the catalog could not be read: {database_reason(exc)}")
+    reason = database_reason(exc)
+    hint = f": {DAMAGED_HINT.format(path='FILE')}" if damaged(reason) else ""
+    return CatalogError(f"the catalog could not be read: {reason}{hint}")

@@ -13,11 +13,12 @@ import contextvars
 import itertools
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from .errors import Interrupted
@@ -26,6 +27,7 @@ T = TypeVar("T")
 POLL = 0.05  # seconds between looks at the abort flag while a fetch is under way
 ABORT_GRACE = 5.0  # seconds an aborted run has to record itself before a further signal ends the process
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+BROKEN_PIPE_EXIT = 128 + 13  # the code a shell gives a process that SIGPIPE ended, as `git log | head` does
 
 
 class StopRequest(threading.Event):
@@ -142,3 +144,25 @@ def wait_out(future: Future[Any], abort: threading.Event | None) -> None:
     while not wait([future], timeout=POLL).done:
         if abort is not None and abort.is_set():
             return
+
+
+@contextmanager
+def quiet_on_broken_pipe() -> Iterator[None]:
+    """A command whose reader went away (``harvester changes | head -1``) ends as ``git log | head``
+    does: nothing on stderr, exit code 141 (128 + SIGPIPE).
+
+    Python's recipe (catch BrokenPipeError, point standard output at devnull, exit) rather than
+    SIGPIPE's default action restored at start: that would kill a sync whose ``--json`` reader went
+    away between two of the catalog's writes, its run left "running" and its lock held until taken
+    over, and SIGPIPE does not exist on Windows. Here the command ends through the ordinary exit path
+    (the catalog closed, a run recorded, its lock freed).
+    """
+    try:
+        try:
+            yield
+        finally:
+            sys.stdout.flush()  # what is still buffered fails here, not at exit ("Exception ignored ...")
+    except BrokenPipeError:
+        with suppress(OSError, ValueError):  # not a file (a test's captured output): nothing to redirect
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # exit's own flush goes nowhere
+        sys.exit(BROKEN_PIPE_EXIT)

@@ -169,6 +169,10 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
             raise aborted from exc
         if isinstance(exc, HarvesterError):
             exc.run = _recorded_run(engine, run_id)
+        if isinstance(exc, SQLAlchemyError):  # as the user is told it, with its run record (`sync --json` prints it)
+            failure = catalog_error(engine, exc)
+            failure.run = _recorded_run(engine, run_id)
+            raise failure from exc
         raise
     finally:
         logs.current_run.reset(tagged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 
@@ -133,3 +134,47 @@ def test_a_damaged_catalog_stops_a_sync_before_it_writes_anything_and_says_how_t
     assert "PRAGMA integrity_check" in line and "harvester sync --full --db NEW_FILE" in line
     assert "nothing was written" in line and "sqlalche.me" not in line
     assert db.path.read_bytes() == damaged and len(hub.requests) == asked
+
+
+READERS = [["status"], ["changes"], ["query", "SELECT * FROM models"], ["export", "models"],
+           ["export", "models", "--format", "csv"], ["search", "bert"], ["tree", "x/y"], ["uses", "x/y"]]
+
+
+@pytest.mark.parametrize("damage", ["whole", "middle"])
+@pytest.mark.parametrize("command", READERS, ids=" ".join)
+def test_every_reading_command_meets_a_damaged_catalog_with_the_same_exit_code_and_one_line(hub, db, command,
+                                                                                             damage):
+    sync(config(hub, db))
+    db.dispose()
+    size = db.path.stat().st_size
+    with open(db.path, "r+b") as file:  # all after the first two pages (a copy gone wrong), or 64 KB mid-file
+        file.seek(8192 if damage == "whole" else size // 2 // 4096 * 4096)
+        file.write(bytes(range(256)) * (size // 256 if damage == "whole" else 256))
+    result = CliRunner().invoke(main, [*command, "--db", str(db)])
+    if damage == "middle" and command[0] not in ("query", "export"):
+        assert result.exit_code in (0, 1), "what reads no damaged page answers"
+        return
+    assert result.exit_code == 1, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("harvester: error:") and "PRAGMA integrity_check" in line, line
+    assert "sqlalche.me" not in line and "Background" not in line
+
+
+def test_sync_json_prints_a_lap_that_failed_on_the_catalog_after_its_walk_ended_well(hub, db):
+    def fail_the_lap(conn, _cursor, statement, parameters, _context, _many) -> None:
+        if "sync_state" in statement and "models:verify" in str(parameters) and not statement.startswith("SELECT"):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    event.listen(Engine, "before_cursor_execute", fail_the_lap)
+    try:
+        result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--json",
+                                           "--page-size", str(PAGE), "--verify-pages", "2"])
+    finally:
+        event.remove(Engine, "before_cursor_execute", fail_the_lap)
+    assert result.exit_code == 1, result.stderr
+    walk, lap = (json.loads(line) for line in result.stdout.splitlines())
+    assert (walk["scope"], walk["status"]) == ("models", "ok")
+    assert (lap["scope"], lap["status"]) == ("models:verify", "failed"), "the failed run is printed too"
+    assert lap["error"].startswith("cannot write to catalog") and "database or disk is full" in lap["error"]
+    [line] = result.stderr.splitlines()
+    assert line.startswith("harvester: error: cannot write to catalog") and "sqlalche.me" not in line

@@ -255,6 +255,24 @@ def test_status_shows_a_killed_run_as_abandoned_and_its_lock_free_at_once(hub, d
     assert db.rows("SELECT count(*) FROM sync_locks") == [(0,)]
 
 
+def test_text_status_says_why_the_last_run_failed_and_how_many_failed_since_the_last_success(hub, db):
+    sync(config(hub, db))
+    hub.faults.add("502")  # every request, after the retries: the Hub unavailable
+    for _ in range(3):
+        failed = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--retries", "1",
+                                           "--verify-pages", "0"])
+        assert failed.exit_code == 3
+    report = json.loads(CliRunner().invoke(main, ["status", "--db", db.url, "--json"]).stdout)[0]
+    text = CliRunner().invoke(main, ["status", "--db", db.url]).stdout
+    lines = text.splitlines()
+    [error] = [line for line in lines if line.startswith("  error: ")]
+    assert report["last_run"]["error"].startswith(error.removeprefix("  error: ").removesuffix("…")), error
+    assert len(report["last_run"]["error"]) > 80 and error.endswith("…"), "a long error is cut to fit, marked"
+    assert report["failures_since_success"] == 3
+    assert "  3 runs failed or abandoned since the last success" in lines
+    assert max(map(len, lines)) <= 80, text
+
+
 def test_status_shows_when_another_hosts_lock_expires(hub, db):
     sync(config(hub, db))
     plant_lock(db, host="elsewhere", pid=1, expires_in=600)

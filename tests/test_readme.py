@@ -123,12 +123,22 @@ def test_each_sql_example_runs_through_harvester_query_as_written(catalog_dir, i
 GRAPH = "## The graph"
 
 
+def emulator_arguments(commands: str) -> dict[str, int]:
+    """The corpus a README block's ``harvester emulator`` line asks for: sizes and seed (0 by default)."""
+    [line] = [line for line in commands.splitlines() if line.startswith("harvester emulator")]
+    words = shlex.split(line.split("#")[0])
+    asked = {word[2:]: int(words[n + 1]) for n, word in enumerate(words)
+             if word in ("--models", "--datasets", "--spaces", "--seed")}
+    return {"seed": 0} | asked
+
+
 @pytest.fixture(scope="module")
 def graph_dir(tmp_path_factory, make_module_hub) -> Path:
-    """hub.db with every kind synced from the emulator the README's graph section names."""
+    """hub.db with every kind synced from the emulator as the README's graph section starts it."""
     where = tmp_path_factory.mktemp("graph")
     db = Catalog.sqlite(where / "hub.db")
-    hub = make_module_hub(models=2000, datasets=200, spaces=100, seed=3)
+    [commands] = blocks("bash", GRAPH)
+    hub = make_module_hub(**emulator_arguments(commands))
     for kind in ("models", "datasets", "spaces"):
         sync(config(hub, db, kind=kind, page_size=500, verify_pages=0))
     return where
@@ -165,7 +175,8 @@ def test_the_family_question_finds_what_harvester_tree_shows(graph_dir):
 
 def test_the_graph_commands_run_as_written_and_print_what_the_readme_shows(graph_dir):
     [commands] = blocks("bash", GRAPH)
-    outputs = [harvester(graph_dir, *shlex.split(line.split("#")[0])[1:]) for line in commands.splitlines()]
+    examples = [line for line in commands.splitlines() if line.startswith(("harvester tree", "harvester uses"))]
+    outputs = [harvester(graph_dir, *shlex.split(line.split("#")[0])[1:]) for line in examples]
     [shown] = re.findall(r"```\n(lynx-team.*?)```", README.read_text(), re.DOTALL)
     printed = outputs[0].splitlines()
     for line in shown.splitlines():
@@ -173,3 +184,38 @@ def test_the_graph_commands_run_as_written_and_print_what_the_readme_shows(graph
             assert line in printed, line
     assert "ancestors" in outputs[1] and "trained_on" in outputs[2]
     assert {json.loads(line)["relation"] for line in outputs[3].splitlines()} == {"cites"}
+
+
+def test_the_graph_section_starts_the_emulator_its_examples_answer_on_and_syncs_every_kind():
+    [commands] = blocks("bash", GRAPH)
+    assert emulator_arguments(commands) == {"models": 2000, "datasets": 200, "spaces": 100, "seed": 3}
+    assert "harvester sync --kind all" in commands
+
+
+@pytest.fixture(scope="module")
+def offline_dir(tmp_path_factory, make_module_hub) -> Path:
+    """hub.db as the README's "Try it offline" emulator (its seed, fewer models) and the quick start's
+    syncs build it: the models, two `--stats` runs with counters moved between them, and `--details`."""
+    [commands] = blocks("bash", "## Try it offline")[:1]
+    arguments = emulator_arguments(commands) | {"models": 1000}  # 100,000 in the README: the same corpus, cut
+    where = tmp_path_factory.mktemp("offline")
+    db = Catalog.sqlite(where / "hub.db")
+    hub = make_module_hub(**arguments)
+    sync(config(hub, db, page_size=500))
+    sync(config(hub, db, lane="stats"))
+    hub.corpora["models"].bump_counters(300)
+    sync(config(hub, db, lane="stats"))
+    sync(config(hub, db, lane="details", max_repos=500))
+    return where
+
+
+def quick_start_queries() -> list[str]:
+    [commands] = blocks("bash", "## Quick start")[1:2]
+    return re.findall(r'sqlite3 hub.db "(.*?)"', commands, re.DOTALL)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_each_quick_start_query_answers_on_the_catalog_the_readme_builds(offline_dir, index):
+    assert len(quick_start_queries()) == 4
+    with sqlite3.connect(offline_dir / "hub.db") as conn:
+        assert conn.execute(quick_start_queries()[index]).fetchall(), quick_start_queries()[index]

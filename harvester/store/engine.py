@@ -129,6 +129,11 @@ def database_reason(exc: SQLAlchemyError) -> str:
     return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
+def damaged(reason: str) -> bool:
+    """Whether a database's reason says the catalog's file itself is damaged (not the SQL, not a lock)."""
+    return "malformed" in reason or "not a database" in reason
+
+
 def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to") -> CatalogError:
     """A database failure as a message that names the catalog, the reason and what to do."""
     reason = database_reason(exc)
@@ -139,7 +144,7 @@ def catalog_error(engine: Engine, exc: SQLAlchemyError, doing: str = "write to")
         hint = ": free some space; the next run resumes after the last committed page"
     elif "unable to open" in reason or "readonly" in reason:
         hint = ": check that this user may write the file and its directory"
-    elif "malformed" in reason:
+    elif damaged(reason):
         hint = f": {DAMAGED_HINT.format(path=shlex.quote(describe(engine)))}"
     return CatalogError(f"cannot {doing} catalog {describe(engine)!r}: {reason}{hint}")
 

@@ -1,0 +1,92 @@
+"""`Catalog.status()`'s report as text for people (`harvester status`): each scope's last run (why it
+failed, and how many runs failed since the last success), its state and lock, then each kind's staleness;
+every line within 80 columns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .render import fit, plural, summary
+
+if TYPE_CHECKING:
+    from .status import LockHolder, ScopeStatus, Staleness, Status
+
+WIDTH = 80  # columns every line fits: a terminal's default, and a mail from cron
+
+
+def status_lines(report: Status, now: datetime) -> list[str]:
+    """The status report as lines that fit 80 columns: each scope, then each kind's staleness."""
+    if not report:
+        return ["no syncs yet: run `harvester sync`"]
+    lines = [line for scope in report for line in _scope_lines(scope, now)]
+    if report.kinds():
+        lines.append("\nEvery live row was read from the Hub within one lap:")
+        lines.extend(line for scope in report if scope.staleness
+                     for line in _staleness_lines(scope.scope, scope.staleness, now))
+    return lines
+
+
+def _since(moment: datetime | str | None, now: datetime) -> str:
+    """How long ago ``moment`` was (a run record's times are ISO 8601 text), or "never"."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return "never" if moment is None else _ago(round((now - moment).total_seconds()))
+
+
+def _scope_lines(scope: ScopeStatus, now: datetime) -> list[str]:
+    """One scope as a short block that fits 80 columns: its last run and why it failed, then its state."""
+    run = scope.last_run
+    lines = [scope.scope]
+    if run is not None:
+        walk = summary(run).split(": ", 2)[1]  # "run 12 ok (incremental, walk complete)"
+        lines.append(f"  last {walk}, started {_since(run.started_at, now)}")
+        if run.error:  # the one line the user saw, cut to fit (a stored error may predate one-line errors)
+            lines.append(fit(f"  error: {' '.join(run.error.split())}", WIDTH))
+        lines.append(f"  {plural(run.pages, 'page')}, {plural(run.requests, 'request')}, "
+                     f"{plural(run.rows_seen, 'row')} read:")
+        lines.append(f"    {run.rows_inserted:,} inserted, {run.rows_updated:,} updated, "
+                     f"{run.rows_unchanged:,} unchanged")
+    state = [f"last success {_since(scope.last_success_at, now)}"]
+    if scope.watermark:
+        state.append(f"watermark {scope.watermark:%Y-%m-%d %H:%M}")
+    if scope.unfinished_walk:
+        state.append(f"walk under way ({plural(scope.walk_pages, 'page')} done)")
+    lines.append("  " + ", ".join(state))
+    if scope.failures_since_success:
+        lines.append(f"  {plural(scope.failures_since_success, 'run')} failed or abandoned since the last success")
+    lines.extend(f"  {line}" for line in _holder(scope.locked_by))
+    return lines
+
+
+def _staleness_lines(kind: str, staleness: Staleness, now: datetime) -> list[str]:
+    """Per kind: the staleness bound achieved, and where the verification lap stands."""
+    lap = staleness.lap
+    oldest = (f"oldest verified {_since(staleness.oldest_verified_at, now)}" if staleness.oldest_verified_at
+              else f"{plural(staleness.unverified_rows, 'row')} never verified")
+    progress = (f"lap: {plural(lap.pages_done, 'page')} done, about {lap.pages_left:,} left"
+                if lap.started_at else f"lap: none under way, about {plural(lap.pages_left, 'page')}")
+    if lap.runs_to_finish is not None:
+        progress += f" (about {plural(lap.runs_to_finish, 'run')} at {lap.pages_per_run:,} a run)"
+    return [f"  {kind}: {plural(staleness.live_rows, 'live row')}, {oldest}", f"    {progress}",
+            f"    last lap finished {_since(lap.last_finished_at, now)}"]
+
+
+def _holder(lock: LockHolder | None) -> list[str]:
+    """Who holds a scope's lock, in lines short enough for 80 columns (a host name can be long)."""
+    if lock is None:
+        return ["not locked"]
+    lines = [f"locked by run {lock.run_id}, pid {lock.pid}", f"  on {lock.host}"]
+    if not lock.on_this_host:
+        lines.append(f"  until {lock.expires_at:%H:%M:%S} UTC")
+    return lines
+
+
+def _ago(seconds: int | None) -> str:
+    if seconds is None:
+        return "never"
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
