@@ -114,7 +114,8 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
             for synced in harvest(db, kinds=kinds, endpoint=endpoint, token=token, stop=stop, lane=lane, full=full,
                                   attempts=retries, progress=partial(render.progress, live), **settings):
                 named = len(set(kinds)) > 1 or "all" in kinds
-                exit_code = exit_code or _print_kind(synced, as_json, stopping=stop.is_set(), named=named)
+                failed = _print_kind(synced, as_json, stopping=stop.is_set(), named=named)
+                exit_code = exit_code or failed  # the first failure's
     sys.exit(exit_code)
 
 

@@ -17,6 +17,7 @@ from huggingface_hub.utils import get_session, parse_ratelimit_headers
 from harvester.emulator import Corpus, FaultPlan, HubEmulator, parse_fault, parse_quota
 from harvester.emulator.corpus import SORT_COLUMNS
 from harvester.emulator.items import PROPERTIES
+from harvester.emulator.vocab import LFS_SUFFIXES
 
 SORTS = ["lastModified", "createdAt", "downloads", "likes", "trendingScore"]
 CLIENT_SORTS = {"lastModified": "last_modified", "createdAt": "created_at", "downloads": "downloads",
@@ -388,7 +389,7 @@ def test_a_repo_page_serves_what_model_info_reads(fresh_hub):
     assert info.card_data is not None
     assert all(s.size is not None for s in info.siblings), "blobs=true gives every file's size"
     assert {s.rfilename for s in info.siblings if s.lfs} == {
-        s.rfilename for s in info.siblings if s.rfilename.endswith((".safetensors", ".bin"))}
+        s.rfilename for s in info.siblings if s.rfilename.endswith(LFS_SUFFIXES)}
 
 
 def test_a_repos_files_change_with_its_commit_only(fresh_hub):

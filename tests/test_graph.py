@@ -219,7 +219,7 @@ def graph_hub(make_module_hub):
 
 def sync_all(hub, db, **overrides) -> None:
     for kind in KINDS:
-        sync(config(hub, db, kind=kind, page_size=200, verify_pages=0, **overrides))
+        sync(config(hub, db, kind=kind, page_size=200, **overrides))
 
 
 def resolved(hub, kind: str, name: str) -> str | None:

@@ -78,7 +78,7 @@ def test_scope_keys_are_canonical_readable_and_unambiguous(hub, db):
     assert tricky == "models?author=x%26filter%3Dy" != config(hub, db, author="x", filters=("y",)).scope
 
 
-@pytest.mark.parametrize("overrides", [{"kind": "datasets", "pipeline_tag": "x"}, {"reconcile": True, "author": "a"}])
+@pytest.mark.parametrize("overrides", [{"kind": "datasets", "pipeline_tag": "x"}, {"lane": "reconcile", "author": "a"}])
 def test_impossible_scopes_are_refused(hub, db, overrides):
     with pytest.raises(ConfigError):
         config(hub, db, **overrides)

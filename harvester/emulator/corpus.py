@@ -166,6 +166,12 @@ class Corpus:
         # ids renamed repos had before (when, old id), pairs of models naming each other, and the
         # corpora of the other kinds, whose first ``generated`` rows items may name.
         self.lineage_rev = bytearray()
+        # What the Hub changes without a commit beyond counters: a byte per row that `reprovide`
+        # moves, drawing new inference providers; indexes derived from every row (`hubinfo`), and
+        # the last cards rendered (a client asks HEAD, then GET).
+        self.serving = bytearray()
+        self.derived: dict[str, tuple[int, dict[int, list[int]]]] = {}
+        self._cards: dict[tuple[int, int, int, int], str | None] = {}
         self.former: dict[int, list[tuple[int, str]]] = {}
         self.cycles: dict[int, list[int]] = {}
         self.peers: dict[str, Corpus] = {}
@@ -243,6 +249,7 @@ class Corpus:
             self.trending.append(int(likes * rng.random() / age_years / 4))
         self.rev.extend(itertools.repeat(0, n))
         self.lineage_rev.extend(bytes(n))
+        self.serving.extend(bytes(n))
         self.deleted.extend(bytes(n))
         self.private.extend(bytes(n))
         self.category.extend(rng.choices(range(len(profile.category.values)), profile.category.weights, k=n))
@@ -334,9 +341,38 @@ class Corpus:
                 return old
         return self.ids[j]
 
+    def renamed_from(self, old_id: str) -> int | None:
+        """The listed row that was once called ``old_id`` and has since been renamed, if any."""
+        for j, names in self.former.items():
+            if any(old == old_id for _, old in names) and self.listed(j) and self.ids[j] != old_id:
+                return j
+        return None
+
     def has_card(self, j: int) -> bool:
         """Whether the repo's last commit has a README with card metadata (the Hub omits cardData if not)."""
         return self.draws(j, lineage.CARD, self.rev[j]).random() >= 0.08
+
+    def card_text(self, j: int) -> str | None:
+        """Row ``j``'s README.md at its last commit, or None when it has none (`cards`)."""
+        key = (j, self.rev[j], self.lineage_rev[j], self.modified[j])  # all the card data depends on
+        if key not in self._cards:
+            from . import cards, items
+
+            if len(self._cards) >= 64:
+                self._cards.clear()
+            self._cards[key] = cards.card_text(self, j, items.PROPERTIES["cardData"](self, j))
+        return self._cards[key]
+
+    def card(self, repo_id: str) -> str | None:
+        """The card a repo serves now, at its current sha: the truth tests compare with."""
+        return self.card_text(self.position(repo_id))
+
+    def hostile_cards(self) -> list[str]:
+        """The listed repos whose cards carry script tags, an onerror image, a 20,000-character line
+        and control characters."""
+        from . import cards
+
+        return cards.hostile(self)
 
     def papers(self, j: int) -> tuple[str, ...]:
         """The papers among the repo's extra tags."""
@@ -561,6 +597,22 @@ class Corpus:
                 self._bump(j)
             for sort in COUNTER_SORTS:
                 self._forget(sort)
+            return [self.ids[j] for j in rows]
+
+    def reprovide(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
+        """Change some models' inference providers and ``inference`` without a commit, as the Hub
+        does when a provider starts or stops serving them. Each picked repo's mapping changes, unless
+        its task is one no provider serves (then it stays without)."""
+        from .hubinfo import provider_mapping
+
+        with self.lock:
+            rows = self._pick(n, ids)
+            for j in rows:
+                before = provider_mapping(self, j)
+                for _ in range(255):  # a new draw can repeat the old mapping (often: none at all)
+                    self.serving[j] = (self.serving[j] + 1) % 256
+                    if provider_mapping(self, j) != before:
+                        break
             return [self.ids[j] for j in rows]
 
     def make_private(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:

@@ -4,7 +4,11 @@ A :class:`FaultPlan` holds scheduled faults (every Nth request, or at a seeded r
 gateway's page-size limit (504 above it) and a request quota per fixed window (429 with
 ``Retry-After`` and the IETF ``RateLimit`` headers). Faults can be given on the command line
 as specs: ``502,every=5``, ``429,retry_after=1,rate=0.1``, ``drop,times=1``, ``slow=3,every=10``,
-``truncate``, ``malformed``, ``missing-field``, ``foreign-link``, ``repeat-cursor``.
+``truncate``, ``malformed``, ``missing-field``, ``foreign-link``, ``repeat-cursor``, and
+``refuse-expand=gguf+safetensors`` (listings asking for those ``expand`` values answer 400, as
+when the Hub retires a value; ``after=N`` starts refusing after N requests, ``times=N`` stops
+after N refusals). File downloads (``/resolve/``) count against a quota of their own, the
+resolvers bucket.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-ACTIONS = ("status", "drop", "truncate", "malformed", "slow", "missing-field", "foreign-link", "repeat-cursor")
+ACTIONS = ("status", "drop", "truncate", "malformed", "slow", "missing-field", "foreign-link", "repeat-cursor",
+           "refuse-expand")
 
 
 @dataclass
@@ -31,12 +36,15 @@ class Fault:
     after: int = 0  # leave the first N listing requests alone
     times: int | None = None  # fire at most this many times
     fired: int = 0
+    expand: frozenset[str] = frozenset()  # for action "refuse-expand": the values listings refuse
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise ValueError(f"unknown fault action {self.action!r}; expected one of {', '.join(ACTIONS)}")
         if self.action == "status" and not 400 <= self.status <= 599:
             raise ValueError(f"fault status must be an HTTP error code, got {self.status}")
+        if self.action == "refuse-expand" and not self.expand:
+            raise ValueError("refuse-expand needs the values to refuse, e.g. refuse-expand=gguf+safetensors")
 
     @property
     def name(self) -> str:
@@ -72,6 +80,8 @@ def parse_fault(spec: str) -> Fault:
             fault = Fault("status", status=int(name))
         elif name == "slow":
             fault = Fault("slow", seconds=float(value or 1))
+        elif name == "refuse-expand":
+            fault = Fault(name, expand=frozenset(v for v in value.split("+") if v))
         elif name in ACTIONS and name != "status":
             fault = Fault(name)
         else:
@@ -96,10 +106,12 @@ def parse_fault(spec: str) -> Fault:
 
 @dataclass
 class Quota:
-    """A fixed-window request quota, like the Hub's API rate limit."""
+    """A fixed-window request quota, like the Hub's API rate limit (bucket "api") or its file
+    downloads' (bucket "resolvers")."""
 
     requests: int
     window: float
+    bucket: str = "api"
     _started: float = field(default_factory=time.monotonic)
     _used: int = 0
 
@@ -116,16 +128,16 @@ class Quota:
 
     def headers(self, remaining: int, reset: int) -> dict[str, str]:
         return {
-            "RateLimit": f'"api";r={remaining};t={reset}',
-            "RateLimit-Policy": f'"fixed window";"api";q={self.requests};w={int(self.window)}',
+            "RateLimit": f'"{self.bucket}";r={remaining};t={reset}',
+            "RateLimit-Policy": f'"fixed window";"{self.bucket}";q={self.requests};w={int(self.window)}',
         }
 
 
-def parse_quota(spec: str) -> Quota:
+def parse_quota(spec: str, bucket: str = "api") -> Quota:
     """Parse ``REQUESTS/SECONDS`` such as ``500/300``."""
     requests, _, window = spec.partition("/")
     try:
-        quota = Quota(int(requests), float(window))
+        quota = Quota(int(requests), float(window), bucket)
     except ValueError:
         raise ValueError(f"bad quota {spec!r}: expected REQUESTS/SECONDS, e.g. 500/300") from None
     if quota.requests < 1 or quota.window <= 0:
@@ -141,6 +153,7 @@ class FaultPlan:
     max_page_size: int | None = None  # pages asking for more rows than this answer 504
     quota: Quota | None = None
     seed: int = 0
+    resolver_quota: Quota | None = None  # file downloads (cards): a bucket of their own
     _rng: random.Random = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _count: int = field(init=False, default=0)
@@ -156,12 +169,36 @@ class FaultPlan:
             self.faults.append(fault)
         return fault
 
+    def refuse_expand(self, *values: str) -> Fault:
+        """Make listings refuse these ``expand`` values with 400 from now on, as when the Hub retires one."""
+        return self.add(Fault("refuse-expand", expand=frozenset(values), every=1))
+
+    def allow_expand(self, *values: str) -> None:
+        """Accept these ``expand`` values again (undoes `refuse_expand` and ``refuse-expand`` specs)."""
+        with self._lock:
+            for fault in [f for f in self.faults if f.action == "refuse-expand"]:
+                self.faults.remove(fault)
+                if kept := fault.expand - set(values):
+                    self.faults.append(Fault("refuse-expand", expand=kept, every=fault.every, rate=fault.rate,
+                                             after=fault.after, times=fault.times, fired=fault.fired))
+
+    def refused_expand(self, asked: set[str]) -> set[str]:
+        """The asked ``expand`` values a listing refuses now (each refusing fault counts one firing)."""
+        refused: set[str] = set()
+        with self._lock:
+            for fault in self.faults:
+                if fault.action == "refuse-expand" and fault.expand & asked and fault.due(self._count + 1, self._rng):
+                    fault.fired += 1
+                    refused |= fault.expand & asked
+        return refused
+
     def clear(self) -> None:
         """Stop injecting anything: the Hub is healthy again, and the slow answers under way go out now."""
         with self._lock:
             self.faults.clear()
             self.max_page_size = None
             self.quota = None
+            self.resolver_quota = None
             healed, self._healed = self._healed, threading.Event()
         healed.set()
 
@@ -171,20 +208,22 @@ class FaultPlan:
             healed = self._healed
         healed.wait(seconds)
 
-    def admit(self) -> tuple[bool, dict[str, str], int]:
-        """Count one request against the quota: (allowed, RateLimit headers, seconds to wait if refused)."""
-        if self.quota is None:
+    def admit(self, *, resolver: bool = False) -> tuple[bool, dict[str, str], int]:
+        """Count one request against its quota (the API's, or with ``resolver`` the file downloads'):
+        (allowed, RateLimit headers, seconds to wait if refused)."""
+        quota = self.resolver_quota if resolver else self.quota
+        if quota is None:
             return True, {}, 0
         with self._lock:
-            allowed, remaining, reset = self.quota.take()
-        return allowed, self.quota.headers(remaining, reset), reset
+            allowed, remaining, reset = quota.take()
+        return allowed, quota.headers(remaining, reset), reset
 
     def next_fault(self) -> Fault | None:
         """Count one listing request and return the fault it suffers, if any."""
         with self._lock:
             self._count += 1
             for fault in self.faults:
-                if fault.due(self._count, self._rng):
+                if fault.action != "refuse-expand" and fault.due(self._count, self._rng):
                     fault.fired += 1
                     return fault
         return None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from . import vocab
+from . import files, hubinfo, vocab
 from .corpus import Corpus
 
 
@@ -39,49 +39,14 @@ def _card_data(c: Corpus, j: int) -> dict[str, Any] | None:
         if stated.card_base_model() is not None:
             card["base_model"] = stated.card_base_model()
         card["datasets"] = list(stated.trained_on)
+        if hubinfo.states_evaluations(c, j):  # has_card is known: a draw, not a second one
+            card["model-index"] = hubinfo.model_index(c, j)
     else:
-        card["pretty_name"] = c.ids[j].rsplit("/", 1)[-1].replace("-", " ").title()
+        card["pretty_name"] = files.original_name(c, j).replace("-", " ").title()
     return card
 
 
-_FILES = {"models": vocab.MODEL_FILES, "datasets": vocab.DATASET_FILES, "spaces": vocab.SPACE_FILES}
-
-
-def _siblings(c: Corpus, j: int) -> list[dict[str, str]]:
-    rng = c.rng_for(j, "files")
-    files = _FILES[c.kind]
-    return [{"rfilename": name} for name in sorted(rng.sample(files, rng.randint(2, len(files))))]
-
-
-def siblings_with_blobs(c: Corpus, j: int) -> list[dict[str, Any]]:
-    """The file list with sizes, blob ids and LFS pointers, as ``?blobs=true`` returns it."""
-    siblings = []
-    for sibling in _siblings(c, j):
-        name = sibling["rfilename"]
-        rng = c.rng_for(j, f"blob/{name}")
-        blob = {**sibling, "blobId": f"{rng.getrandbits(160):040x}"}
-        if name.endswith(vocab.LFS_SUFFIXES):
-            size = rng.randrange(1_000_000, 20_000_000_000)
-            blob |= {"size": size, "lfs": {"sha256": f"{rng.getrandbits(256):064x}", "size": size,
-                                           "pointerSize": 135}}
-        else:
-            blob["size"] = rng.randrange(50, 2_000_000)
-        siblings.append(blob)
-    return siblings
-
-
-def _safetensors(c: Corpus, j: int) -> dict[str, Any] | None:
-    if c.library_value(j) not in ("transformers", "diffusers", "sentence-transformers", "peft"):
-        return None
-    total = c.rng_for(j, "params").choice([22, 110, 135, 335, 1_500, 7_240, 8_030]) * 1_000_000
-    return {"parameters": {"BF16": total}, "total": total}
-
-
-def _config(c: Corpus, j: int) -> dict[str, Any] | None:
-    if c.library_value(j) != "transformers":
-        return None
-    family = c.rng_for(j, "config").choice(["llama", "mistral", "bert", "qwen2", "gemma", "t5"])
-    return {"architectures": [f"{family.title()}ForCausalLM"], "model_type": family}
+siblings_with_blobs = files.siblings_with_blobs  # where tests and benchmarks import it from
 
 
 def _runtime(c: Corpus, j: int) -> dict[str, Any]:
@@ -119,14 +84,25 @@ PROPERTIES: dict[str, Render] = {
     "runtime": _runtime,
     "models": lambda c, j: list(c.statement(j).uses_models),
     "datasets": lambda c, j: list(c.statement(j).uses_datasets),
-    "siblings": _siblings,
-    "safetensors": _safetensors,
-    "config": _config,
-    "usedStorage": lambda c, j: c.rng_for(j, "storage").randrange(10_000, 50_000_000_000),
+    "siblings": files.siblings,
+    "safetensors": files.safetensors,
+    "gguf": files.gguf,
+    "config": hubinfo.config,
+    "transformersInfo": hubinfo.transformers_info,
+    "mask_token": hubinfo.mask_token,
+    "widgetData": hubinfo.widget_data,
+    "usedStorage": files.used_storage,
     "cardData": _card_data,
+    "model-index": hubinfo.model_index,
+    "evalResults": hubinfo.eval_results,
+    "inference": hubinfo.inference,
+    "inferenceProviderMapping": hubinfo.provider_mapping,
+    "spaces": hubinfo.spaces_using,
+    "baseModels": hubinfo.base_models,
+    "childrenModelCount": hubinfo.children_count,
 }
 
-# The Hub's accepted `expand` values per kind (some have no data here and are left out).
+# The Hub's accepted `expand` values per kind on a repo's page (those without data here are left out).
 EXPAND = {
     "models": frozenset({
         "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled",
@@ -147,6 +123,10 @@ EXPAND = {
     }),
 }
 
+# What listings refuse with 400 although a repo's page answers it (huggingface_hub PR #3182).
+LISTING_REFUSED = {"models": frozenset({"baseModels", "childrenModelCount", "usedStorage"}),
+                   "datasets": frozenset(), "spaces": frozenset()}
+
 DEFAULT = {
     "models": ("_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
                "library_name", "createdAt", "modelId"),
@@ -154,19 +134,31 @@ DEFAULT = {
                  "private", "sha", "description", "downloads", "tags", "createdAt"),
     "spaces": ("_id", "id", "likes", "trendingScore", "private", "sdk", "tags", "createdAt"),
 }
-_FULL_EXTRA = ("author", "sha", "lastModified", "gated", "disabled", "siblings", "safetensors", "usedStorage")
+_FULL_EXTRA = ("author", "sha", "lastModified", "gated", "disabled", "siblings", "safetensors")
 FULL = {
     "models": DEFAULT["models"] + _FULL_EXTRA,
     "datasets": DEFAULT["datasets"] + ("siblings", "usedStorage", "citation", "paperswithcode_id"),
     "spaces": DEFAULT["spaces"] + ("author", "sha", "lastModified", "siblings", "runtime", "subdomain",
                                    "models", "datasets", "disabled"),
 }
-KIND_ONLY = {"models": {"modelId", "pipeline_tag", "library_name", "safetensors", "config"},
+# What a repo's page gives without ``expand``, beyond the full listing's fields: the richer ones
+# come with it; ``baseModels``, ``childrenModelCount``, ``evalResults`` and ``downloadsAllTime``
+# only when asked for, as on the Hub.
+REPO_EXTRA = {
+    "models": ("cardData", "config", "gguf", "transformersInfo", "mask_token", "widgetData", "usedStorage",
+               "model-index", "inference", "inferenceProviderMapping", "spaces"),
+    "datasets": ("cardData",),
+    "spaces": ("cardData",),
+}
+KIND_ONLY = {"models": {"modelId", "pipeline_tag", "library_name", "safetensors", "config", "gguf", "transformersInfo",
+                        "mask_token", "widgetData", "model-index", "evalResults", "inference",
+                        "inferenceProviderMapping", "spaces", "baseModels", "childrenModelCount"},
              "datasets": {"description", "citation", "paperswithcode_id"},
              "spaces": {"sdk", "runtime", "subdomain", "models", "datasets"}}
 
 
-def field_set(kind: str, *, expand: tuple[str, ...], full: bool, card_data: bool) -> tuple[str, ...]:
+def field_set(kind: str, *, expand: tuple[str, ...], full: bool, card_data: bool,
+              config: bool = False) -> tuple[str, ...]:
     """The properties one listing request returns, in Hub order."""
     if expand:
         wanted = {"_id", "id", *expand}
@@ -174,16 +166,18 @@ def field_set(kind: str, *, expand: tuple[str, ...], full: bool, card_data: bool
         wanted = set(FULL[kind] if full else DEFAULT[kind])
         if card_data:
             wanted.add("cardData")
+        if config:
+            wanted.add("config")
     foreign = set().union(*(KIND_ONLY[k] for k in KIND_ONLY if k != kind)) - KIND_ONLY[kind]
     return tuple(name for name in PROPERTIES if name in wanted and name not in foreign)
 
 
 def repo_fields(kind: str, *, expand: tuple[str, ...]) -> tuple[str, ...]:
-    """The properties one repo's page (``/api/models/{id}``) returns: everything, card and config included."""
+    """The properties one repo's page (``/api/models/{id}``) returns: the full listing's and the
+    richer ones (`REPO_EXTRA`), or exactly those asked for."""
     if expand:
         return field_set(kind, expand=expand, full=False, card_data=False)
-    every = {*FULL[kind], "cardData", "config"}
-    return field_set(kind, expand=tuple(every), full=False, card_data=False)
+    return field_set(kind, expand=(*FULL[kind], *REPO_EXTRA[kind]), full=False, card_data=False)
 
 
 def render(corpus: Corpus, j: int, fields: tuple[str, ...]) -> dict[str, Any]:

@@ -183,11 +183,25 @@ def _form(draw: Draws, derivation: str | None) -> str:
 def _references(c: Corpus, j: int, kind: str, draw: Draws, count: int) -> tuple[str, ...]:
     """``count`` repos of ``kind`` as row ``j``'s last commit named them (a few dangling), each once."""
     peer = c.peers.get(kind)
-    names = []
+    return tuple(dict.fromkeys(
+        target if isinstance(target, str) else peer.name_at(target, c.modified[j])  # type: ignore[union-attr]
+        for target in _reference_rows(c, kind, draw, count)))
+
+
+def _reference_rows(c: Corpus, kind: str, draw: Draws, count: int) -> list[int | str]:
+    """The targets of `_references`: rows of the peer corpus, or names no repo holds."""
+    peer = c.peers.get(kind)
+    targets: list[int | str] = []
     for _ in range(count):
         if peer is None or not peer.generated or draw.random() < DANGLING * 3:
             stems = vocab.MODEL_FAMILIES if kind == "models" else vocab.DATASET_STEMS
-            names.append(f"{draw.choice(('acme-ai', 'open-labs'))}/{draw.choice(stems)}")
+            targets.append(f"{draw.choice(('acme-ai', 'open-labs'))}/{draw.choice(stems)}")
         else:
-            names.append(peer.name_at(draw.below(peer.generated), c.modified[j]))
-    return tuple(dict.fromkeys(names))
+            targets.append(draw.below(peer.generated))
+    return targets
+
+
+def used_model_rows(spaces: Corpus, k: int) -> set[int]:
+    """The model rows space ``k`` names among its ``models`` (the draws of `statement`, in its order)."""
+    draw = spaces.draws(k, USES, spaces.rev[k])
+    return {t for t in _reference_rows(spaces, "models", draw, draw.below(3)) if isinstance(t, int)}

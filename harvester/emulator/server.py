@@ -3,9 +3,11 @@
 ``GET /api/{models,datasets,spaces}`` validate their query parameters as the Hub does (400 with
 a JSON error), serve one page through a keyset cursor, and put the next page's absolute URL in a
 ``Link: <...>; rel="next"`` header while rows remain. ``GET /api/{kind}/{repo_id}`` serves one
-repo with every property (``blobs=true`` adds file sizes), 404 once it is gone, 403 if disabled. Every
-request is logged (path, params, status, fault) for tests to read; the token itself is never
-logged, only whether one was sent.
+repo with every property (``blobs=true`` adds file sizes), 404 once it is gone, 403 if disabled.
+``GET`` and ``HEAD /{repo_id}/resolve/{revision}/README.md`` (``datasets/`` or ``spaces/`` before the
+repo for those kinds) serve its card as ``hf_hub_download`` fetches it, under a quota of its own.
+Every request is logged (method, path, params, status, fault) for tests to read; the token
+itself is never logged, only whether one was sent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import sys
 import threading
 import time
@@ -21,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from . import items
+from . import files, items
 from .corpus import KINDS, SORT_COLUMNS, Corpus, Query
 from .faults import Fault, FaultPlan
 
@@ -34,6 +37,9 @@ DEFAULT_PAGE_SIZE = 1000
 # stop, paid once for each of the test suite's few hundred emulators.
 STOP_POLL = 0.02
 MAX_PAGE_SIZE = 1000
+# /{datasets/|spaces/}{repo_id}/resolve/{revision}/{path}: hf_hub_url's file URL.
+RESOLVE = re.compile(r"^/(?:(datasets|spaces)/)?(.+?)/resolve/([^/]+)/(.+)$")
+CARD = "README.md"
 SORTS = {"models": tuple(SORT_COLUMNS), "datasets": tuple(SORT_COLUMNS),
          "spaces": tuple(s for s in SORT_COLUMNS if s != "downloads")}
 
@@ -56,6 +62,20 @@ def not_found(repo_id: str) -> Refusal:
     return Refusal(404, f"Repository {repo_id!r} not found", {"X-Error-Code": "RepoNotFound"})
 
 
+def gated(repo_id: str, *, authorized: bool) -> Refusal:
+    """A gated repo's file, asked for without (401) or with (403) a token whose access is not granted."""
+    return Refusal(403 if authorized else 401, f"Access to repo {repo_id!r} is restricted",
+                   {"X-Error-Code": "GatedRepo", "X-Error-Message": "Access to this resource is restricted."})
+
+
+def entry_not_found(repo_id: str, path: str) -> Refusal:
+    return Refusal(404, f"Entry {path!r} not found in {repo_id!r}", {"X-Error-Code": "EntryNotFound"})
+
+
+def revision_not_found(repo_id: str, revision: str) -> Refusal:
+    return Refusal(404, f"Revision {revision!r} not found in {repo_id!r}", {"X-Error-Code": "RevisionNotFound"})
+
+
 def disabled(repo_id: str) -> Refusal:
     """Disabled by the Hub (a takedown): listed, but its page is refused."""
     return Refusal(403, f"Repository {repo_id!r} is disabled",
@@ -73,6 +93,7 @@ class LoggedRequest:
     rows: int
     authorized: bool
     at: float
+    method: str = "GET"
 
     def param(self, name: str) -> str | None:
         return next((value for key, value in self.params if key == name), None)
@@ -125,6 +146,8 @@ def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int
     unknown = sorted(set(expand) - items.EXPAND[kind])
     if unknown:
         raise BadRequest(f"Invalid expand value(s) {', '.join(unknown)} for {kind}")
+    if refused := sorted(set(expand) & items.LISTING_REFUSED[kind]):
+        raise BadRequest(f"expand value(s) {', '.join(refused)} are only served by /api/{kind}/{{repo_id}}")
     full, card_data, config = _flag(params, "full"), _flag(params, "cardData"), _flag(params, "config")
     if expand and (full or card_data or config):
         raise BadRequest("'expand' cannot be combined with 'full', 'cardData' or 'config'")
@@ -140,7 +163,7 @@ def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int
         tags=tuple(params.get("filter", [])),
         pipeline_tag=one("pipeline_tag"),
     )
-    return query, items.field_set(kind, expand=expand, full=full, card_data=card_data)
+    return query, items.field_set(kind, expand=expand, full=full, card_data=card_data, config=config)
 
 
 def parse_repo(kind: str, pairs: list[tuple[str, str]]) -> tuple[tuple[str, ...], bool]:
@@ -172,16 +195,26 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep stderr quiet
         pass
 
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        """Headers only, as ``hf_hub_download`` asks for a file's commit, ETag and size first."""
+        self._answer("HEAD")
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._answer("GET")
+
+    def _answer(self, method: str) -> None:
         url = urlsplit(self.path)
         pairs = parse_qsl(url.query, keep_blank_values=True)
         emulator = self.server.emulator
         kind, _, repo_id = unquote(url.path).removeprefix("/api/").partition("/")
         status, fault, rows = 200, None, 0
+        self._method = method
         self._reply: tuple[int, bytes, dict[str, str]] | None = None
         try:
             if url.path.rstrip("/") == "/api/whoami-v2":
                 status = self._whoami()
+            elif (found := RESOLVE.match(url.path)) and not url.path.startswith("/api/"):
+                status, fault = self._resolve(*found.groups())
             elif not url.path.startswith("/api/") or kind not in emulator.corpora:
                 status = self._error(404, f"Not found: {url.path}")
             elif not emulator.token_ok(self.headers.get("Authorization")):
@@ -193,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             # Logged before the answer goes out, so a client that has its answer finds its request in the log.
             emulator.log(LoggedRequest(url.path, tuple(pairs), status, fault, rows,
-                                       "Authorization" in self.headers, time.time()))
+                                       "Authorization" in self.headers, time.time(), method))
             if self._reply is not None:
                 self._write(*self._reply)
 
@@ -221,8 +254,13 @@ class _Handler(BaseHTTPRequestHandler):
                 del listed[0]["id"]
             return listed, headers, len(listed)
 
-        return self._serve(lambda: parse_listing(kind, pairs, default_limit=emulator.default_page_size), page,
-                           page_size=lambda request: request[0].limit)
+        def parse() -> tuple[Query, tuple[str, ...]]:
+            request = parse_listing(kind, pairs, default_limit=emulator.default_page_size)
+            if refused := emulator.faults.refused_expand({value for key, value in pairs if key == "expand"}):
+                raise BadRequest(f"Invalid expand value(s) {', '.join(sorted(refused))} for {kind}")
+            return request
+
+        return self._serve(parse, page, page_size=lambda request: request[0].limit)
 
     def _repo(self, kind: str, repo_id: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None, int]:
         """One repo's page, as ``model_info`` asks for it; ``blobs=true`` adds file sizes."""
@@ -242,6 +280,63 @@ class _Handler(BaseHTTPRequestHandler):
             return item, {}, 1
 
         return self._serve(lambda: parse_repo(kind, pairs), info)
+
+    def _resolve(self, prefix: str | None, repo: str, revision: str, path: str) -> tuple[int, str | None]:
+        """A file download: the card (``README.md``) of a repo at ``main`` or its sha, as the Hub's
+        resolver answers it (commit and ETag headers; a 307 from a renamed repo's old id)."""
+        emulator = self.server.emulator
+        corpus = emulator.corpora[(prefix or "models")]
+        repo_id, revision, path = unquote(repo), unquote(revision), unquote(path)
+        plan = emulator.faults
+        allowed, limit_headers, retry_after = plan.admit(resolver=True)
+        if not allowed:
+            return self._error(429, "Rate limit reached", {"Retry-After": str(retry_after), **limit_headers}), "quota"
+        authorization = self.headers.get("Authorization")
+        if not emulator.token_ok(authorization):
+            return self._error(401, "Invalid credentials in Authorization header", limit_headers), None
+        fault = plan.next_fault()
+        if fault is not None and fault.action in ("status", "drop"):
+            return self._fail(fault, limit_headers), fault.name
+        if fault is not None and fault.action == "slow":
+            plan.delay(fault.seconds)
+        try:
+            with corpus.lock:
+                j = corpus.find(repo_id)
+                if j is None and (moved := corpus.renamed_from(repo_id)) is not None:
+                    target = f"/{prefix + '/' if prefix else ''}{quote(corpus.ids[moved])}/resolve/" \
+                             f"{quote(revision, safe='')}/{quote(path)}"
+                    self._send(307, b"", {**limit_headers, "Location": target})
+                    return 307, fault.name if fault else None
+                text, sha = self._card(corpus, j, repo_id, revision, path, authorized=authorization is not None)
+        except Refusal as exc:
+            return self._error(exc.status, str(exc), {**limit_headers, **exc.headers}), None
+        body = text.encode()
+        headers = {**limit_headers, "Content-Type": "text/plain; charset=utf-8", "X-Repo-Commit": sha,
+                   "ETag": f'"{files.git_blob_id(body)}"'}
+        if fault is not None and fault.action == "truncate":
+            body = body[: max(1, len(body) // 2)]
+        elif fault is not None and fault.action == "malformed":
+            body, headers["Content-Type"] = b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
+        self._send(200, body, headers)
+        return 200, fault.name if fault else None
+
+    @staticmethod
+    def _card(corpus: Corpus, j: int | None, repo_id: str, revision: str, path: str, *,
+              authorized: bool) -> tuple[str, str]:
+        """The card's text and the commit it is read at, or the Hub's refusal."""
+        if j is None:
+            raise not_found(repo_id)
+        if corpus.disabled[j]:
+            raise disabled(repo_id)
+        if corpus.gated_value(j) == "manual":
+            raise gated(repo_id, authorized=authorized)
+        sha = corpus.sha(j)
+        if revision not in ("main", sha):
+            raise revision_not_found(repo_id, revision)
+        text = corpus.card_text(j) if path == CARD else None
+        if text is None:
+            raise entry_not_found(repo_id, path)
+        return text, sha
 
     def _serve(self, parse: Callable[[], Any], produce: Produce, *,
                page_size: Callable[[Any], int] | None = None) -> tuple[int, str | None, int]:
@@ -301,13 +396,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply = (status, body, headers or {})
 
     def _write(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        """The answer; a HEAD gets the same headers, Content-Length included, and no body."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json; charset=utf-8"))
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self._method != "HEAD":
+            self.wfile.write(body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -382,6 +479,12 @@ class HubEmulator:
     def repo_requests(self, kind: str = "models") -> list[LoggedRequest]:
         """The logged requests for single repos of one kind (``/api/models/{id}``), oldest first."""
         return [r for r in self.requests if r.path.startswith(f"/api/{kind}/")]
+
+    def card_requests(self, kind: str = "models") -> list[LoggedRequest]:
+        """The logged file downloads (``/resolve/``, cards) of repos of one kind, oldest first."""
+        prefix = None if kind == "models" else kind
+        return [r for r in self.requests
+                if not r.path.startswith("/api/") and (found := RESOLVE.match(r.path)) and found.group(1) == prefix]
 
     def start(self) -> HubEmulator:
         """Serve in a background thread."""

@@ -129,4 +129,4 @@ DATASET_FILES = (
 )
 SPACE_FILES = ("README.md", ".gitattributes", "app.py", "requirements.txt", "Dockerfile", "assets/logo.png")
 # Files stored in LFS on the Hub (big and binary): their siblings carry an ``lfs`` object.
-LFS_SUFFIXES = (".safetensors", ".bin", ".parquet", ".png")
+LFS_SUFFIXES = (".safetensors", ".bin", ".parquet", ".png", ".gguf", ".onnx", ".pt", ".pkl", ".h5", ".keras", ".dat")
