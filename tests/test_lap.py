@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from harvester.cli import main
 from harvester.emulator import Quota, items
+from harvester.emulator.corpus import PLACEHOLDER_MS
 from harvester.errors import Locked
 from harvester.kinds import KINDS
 from harvester.lanes import SEEN_MARGIN
@@ -230,6 +231,19 @@ def test_a_first_sync_reads_every_page_once_and_counts_as_a_lap(hub, db):
     assert len(set(cursors)) == LAP, "no page read twice but the top, where rows modified meanwhile moved"
     walk, lap = plain_sync(hub, db, 3)
     assert (lap["scope"], lap["pages"]) == ("models:verify", 3), "the next run laps as before"
+
+
+def test_a_lap_proves_deletions_among_repos_sharing_the_placeholder_created_at_by_their_ids(hub, db):
+    corpus = hub.corpora["models"]
+    tied = sorted((corpus.hub_id(j), corpus.ids[j]) for j in corpus.live() if corpus.created[j] == PLACEHOLDER_MS)
+    assert len(tied) >= 20, "the oldest repos share one createdAt, the lap's last pages"
+    plain_sync(hub, db, 0, page_size=10)
+    gone = set(corpus.delete(ids=[repo_id for _, repo_id in tied[1:12:3]]))
+    time.sleep(2 * SEEN_MARGIN.total_seconds())
+    pages = math.ceil(sum(1 for _ in corpus.live()) / 10)
+    lap = sync(config(hub, db, lane="verify", page_size=10, max_pages=pages - 1))  # not its last page: no sweep
+    assert not lap["complete"] and lap["rows_deleted"] == len(gone)
+    assert {repo_id for (repo_id,) in db.rows("SELECT id FROM models WHERE deleted_at IS NOT NULL")} == gone
 
 
 def test_a_repo_deleted_or_hidden_behind_the_lap_leaves_the_live_catalog_within_one_lap(hub, db):

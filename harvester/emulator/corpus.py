@@ -28,6 +28,9 @@ KINDS = ("models", "datasets", "spaces")
 NOW_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 EPOCH_MS = int(datetime(2020, 3, 1, tzinfo=UTC).timestamp() * 1000)
 DAY_MS = 86_400_000
+# The Hub's createdAt of every repo created before it stored creation times: 2022-03-02T23:29:04.000Z.
+# Those repos share it, and a listing in creation order goes through them by `_id`.
+PLACEHOLDER_MS = int(datetime(2022, 3, 2, 23, 29, 4, tzinfo=UTC).timestamp() * 1000)
 
 # Hub sort name -> column holding its value.
 SORT_COLUMNS = {
@@ -237,7 +240,7 @@ class Corpus:
             ]
         else:
             modified = list(created)
-        self.created.extend(created)
+        self.created.extend(max(c, PLACEHOLDER_MS) for c in created)
         self.modified.extend(modified)
         for c in created:
             downloads = min(int((rng.paretovariate(0.75) - 1) * 4), 900_000_000)
