@@ -21,18 +21,19 @@ details has), and its writer in ``store/`` (CONTRIBUTING.md, "Add a lane").
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from . import details, walk
 from .hub.pages import Page, listing_url
 from .kinds import KINDS
-from .mapping import MappedRow, listed, map_counters, map_each, map_page
-from .state import FUTURE_SKEW, RunStats, WalkState
+from .mapping import MappedRow, listed, map_counters, map_each, map_page, parse_hub_time
+from .state import FUTURE_SKEW, Position, RunStats, Stretch, WalkState
 from .store.clock import wall_clock
 from .store.counters import store_stats_page
 from .store.repos import store_page, store_seen_page
@@ -148,6 +149,45 @@ def _below(row: MappedRow, line: datetime) -> bool:
     return modified is not None and modified < line
 
 
+# A stretch proves deletions of rows no walk saw since its page was asked for, less this much: a
+# writer on another host (a scoped walk, reconcile) whose clock is behind this one may have seen a
+# repo after the request and stamped it earlier. Hosts kept by NTP agree within milliseconds; a row
+# seen within the margin is left for the lap's end or the next lap.
+SEEN_MARGIN = timedelta(seconds=2)
+
+
+def page_stretch(page: Page, state: WalkState) -> tuple[Stretch | None, Position | None]:
+    """What a page of a walk in creation order proves (see `Stretch`), and the last place it
+    listed. Only a walk of a whole kind proves deletions (a repo can leave a scoped listing and
+    still exist), and only from items in the Hub's order: a page whose items are not is logged and
+    proves nothing."""
+    if not state.creation_order or state.scoped or page.requested_at is None:
+        return None, state.position
+    places = [(created, item["_id"]) for item in page.items if isinstance(item, dict)
+              and isinstance(item.get("_id"), str) and (created := _created(item)) is not None]
+    if not places:
+        return None, state.position
+    if any(_order(later) < _order(earlier) for earlier, later in itertools.pairwise(places)):
+        log.warning("a page in creation order lists its repos out of order; it proves no deletion")
+        return None, places[-1]
+    keys = listed(page.items)
+    stretch = Stretch(after=state.position or places[0], before=places[-1], hub_ids=frozenset(keys.hub_ids),
+                      repo_ids=frozenset(keys.repo_ids), since=page.requested_at - SEEN_MARGIN)
+    return stretch, places[-1]
+
+
+def _created(item: dict) -> datetime | None:
+    try:
+        return parse_hub_time(item.get("createdAt"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _order(place: Position) -> tuple[float, str]:
+    """A sort key of the Hub's creation order: createdAt descending, then ``_id`` ascending."""
+    return -place[0].timestamp(), place[1]
+
+
 def plan_listing_page(page: Page, state: WalkState, stats: RunStats) -> PlannedPage:
     """Map a page of full items for upsert; an incremental walk ends at the first row it already had."""
     rows, rejected = map_page(state.kind, page.items)
@@ -159,10 +199,11 @@ def plan_listing_page(page: Page, state: WalkState, stats: RunStats) -> PlannedP
         next_url = None
         rows = [row for row in rows if not _below(row, state.stop_before)]
     sweep_since = state.sweep_due(next_url)
-    state = state.advance(next_url=next_url, page_size=page.page_size, newest=newest)
+    stretch, position = page_stretch(page, state)
+    state = state.advance(next_url=next_url, page_size=page.page_size, newest=newest).at(position)
     # A rejected item's repo is still listed: it must count as seen, or a deletion sweep would take it for gone.
     return PlannedPage(state, partial(store_page, rows=rows, rejected=len(rejected), listed=listed(rejected),
-                                      state=state, sweep_since=sweep_since))
+                                      state=state, sweep_since=sweep_since, stretch=stretch))
 
 
 def plan_reconcile_page(page: Page, state: WalkState, stats: RunStats) -> PlannedPage:
@@ -172,9 +213,10 @@ def plan_reconcile_page(page: Page, state: WalkState, stats: RunStats) -> Planne
     if len(keys.hub_ids) < len(page.items):
         log.warning("%d items without an _id: their repos are matched by id", len(page.items) - len(keys.hub_ids))
     sweep_since = state.sweep_due(page.next_url)
-    state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None)
+    stretch, position = page_stretch(page, state)
+    state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None).at(position)
     return PlannedPage(state, partial(store_seen_page, listed=keys, rejected=len(page.items) - len(keys.hub_ids),
-                                      state=state, sweep_since=sweep_since))
+                                      state=state, sweep_since=sweep_since, stretch=stretch))
 
 
 def plan_stats_page(page: Page, state: WalkState, stats: RunStats, *, top: int) -> PlannedPage:
@@ -267,15 +309,27 @@ def outcome(mode: str, complete: bool) -> str:
     return spec.outcome[0 if complete else 1]
 
 
-def follow_up(config: SyncConfig, *, pages_used: int = 0) -> SyncConfig | None:
-    """The run that follows a run of ``config`` that ended well and took ``pages_used`` pages: the
-    next instalment of the verification lap after a plain sync, if it has a budget left
-    (``max_pages`` counts the lap's pages too)."""
-    lane = LANES[config.lane].followed_by
-    if lane is None or config.full:
+def read_everything(config: SyncConfig, run: dict) -> bool:
+    """Whether a run that ended well read every repo of its kind whole, as a lap does: a full
+    listing walk of the whole kind that finished (its catch-up saw what moved meanwhile)."""
+    return LANES[config.lane].followed_by is not None and not config.scope_params and run["mode"] == "full" \
+        and run["complete"]
+
+
+def follow_up(config: SyncConfig, run: dict) -> SyncConfig | None:
+    """The run that follows ``run``, a run of ``config`` that ended well: the next instalment of
+    the verification lap after a plain sync, if it has a budget left (``max_pages`` counts the
+    lap's pages too). None after a walk that read everything: it was a lap (`read_everything`),
+    and no run reads a page twice."""
+    lane = follower(config)
+    if lane is None or config.full or read_everything(config, run):
         return None
     pages = VERIFY_PAGES if config.verify_pages is None else config.verify_pages
-    budget = pages if config.max_pages is None else min(pages, config.max_pages - pages_used)
-    if budget <= 0:
-        return None
-    return replace(config, lane=lane, max_pages=budget, verify_pages=None)
+    budget = pages if config.max_pages is None else min(pages, config.max_pages - run["pages"])
+    return replace(lane, max_pages=budget) if budget > 0 else None
+
+
+def follower(config: SyncConfig) -> SyncConfig | None:
+    """The settings of the lane that follows runs of ``config``'s lane (the lap, after the listing walk)."""
+    lane = LANES[config.lane].followed_by
+    return None if lane is None else replace(config, lane=lane, full=False, verify_pages=None)

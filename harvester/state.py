@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 # Incremental walks re-read this much below the watermark. The Hub's listing is served from a
 # search index updated shortly after each commit, so a repo committed just before the previous
@@ -17,6 +18,24 @@ OVERLAP = timedelta(minutes=10)
 # the line of every incremental walk. Past that much skew the clock is wrong; harvester then
 # re-reads more, never less.
 FUTURE_SKEW = timedelta(days=1)
+
+
+# A place in the Hub's creation order: (createdAt, _id), sorted by createdAt descending, ties by
+# _id ascending, as the Hub sorts a `sort=createdAt` listing.
+Position = tuple[datetime, str]
+
+
+class Stretch(NamedTuple):
+    """What a page of a walk in creation order proves: the Hub listed no repo strictly between
+    ``after`` and ``before`` but those whose ``_id`` is in ``hub_ids`` (or, for items without one,
+    whose id is in ``repo_ids``), when the page was asked for; a live row seen before ``since``
+    whose place is in that stretch is gone from the Hub, or private."""
+
+    after: Position
+    before: Position
+    hub_ids: frozenset[str]
+    repo_ids: frozenset[str]
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -38,10 +57,23 @@ class WalkState:
     # repo can move past its cursor, new ones appear above it, and it says nothing of lastModified.
     # Not stored: a scope's state belongs to one lane, which sets it when the state is loaded.
     creation_order: bool = False
+    # The last place a walk in creation order listed (`Position`): the next page's stretch begins there.
+    position_created: datetime | None = None
+    position_id: str | None = None
 
     @property
     def unfinished(self) -> bool:
         return self.cursor is not None
+
+    @property
+    def position(self) -> Position | None:
+        """Where a walk in creation order stands: the last place its pages listed."""
+        return None if self.position_created is None else (self.position_created, self.position_id or "")
+
+    def at(self, position: Position | None) -> WalkState:
+        """The same state, standing at ``position``."""
+        created, hub_id = position or (None, None)
+        return replace(self, position_created=created, position_id=hub_id)
 
     @property
     def scoped(self) -> bool:
@@ -58,7 +90,8 @@ class WalkState:
         """Start a walk from the top of the listing; incremental walks stop ``overlap`` below the watermark."""
         stop_before = self.watermark - overlap if mode == "incremental" and self.watermark else None
         return replace(self, cursor=first_url, mode=mode, started_at=now, top=None, stop_before=stop_before,
-                       pages=0, page_size=page_size, creation_order=creation_order)
+                       pages=0, page_size=page_size, creation_order=creation_order, position_created=None,
+                       position_id=None)
 
     def sweep_due(self, next_url: str | None) -> datetime | None:
         """When the page about to be committed ends a walk that proves deletions, the time before

@@ -23,13 +23,13 @@ from .config import SyncConfig
 from .errors import HarvesterError, Interrupted
 from .hub.pages import HubClient
 from .hub.retry import Pacer, RetryPolicy
-from .lanes import LANES, LaneSpec, Mode, follow_up
+from .lanes import LANES, LaneSpec, Mode, follow_up, follower, read_everything
 from .state import RunStats, WalkState
 from .store.clock import wall_clock
 from .store.engine import catalog_error, database_reason, open_catalog
 from .store.locks import ScopeLock
 from .store.runs import finish_run, run_record, start_run
-from .store.state import load_state
+from .store.state import load_state, restart_walk
 from .walk import Walker
 
 log = logging.getLogger("harvester")
@@ -84,8 +84,10 @@ def sync_kind(config: SyncConfig, *, stop: threading.Event | None = None,
     pacer = pacer or Pacer()
     with _locked(config, stop) as (engine, lock):
         walk = _run(engine, config, lock_owner=lock.owner, stop=stop, on_page=on_page, pacer=pacer)
+        if read_everything(config, walk):  # it was a lap: the next one begins at the top
+            restart_walk(engine, follower(config).scope)
         yield walk
-        lap = follow_up(config, pages_used=walk["pages"])
+        lap = follow_up(config, walk)
         if lap is not None and not (stop is not None and stop.is_set()):
             yield sync(lap, stop=stop, on_page=on_page, pacer=pacer)
 

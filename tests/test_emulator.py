@@ -89,6 +89,22 @@ def test_every_model_comes_back_exactly_once_for_each_sort(hub, sort):
     assert values == sorted(values, reverse=True), "listings come biggest/newest first"
 
 
+@pytest.mark.parametrize("sort", SORTS)
+def test_ties_are_broken_by_id_ascending_under_a_descending_sort_as_on_the_hub(hub, sort):
+    rows = walk(hub, params=[("sort", sort), ("expand", "createdAt"), ("limit", "37")])
+    corpus = hub.corpora["models"]
+    column = getattr(corpus, SORT_COLUMNS[sort])
+    order = [(-column[corpus.position(row["id"])], row["_id"]) for row in rows]
+    assert order == sorted(order) and len(order) == len(corpus)
+
+
+def test_repos_older_than_the_hubs_creation_times_share_its_placeholder_created_at(hub):
+    created = Counter(row["createdAt"] for row in walk(hub, params=[("sort", "createdAt"), ("expand", "createdAt")]))
+    [(placeholder, count)] = created.most_common(1)
+    assert placeholder == "2022-03-02T23:29:04.000Z" and count > 37, "a tie longer than the pages of the test above"
+    assert min(created) == placeholder, "none older"
+
+
 def test_datasets_and_spaces_have_their_own_corpora(hub):
     api = HfApi(endpoint=hub.url)
     datasets = [d.id for d in api.list_datasets()]

@@ -18,8 +18,10 @@ from click.testing import CliRunner
 
 from harvester.cli import main
 from harvester.emulator import Quota, items
+from harvester.emulator.corpus import PLACEHOLDER_MS
 from harvester.errors import Locked
 from harvester.kinds import KINDS
+from harvester.lanes import SEEN_MARGIN
 from harvester.mapping import map_item
 from harvester.store import clock
 from harvester.store.clock import wall_clock as now
@@ -197,22 +199,68 @@ def test_a_lap_killed_mid_page_resumes_from_its_cursor(hub, db):
 
 
 def test_status_shows_the_lap_and_the_staleness_bound(hub, db):
-    first_walk = plain_sync(hub, db, 4)[0]
+    [first_walk] = plain_sync(hub, db, 4)  # a full walk: it read everything, so it was a lap
     engine = open_catalog(db.url)
-    [models] = [s for s in scope_status(engine, now=now(), lap_suffix="verify") if s["scope"] == "models"]
-    lap = models["lap"]
+
+    def models() -> dict:
+        [report] = [s for s in scope_status(engine, now=now(), lap_suffix="verify") if s["scope"] == "models"]
+        return report
+
+    assert models()["lap"]["last_finished_at"] == first_walk["finished_at"]
+    plain_sync(hub, db, 4)
+    lap = models()["lap"]
     assert (lap["pages_done"], lap["pages_per_run"], lap["pages_left"]) == (4, 4, LAP - 4)
-    assert lap["runs_to_finish"] == math.ceil((LAP - 4) / 4) and lap["last_finished_at"] is None
-    assert models["live_rows"] == MODELS and models["unverified_rows"] == 0
-    assert datetime.fromisoformat(models["oldest_verified_at"]) <= datetime.fromisoformat(first_walk["finished_at"])
+    assert lap["runs_to_finish"] == math.ceil((LAP - 4) / 4) and lap["last_finished_at"] == first_walk["finished_at"]
+    assert models()["live_rows"] == MODELS and models()["unverified_rows"] == 0
+    assert datetime.fromisoformat(models()["oldest_verified_at"]) <= datetime.fromisoformat(first_walk["finished_at"])
     for _ in range(math.ceil((LAP - 4) / 4)):
         plain_sync(hub, db, 4)
-    [models] = [s for s in scope_status(engine, now=now(), lap_suffix="verify") if s["scope"] == "models"]
-    assert models["lap"]["last_finished_at"] is not None and models["lap"]["pages_done"] == 0
-    assert datetime.fromisoformat(models["oldest_verified_at"]) > datetime.fromisoformat(first_walk["finished_at"])
+    assert models()["lap"]["last_finished_at"] > first_walk["finished_at"] and models()["lap"]["pages_done"] == 0
+    assert datetime.fromisoformat(models()["oldest_verified_at"]) > datetime.fromisoformat(first_walk["finished_at"])
     engine.dispose()
     text = CliRunner().invoke(main, ["status", "--db", db.url])
     assert text.exit_code == 0 and "within one lap" in text.output and f"{MODELS:,}" in text.output
+
+
+def test_a_first_sync_reads_every_page_once_and_counts_as_a_lap(hub, db):
+    [walk] = plain_sync(hub, db, 12)
+    assert walk["mode"] == "full" and walk["complete"]
+    assert not lap_requests(hub), "the walk verified every row it read: no lap re-reads them in the same run"
+    cursors = [r.param("cursor") for r in hub.listing_requests()]
+    assert len(cursors) == walk["requests"] == LAP + 1, "the walk, then the catch-up's one page from the top"
+    assert len(set(cursors)) == LAP, "no page read twice but the top, where rows modified meanwhile moved"
+    walk, lap = plain_sync(hub, db, 3)
+    assert (lap["scope"], lap["pages"]) == ("models:verify", 3), "the next run laps as before"
+
+
+def test_a_lap_proves_deletions_among_repos_sharing_the_placeholder_created_at_by_their_ids(hub, db):
+    corpus = hub.corpora["models"]
+    tied = sorted((corpus.hub_id(j), corpus.ids[j]) for j in corpus.live() if corpus.created[j] == PLACEHOLDER_MS)
+    assert len(tied) >= 20, "the oldest repos share one createdAt, the lap's last pages"
+    plain_sync(hub, db, 0, page_size=10)
+    gone = set(corpus.delete(ids=[repo_id for _, repo_id in tied[1:12:3]]))
+    time.sleep(2 * SEEN_MARGIN.total_seconds())
+    pages = math.ceil(sum(1 for _ in corpus.live()) / 10)
+    lap = sync(config(hub, db, lane="verify", page_size=10, max_pages=pages - 1))  # not its last page: no sweep
+    assert not lap["complete"] and lap["rows_deleted"] == len(gone)
+    assert {repo_id for (repo_id,) in db.rows("SELECT id FROM models WHERE deleted_at IS NOT NULL")} == gone
+
+
+def test_a_repo_deleted_or_hidden_behind_the_lap_leaves_the_live_catalog_within_one_lap(hub, db):
+    budget = 3
+    plain_sync(hub, db, budget)
+    for _ in range(2):
+        plain_sync(hub, db, budget)  # the lap is two runs in, a third of the way round
+    corpus = hub.corpora["models"]
+    gone = set(corpus.delete(20)) | set(corpus.make_private(10))  # behind its cursor and ahead of it
+    time.sleep(2 * SEEN_MARGIN.total_seconds())  # hourly runs, compressed: the lap saw them well before
+    for _ in range(math.ceil(LAP / budget)):  # one lap's worth of pages from where it stood
+        plain_sync(hub, db, budget)
+    live = {repo_id for (repo_id,) in db.rows("SELECT id FROM models WHERE deleted_at IS NULL")}
+    assert not gone & live, f"{len(gone & live)} of {len(gone)} still live after one lap"
+    assert_every_column_equals_the_hub(hub, db)
+    logged = {repo_id for (repo_id,) in db.rows("SELECT repo_id FROM changes WHERE change = 'delete'")}
+    assert logged == gone
 
 
 def test_one_pace_for_every_kind_of_a_run(db, make_hub):

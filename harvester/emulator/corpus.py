@@ -28,6 +28,9 @@ KINDS = ("models", "datasets", "spaces")
 NOW_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 EPOCH_MS = int(datetime(2020, 3, 1, tzinfo=UTC).timestamp() * 1000)
 DAY_MS = 86_400_000
+# The Hub's createdAt of every repo created before it stored creation times: 2022-03-02T23:29:04.000Z.
+# Those repos share it, and a listing in creation order goes through them by `_id`.
+PLACEHOLDER_MS = int(datetime(2022, 3, 2, 23, 29, 4, tzinfo=UTC).timestamp() * 1000)
 
 # Hub sort name -> column holding its value.
 SORT_COLUMNS = {
@@ -159,7 +162,7 @@ class Corpus:
         self.gated = bytearray()
         self.disabled = bytearray()
         self.tagmask = array("Q")
-        self._indexes: dict[str, array] = {}
+        self._indexes: dict[tuple[str, bool], array] = {}
         self._positions: dict[str, int] | None = None
         self._authors: list[str] = []
         # The graph (`lineage`): a byte per row that a card commit rewriting base_model moves, the
@@ -237,7 +240,7 @@ class Corpus:
             ]
         else:
             modified = list(created)
-        self.created.extend(created)
+        self.created.extend(max(c, PLACEHOLDER_MS) for c in created)
         self.modified.extend(modified)
         for c in created:
             downloads = min(int((rng.paretovariate(0.75) - 1) * 4), 900_000_000)
@@ -423,28 +426,37 @@ class Corpus:
     def sort_value(self, sort: str, j: int) -> int:
         return getattr(self, SORT_COLUMNS[sort])[j]
 
-    def _index(self, sort: str) -> array:
-        """Row positions ascending by (sort value, position); rebuilt lazily after mutations."""
-        index = self._indexes.get(sort)
+    def _order_key(self, sort: str, descending: bool) -> Callable[[int], tuple[int, str]]:
+        """Where row ``j`` stands in a listing sorted by ``sort``: by its value (descending or not),
+        ties by ``_id`` ascending, as the Hub breaks them (a decoded cursor reads
+        ``{"$or": [{"downloads": 2, "_id": {"$gt": ...}}, {"downloads": {"$lt": 2}}]}``)."""
+        column, sign = getattr(self, SORT_COLUMNS[sort]), -1 if descending else 1
+        return lambda j: (sign * column[j], self.hub_id(j))
+
+    def _index(self, sort: str, descending: bool) -> array:
+        """Row positions in listing order (`_order_key`); rebuilt lazily after mutations."""
+        index = self._indexes.get((sort, descending))
         if index is None:
-            column = getattr(self, SORT_COLUMNS[sort])
-            # sorted() is stable, so ties stay in ascending position order: (value, j) order.
-            index = array("i", sorted(range(len(column)), key=column.__getitem__))
-            self._indexes[sort] = index
+            index = array("i", sorted(range(len(self.ids)), key=self._order_key(sort, descending)))
+            self._indexes[(sort, descending)] = index
         return index
+
+    def _forget(self, sort: str) -> None:
+        """Drop the indexes of ``sort`` after its values moved."""
+        for descending in (False, True):
+            self._indexes.pop((sort, descending), None)
 
     def page(self, query: Query) -> tuple[list[int], bool]:
         """The rows of one page after ``query.after``, and whether more rows follow."""
         with self.lock:
-            index = self._index(query.sort)
-            column = getattr(self, SORT_COLUMNS[query.sort])
-            key = lambda j: (column[j], j)  # noqa: E731
-            if query.descending:
-                start = len(index) if query.after is None else bisect.bisect_left(index, query.after, key=key)
-                order: Iterable[int] = (index[p] for p in range(start - 1, -1, -1))
-            else:
-                start = 0 if query.after is None else bisect.bisect_right(index, query.after, key=key)
-                order = (index[p] for p in range(start, len(index)))
+            index = self._index(query.sort, query.descending)
+            start = 0
+            if query.after is not None:
+                value, row = query.after
+                key = self._order_key(query.sort, query.descending)
+                after = ((-1 if query.descending else 1) * value, self.hub_id(row))
+                start = bisect.bisect_right(index, after, key=key)
+            order: Iterable[int] = (index[p] for p in range(start, len(index)))
             matches = self._matcher(query)
             rows = list(itertools.islice(filter(matches, order), query.limit + 1))
         return rows[: query.limit], len(rows) > query.limit
@@ -504,7 +516,7 @@ class Corpus:
             for j in rows:
                 self.rev[j] += 1
                 self.modified[j] = self._tick() if at_ms is None else at_ms
-            self._indexes.pop("lastModified", None)
+            self._forget("lastModified")
             return [self.ids[j] for j in rows]
 
     def relineage(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
@@ -534,7 +546,7 @@ class Corpus:
                 self._renamed(j, new)
                 renamed.append((old, new))
             self._positions = None
-            self._indexes.pop("lastModified", None)
+            self._forget("lastModified")
             return renamed
 
     def rename_to(self, new_ids: dict[str, str]) -> None:
@@ -548,7 +560,7 @@ class Corpus:
                 self._renamed(j, new)
                 self._taken.add(new.lower())
             self._positions = None
-            self._indexes.pop("lastModified", None)
+            self._forget("lastModified")
 
     def bump_counters(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:
         """Move downloads, likes and trending score without a commit, as the Hub does."""
@@ -557,7 +569,7 @@ class Corpus:
             for j in rows:
                 self._bump(j)
             for sort in COUNTER_SORTS:
-                self._indexes.pop(sort, None)
+                self._forget(sort)
             return [self.ids[j] for j in rows]
 
     def _bump(self, j: int) -> None:
@@ -587,7 +599,7 @@ class Corpus:
                     self.disabled[j] ^= 1
                 self._bump(j)
             for sort in COUNTER_SORTS:
-                self._indexes.pop(sort, None)
+                self._forget(sort)
             return [self.ids[j] for j in rows]
 
     def reprovide(self, n: int | None = None, *, ids: Iterable[str] | None = None) -> list[str]:

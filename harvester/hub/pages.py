@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -55,6 +56,7 @@ class Page:
     url: str
     next_url: str | None
     page_size: int
+    requested_at: datetime | None = None  # when the request that served it was sent (this machine's clock)
 
 
 def with_limit(url: str, page_size: int) -> str:
@@ -166,10 +168,11 @@ class HubClient:
                        url=url) from None
 
     def _get(self, url: str, page_size: int) -> Page:
+        requested_at = datetime.now(UTC)
         items, response = self._get_json(url)
         if not isinstance(items, list):
             raise TransientError(f"the response is a JSON {type(items).__name__}, not a list", malformed=True)
-        return Page(items, url, response.links.get("next", {}).get("url"), page_size)
+        return Page(items, url, response.links.get("next", {}).get("url"), page_size, requested_at)
 
     def _get_json(self, url: str) -> tuple[Any, httpx2.Response]:
         """One paced GET and its decoded JSON; transient failures raise ``TransientError``."""

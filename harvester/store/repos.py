@@ -16,11 +16,11 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect, delete, func, or_, select, update
+from sqlalchemy import Connection, Dialect, and_, delete, func, or_, select, update
 
 from ..kinds import KINDS
 from ..mapping import Listed, MappedRow
-from ..state import RunStats, WalkState
+from ..state import RunStats, Stretch, WalkState
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
 from .dialect import insert_many, upsert_capable_insert
@@ -229,11 +229,44 @@ def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime
     return len(gone)
 
 
+def sweep_stretch(conn: Connection, kind: str, stretch: Stretch, *, now: datetime, run_id: int | None = None) -> int:
+    """Mark deleted the live rows whose place in the Hub's creation order lies strictly inside
+    ``stretch`` and that its page did not list, unless a walk saw them since ``stretch.since``;
+    log them. Returns how many.
+
+    The stretch is read as up to three ranges of ``ix_<kind>_live_created_order`` (created_at,
+    hub_id): the rest of ``after``'s second, the seconds between, and the start of ``before``'s;
+    within one createdAt (the pre-2022 placeholder that hundreds of thousands of repos share) the
+    Hub orders by ``_id`` ascending, as the index does.
+    """
+    table = KINDS[kind].repos
+    (top, top_id), (bottom, bottom_id) = stretch.after, stretch.before
+    created, hub_id = table.c.created_at, table.c.hub_id
+    if top == bottom:
+        ranges = [and_(created == top, hub_id > top_id, hub_id < bottom_id)]
+    else:
+        ranges = [and_(created == top, hub_id > top_id), and_(created < top, created > bottom),
+                  and_(created == bottom, hub_id < bottom_id)]
+    unseen = (table.c.deleted_at.is_(None), table.c.last_seen_at < stretch.since)
+    gone = sorted((repo_id, row_hub_id) for where in ranges
+                  for repo_id, row_hub_id in conn.execute(select(table.c.id, hub_id).where(where, *unseen))
+                  if row_hub_id not in stretch.hub_ids and repo_id not in stretch.repo_ids)
+    if not gone:
+        return 0
+    conn.execute(update(table).where(table.c.id.in_([repo_id for repo_id, _ in gone])).values(deleted_at=now))
+    log = ChangeLog(kind, run_id=run_id, now=now)
+    for repo_id, row_hub_id in gone:
+        log.add("delete", row_hub_id, repo_id)
+    log.write(conn)
+    return len(gone)
+
+
 def store_page(batch: PageBatch, rows: list[MappedRow], *, rejected: int, state: WalkState,
-               sweep_since: datetime | None = None, listed: Listed | None = None) -> None:
-    """Store one page in ``batch``: its rows, the walk's checkpoint, a due deletion sweep and the
-    run's counters, all committed together. ``listed`` names the rejected items: their rows are
-    only marked seen."""
+               sweep_since: datetime | None = None, listed: Listed | None = None,
+               stretch: Stretch | None = None) -> None:
+    """Store one page in ``batch``: its rows, the walk's checkpoint, a due deletion sweep, the
+    deletions its ``stretch`` proves, and the run's counters, all committed together. ``listed``
+    names the rejected items: their rows are only marked seen."""
 
     def write(conn: Connection, after: RunStats, now: datetime) -> None:
         counts = upsert_repos(conn, state.kind, rows, now=now, run_id=batch.run_id)
@@ -245,13 +278,16 @@ def store_page(batch: PageBatch, rows: list[MappedRow], *, rejected: int, state:
         after.rows_unchanged += counts.unchanged
         after.rows_renamed += counts.renamed
         after.rows_deleted += counts.replaced
+        if stretch is not None:
+            after.rows_deleted += sweep_stretch(conn, state.kind, stretch, now=now, run_id=batch.run_id)
 
     batch.store(write, state=state, sweep_since=sweep_since, rejected=rejected)
 
 
 def store_seen_page(batch: PageBatch, listed: Listed, *, rejected: int, state: WalkState,
-                    sweep_since: datetime | None = None) -> None:
-    """Store one reconcile page: rows seen, the checkpoint, a due sweep and the counters."""
+                    sweep_since: datetime | None = None, stretch: Stretch | None = None) -> None:
+    """Store one reconcile page: rows seen, the checkpoint, a due sweep, the deletions its
+    ``stretch`` proves, and the counters."""
 
     def write(conn: Connection, after: RunStats, now: datetime) -> None:
         after.rows_seen += len(listed.hub_ids)
@@ -259,5 +295,7 @@ def store_seen_page(batch: PageBatch, listed: Listed, *, rejected: int, state: W
                                 run_id=batch.run_id)
         after.rows_updated += back
         after.rows_unchanged += seen - back
+        if stretch is not None:
+            after.rows_deleted += sweep_stretch(conn, state.kind, stretch, now=now, run_id=batch.run_id)
 
     batch.store(write, state=state, sweep_since=sweep_since, rejected=rejected)

@@ -117,8 +117,15 @@ def _repo_table(name: str, title: str, description: str, *columns: Column | Inde
     """A repo kind's table: its own columns, the shared ones, then its own indexes (which may name both)."""
     own = [c for c in columns if isinstance(c, Column)]
     indexes = [c for c in columns if not isinstance(c, Column)]
-    return Table(name, metadata, *own, *_repo_columns(KINDS[name].singular), *indexes,
+    return Table(name, metadata, *own, *_repo_columns(KINDS[name].singular), *indexes, _creation_order(name),
                  info=documented(title, description))
+
+
+def _creation_order(name: str) -> Index:
+    """Revision 0015: live rows in the Hub's creation order (createdAt, ties by ``_id``), where a
+    page of the lap finds the rows it did not list (`store.repos.sweep_stretch`)."""
+    live = text("deleted_at IS NULL")
+    return Index(f"ix_{name}_live_created_order", "created_at", "hub_id", sqlite_where=live, postgresql_where=live)
 
 
 def _downloads() -> list[Column]:
@@ -249,6 +256,10 @@ sync_state = Table(
     Column("sweep_since", UtcDateTime,
            doc="Set when a full walk finishes: rows not seen since then are marked deleted once its "
                "catch-up is done."),
+    # Revision 0015: where the next page's stretch of deletions begins (`store.repos.sweep_stretch`).
+    Column("walk_position_created", UtcDateTime,
+           doc="A walk in creation order (the lap, reconcile): the `createdAt` of the last repo it listed."),
+    Column("walk_position_id", String, doc="... and that repo's `_id` (ties of `createdAt` go by `_id`)."),
     Column("updated_at", UtcDateTime, doc="When this row last changed."),
     info=documented("Sync state", "One row per scope: where its walk stands and its watermark."),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from ..state import WalkState
 from .clock import utc_if_time
@@ -16,7 +16,7 @@ from .schema import sync_state
 _COLUMNS = {
     "kind": "kind", "cursor": "cursor", "mode": "walk_mode", "started_at": "walk_started_at", "top": "walk_top",
     "stop_before": "walk_stop_before", "pages": "walk_pages", "page_size": "page_size", "watermark": "watermark",
-    "sweep_since": "sweep_since",
+    "sweep_since": "sweep_since", "position_created": "walk_position_created", "position_id": "walk_position_id",
 }
 
 
@@ -36,6 +36,15 @@ def save_state(conn: Connection, state: WalkState, *, now: datetime) -> None:
     upsert = upsert_capable_insert(conn.dialect, sync_state)
     conn.execute(upsert.values(values).on_conflict_do_update(
         index_elements=[sync_state.c.scope], set_={k: v for k, v in values.items() if k != "scope"}))
+
+
+def restart_walk(engine: Engine, scope: str) -> None:
+    """Drop a scope's unfinished walk, if any: its next run begins at the top (its watermark and
+    sweep are kept)."""
+    with engine.begin() as conn:
+        conn.execute(update(sync_state).where(sync_state.c.scope == scope).values(
+            cursor=None, walk_mode=None, walk_started_at=None, walk_top=None, walk_stop_before=None, walk_pages=0,
+            walk_position_created=None, walk_position_id=None))
 
 
 def reset_state(engine: Engine, kind: str | None = None) -> int:

@@ -13,7 +13,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..kinds import KINDS
@@ -128,8 +128,10 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
         func.count().filter(table.c.verified_at.is_(None))).where(live)).one()
     recent = conn.execute(select(sync_runs.c.id, sync_runs.c.started_at, sync_runs.c.pages, sync_runs.c.rows_seen)
                           .where(sync_runs.c.scope == scope).order_by(sync_runs.c.id.desc())).all()
+    # A full walk of the kind that finished read every repo whole: a lap too (`lanes.read_everything`).
+    laps = or_(sync_runs.c.scope == scope, and_(sync_runs.c.scope == kind, sync_runs.c.mode == "full"))
     finished = conn.execute(select(func.max(sync_runs.c.finished_at)).where(
-        sync_runs.c.scope == scope, sync_runs.c.status == "ok", sync_runs.c.complete.is_(True))).scalar()
+        laps, sync_runs.c.status == "ok", sync_runs.c.complete.is_(True))).scalar()
     ongoing = lap is not None and lap["cursor"] is not None
     started = utc(lap["walk_started_at"]) if ongoing else None
     # The run that began this lap is the last one started before it; the lap's rows are theirs since.
