@@ -17,9 +17,10 @@ __all__ = [
 if TYPE_CHECKING:
     from .corpus import Corpus, Query
     from .faults import Fault, FaultPlan, Quota, parse_fault, parse_quota
-    from .server import HubEmulator, LoggedRequest
+    from .handler import LoggedRequest
+    from .server import HubEmulator
 
-_MODULES = {"Corpus": "corpus", "Query": "corpus", "HubEmulator": "server", "LoggedRequest": "server",
+_MODULES = {"Corpus": "corpus", "Query": "corpus", "HubEmulator": "server", "LoggedRequest": "handler",
             **dict.fromkeys(("Fault", "FaultPlan", "Quota", "parse_fault", "parse_quota"), "faults")}
 
 
