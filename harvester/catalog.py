@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, overload
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ConfigError
-from .kinds import KINDS
+from .feeds import FOLLOW_INTERVAL, chosen_kinds, followed, since_seq
 from .results import ChangeFeed, QueryResult, unreadable
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 ExportFormat = Literal["jsonl", "csv", "parquet"]
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 REPAIR_WAIT = 0.5  # seconds status() waits for the write lock to record dead runs (a sync holds it for pages)
-FOLLOW_INTERVAL = 5.0  # seconds between polls: one indexed query each, so a dozen followers cost nothing
 R = TypeVar("R", ChangeFeed, QueryResult)
 
 
@@ -133,7 +132,7 @@ class Catalog:
         """
         from .store.changes import read_changes
 
-        since, chosen = _since(since), _kinds(kinds)
+        since, chosen = since_seq(since), chosen_kinds(kinds)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError(f"limit must be a positive integer or None, not {limit!r}")
         return self._opened(ChangeFeed(read_changes(self.engine, since=since, kinds=chosen, limit=limit), since))
@@ -166,36 +165,13 @@ class Catalog:
             >>> for change in catalog.follow(since=saved, stop=stop):  # doctest: +SKIP
             ...     handle(change)
         """
-        from .store.changes import read_changes
-
-        since, chosen = _since(since), _kinds(kinds)
+        since, chosen = since_seq(since), chosen_kinds(kinds)
         if not isinstance(interval, int | float) or not interval > 0:
             raise ConfigError(f"interval must be a positive number of seconds, not {interval!r}")
         engine = self.engine
         ending = stop if stop is not None else self._closed
-        closed = self._closed
-
-        def wait(seconds: float) -> bool:
-            return ending.wait(seconds) or closed.is_set()
-
-        def rows() -> Iterator[dict[str, Any]]:
-            position = since
-            while True:
-                try:
-                    for row in read_changes(engine, since=position, kinds=chosen):
-                        if ending.is_set() or closed.is_set():
-                            return
-                        yield row
-                        position = row["seq"]
-                except SQLAlchemyError as exc:  # a restart or a dropped connection: poll again from position
-                    from .logs import log
-
-                    log.warning("the change log could not be read (%s); trying again in %s s",
-                                unreadable(exc), interval)
-                if wait(interval):
-                    return
-
-        return self._opened(ChangeFeed(rows(), since))
+        rows = followed(engine, since, chosen, interval=interval, ending=ending, closed=self._closed)
+        return self._opened(ChangeFeed(rows, since))
 
     @overload
     def query(self, sql: str, *, as_: None = None) -> QueryResult: ...
@@ -291,7 +267,7 @@ class Catalog:
         from . import graph
 
         if kind is not None:
-            _kinds(kind)
+            chosen_kinds(kind)
         with self.engine.connect() as conn:
             return list(graph.uses(conn, repo, kind=kind))
 
@@ -321,22 +297,14 @@ class Catalog:
             >>> catalog.export("models_current", format="parquet", out="models.parquet")  # doctest: +SKIP
             1000000
         """
-        from . import render
-        from .read import replaced_on_success, rows, write_parquet
+        from .read import rows, write_export
 
         if format not in EXPORT_FORMATS:
             raise ConfigError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {format!r}")
         path = os.fspath(out) if isinstance(out, str | os.PathLike) else None
         if format == "parquet" and path is None:
             raise ConfigError("format='parquet' writes a file: give out as a path")
-        result = rows(self.engine, table_or_query)
-        if path is None:
-            return render.write_rows(format, result.columns, result.stream, out or sys.stdout)
-        with replaced_on_success(path) as temporary:
-            if format == "parquet":
-                return write_parquet(result, temporary)
-            with open(temporary, "w", newline="", encoding="utf-8") as file:
-                return render.write_rows(format, result.columns, result.stream, file)
+        return write_export(rows(self.engine, table_or_query), format, path, out or sys.stdout)
 
     def search(self, words: str, *, kind: str = "models", limit: int = 20) -> list[dict[str, Any]]:
         """The live repos of ``kind`` matching every word of their id, author, task, library, license or card.
@@ -362,7 +330,7 @@ class Catalog:
         """
         from .search import search
 
-        _kinds(kind)
+        chosen_kinds(kind)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ConfigError(f"limit must be a positive integer, not {limit!r}")
         with self._writable() as writable:
@@ -414,19 +382,3 @@ class Catalog:
             raise unreadable(exc) from None
         finally:
             engine.dispose()
-
-
-def _since(since: int) -> int:
-    if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-        raise ConfigError(f"since must be a change's seq (an integer >= 0), not {since!r}")
-    return since
-
-
-def _kinds(kinds: str | Collection[str] | None) -> tuple[str, ...] | None:
-    if kinds is None:
-        return None
-    chosen = (kinds,) if isinstance(kinds, str) else tuple(kinds)
-    unknown = [kind for kind in chosen if kind not in KINDS]
-    if unknown or not chosen:
-        raise ConfigError(f"kinds must be among {', '.join(KINDS)}, not {unknown or 'none at all'!r}")
-    return chosen

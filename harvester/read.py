@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import JSON, Engine, MetaData, TypeDecorator, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
 from .errors import CatalogError, ConfigError, MissingExtra, QueryRefused
-from .render import json_text, plain
+from .render import json_text, plain, write_rows
 from .store import dialect
 from .store.engine import catalog_error, create_catalog_engine, damaged, database_reason, describe, open_catalog
 
@@ -121,6 +121,18 @@ def _refused(engine: Engine, exc: SQLAlchemyError) -> CatalogError:
     if "readonly" in reason or "read-only" in reason or "query_only" in reason or "not authorized" in reason:
         return QueryRefused(f"catalog {describe(engine)!r} is open read-only here; nothing was changed ({reason})")
     return QueryRefused(f"the query failed on catalog {describe(engine)!r}: {reason}")
+
+
+def write_export(result: Rows, format_: str, path: str | None, out: IO[str]) -> int:
+    """``result``'s rows written as ``format_`` to the file at ``path`` (replaced only once they all are),
+    or without a path to ``out``; how many rows were written."""
+    if path is None:
+        return write_rows(format_, result.columns, result.stream, out)
+    with replaced_on_success(path) as temporary:
+        if format_ == "parquet":
+            return write_parquet(result, temporary)
+        with open(temporary, "w", newline="", encoding="utf-8") as file:
+            return write_rows(format_, result.columns, result.stream, file)
 
 
 @contextmanager
