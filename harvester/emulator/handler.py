@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from . import files, items
 from .corpus import Corpus, Query
 from .faults import Fault
-from .params import BadRequest, encode_cursor, parse_listing, parse_repo
+from .params import BadRequest, encode_cursor, invalid_expand, parse_listing, parse_repo
 
 if TYPE_CHECKING:
     from .server import HubEmulator
@@ -162,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
         def parse() -> tuple[Query, tuple[str, ...]]:
             request = parse_listing(kind, pairs, default_limit=emulator.default_page_size)
             if refused := emulator.faults.refused_expand({value for key, value in pairs if key == "expand"}):
-                raise BadRequest(f"Invalid expand value(s) {', '.join(sorted(refused))} for {kind}")
+                raise invalid_expand(kind, sorted(refused))
             return request
 
         return self._serve(parse, page, page_size=lambda request: request[0].limit)

@@ -41,6 +41,27 @@ def decode_cursor(cursor: str, sort: str, descending: bool) -> tuple[int, int]:
     return position
 
 
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The query string's values by name, in order: a repeated name keeps each of its values."""
+    params: dict[str, list[str]] = {}
+    for key, value in pairs:
+        params.setdefault(key, []).append(value)
+    return params
+
+
+def _expand(kind: str, params: dict[str, list[str]]) -> tuple[str, ...]:
+    """The ``expand`` values, each one the Hub knows for ``kind``."""
+    expand = tuple(params.get("expand", []))
+    if unknown := sorted(set(expand) - items.EXPAND[kind]):
+        raise invalid_expand(kind, unknown)
+    return expand
+
+
+def invalid_expand(kind: str, values: list[str]) -> BadRequest:
+    """The Hub's 400 for ``expand`` values it does not serve for ``kind``."""
+    return BadRequest(f"Invalid expand value(s) {', '.join(values)} for {kind}")
+
+
 def _flag(params: dict[str, list[str]], name: str) -> bool:
     raw = params.get(name, ["false"])[-1].lower()
     if raw not in ("true", "false", "1", "0"):
@@ -50,9 +71,7 @@ def _flag(params: dict[str, list[str]], name: str) -> bool:
 
 def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int) -> tuple[Query, tuple[str, ...]]:
     """Validate a listing's query string into a corpus query and the fields to render."""
-    params: dict[str, list[str]] = {}
-    for key, value in pairs:
-        params.setdefault(key, []).append(value)
+    params = _grouped(pairs)
     one = lambda name: params[name][-1] if name in params else None  # noqa: E731
 
     sort = one("sort") or "createdAt"
@@ -67,10 +86,7 @@ def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int
         raise BadRequest(f"Invalid limit {one('limit')!r}: expected a positive integer") from None
     if limit < 1:
         raise BadRequest(f"Invalid limit {limit}: expected a positive integer")
-    expand = tuple(params.get("expand", []))
-    unknown = sorted(set(expand) - items.EXPAND[kind])
-    if unknown:
-        raise BadRequest(f"Invalid expand value(s) {', '.join(unknown)} for {kind}")
+    expand = _expand(kind, params)
     if refused := sorted(set(expand) & items.LISTING_REFUSED[kind]):
         raise BadRequest(f"expand value(s) {', '.join(refused)} are only served by /api/{kind}/{{repo_id}}")
     full, card_data, config = _flag(params, "full"), _flag(params, "cardData"), _flag(params, "config")
@@ -93,13 +109,8 @@ def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int
 
 def parse_repo(kind: str, pairs: list[tuple[str, str]]) -> tuple[tuple[str, ...], bool]:
     """Validate one repo's query string into the fields to render and whether to add file sizes."""
-    params: dict[str, list[str]] = {}
-    for key, value in pairs:
-        params.setdefault(key, []).append(value)
-    expand = tuple(params.get("expand", []))
-    unknown = sorted(set(expand) - items.EXPAND[kind])
-    if unknown:
-        raise BadRequest(f"Invalid expand value(s) {', '.join(unknown)} for {kind}")
+    params = _grouped(pairs)
+    expand = _expand(kind, params)
     blobs = _flag(params, "blobs")
     if expand and blobs:
         raise BadRequest("'expand' cannot be combined with 'blobs'")
