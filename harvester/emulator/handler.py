@@ -69,6 +69,15 @@ def disabled(repo_id: str) -> Refusal:
                    {"X-Error-Message": "Access to this resource is disabled."})
 
 
+def served_row(corpus: Corpus, j: int | None, repo_id: str) -> int:
+    """``j``, the row of the repo asked for as ``repo_id``, if its page is served: else the Hub's refusal."""
+    if j is None:
+        raise not_found(repo_id)
+    if corpus.disabled[j]:
+        raise disabled(repo_id)
+    return j
+
+
 @dataclass(frozen=True)
 class LoggedRequest:
     """One request as the emulator saw it."""
@@ -174,11 +183,7 @@ class Handler(BaseHTTPRequestHandler):
         def info(request: tuple[tuple[str, ...], bool], fault: Fault | None) -> tuple[Any, dict[str, str], int]:
             fields, blobs = request
             with corpus.lock:
-                j = corpus.find(repo_id)
-                if j is None:
-                    raise not_found(repo_id)
-                if corpus.disabled[j]:
-                    raise disabled(repo_id)
+                j = served_row(corpus, corpus.find(repo_id), repo_id)
                 item = items.render(corpus, j, fields)
                 if blobs and "siblings" in item:
                     item["siblings"] = items.siblings_with_blobs(corpus, j)
@@ -229,10 +234,7 @@ class Handler(BaseHTTPRequestHandler):
     def _card(corpus: Corpus, j: int | None, repo_id: str, revision: str, path: str, *,
               authorized: bool) -> tuple[str, str]:
         """The card's text and the commit it is read at, or the Hub's refusal."""
-        if j is None:
-            raise not_found(repo_id)
-        if corpus.disabled[j]:
-            raise disabled(repo_id)
+        j = served_row(corpus, j, repo_id)
         if corpus.gated_value(j) == "manual":
             raise gated(repo_id, authorized=authorized)
         sha = corpus.sha(j)
