@@ -8,7 +8,7 @@ that reads ``seq > last`` never misses an event that commits later with a smalle
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -42,6 +42,15 @@ class ChangeLog:
             lock_change_log(conn)
             _change_insert(conn.dialect).run(conn, self.rows)
             self.rows = []
+
+
+def log_each(conn: Connection, kind: str, change: str, repos: Iterable[tuple[str, str]], *,
+             run_id: int | None, now: datetime) -> None:
+    """Log ``change`` for each ``(repo id, hub_id)`` of ``repos``, in their order, in ``conn``'s transaction."""
+    log = ChangeLog(kind, run_id=run_id, now=now)
+    for repo_id, hub_id in repos:
+        log.add(change, hub_id, repo_id)
+    log.write(conn)
 
 
 @lru_cache(maxsize=4)

@@ -22,7 +22,7 @@ from ..kinds import KINDS
 from ..mapping import Listed, MappedRow
 from ..state import RunStats, Stretch, WalkState
 from .bulk import BulkInsert
-from .changes import ChangeLog, differing
+from .changes import ChangeLog, differing, log_each
 from .dialect import insert_many, upsert_capable_insert
 from .dictionary import dictionary_ids
 from .identity import ASIDE, apply_renames, move_aside_replaced
@@ -210,10 +210,7 @@ def touch_seen(conn: Connection, kind: str, hub_ids: Sequence[str], *, now: date
     listed = (named, ~table.c.id.contains(ASIDE, autoescape=True))
     back = conn.execute(select(table.c.id, table.c.hub_id).where(*listed, table.c.deleted_at.is_not(None))).all()
     result = conn.execute(update(table).where(*listed).values(last_seen_at=now, deleted_at=None))
-    log = ChangeLog(kind, run_id=run_id, now=now)
-    for repo_id, hub_id in sorted(back):
-        log.add("undelete", hub_id, repo_id)
-    log.write(conn)
+    log_each(conn, kind, "undelete", sorted(back), run_id=run_id, now=now)
     return result.rowcount, len(back)
 
 
@@ -222,10 +219,7 @@ def sweep_deleted(conn: Connection, kind: str, *, since: datetime, now: datetime
     table = KINDS[kind].repos
     gone = conn.execute(update(table).where(table.c.deleted_at.is_(None), table.c.last_seen_at < since)
                         .values(deleted_at=now).returning(table.c.id, table.c.hub_id)).all()
-    log = ChangeLog(kind, run_id=run_id, now=now)
-    for repo_id, hub_id in sorted(gone):
-        log.add("delete", hub_id, repo_id)
-    log.write(conn)
+    log_each(conn, kind, "delete", sorted(gone), run_id=run_id, now=now)
     return len(gone)
 
 
@@ -254,10 +248,7 @@ def sweep_stretch(conn: Connection, kind: str, stretch: Stretch, *, now: datetim
     if not gone:
         return 0
     conn.execute(update(table).where(table.c.id.in_([repo_id for repo_id, _ in gone])).values(deleted_at=now))
-    log = ChangeLog(kind, run_id=run_id, now=now)
-    for repo_id, row_hub_id in gone:
-        log.add("delete", row_hub_id, repo_id)
-    log.write(conn)
+    log_each(conn, kind, "delete", gone, run_id=run_id, now=now)
     return len(gone)
 
 
