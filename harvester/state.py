@@ -10,7 +10,7 @@ from typing import NamedTuple
 # search index updated shortly after each commit, so a repo committed just before the previous
 # walk began can surface late with a lastModified slightly below that walk's top; re-reading a
 # few minutes costs at most about one page and leaves unchanged rows untouched. Rows below
-# the overlap on the walk's last page are not stored at all (see `sync._plan_listing_page`).
+# the overlap on the walk's last page are not stored at all (see `lanes.plan_listing_page`).
 OVERLAP = timedelta(minutes=10)
 
 # A lastModified further ahead of this machine's clock than this is a bad date, not a commit: it
