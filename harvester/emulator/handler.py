@@ -299,7 +299,7 @@ class Handler(BaseHTTPRequestHandler):
         return status
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        """The answer, written once the request is logged (see ``do_GET``)."""
+        """The answer, written once the request is logged (see ``_answer``)."""
         self._reply = (status, body, headers or {})
 
     def _write(self, status: int, body: bytes, headers: dict[str, str]) -> None:
