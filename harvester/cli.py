@@ -81,10 +81,12 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--page-size", default=1000, show_default=True, type=int, help="Rows per page (10..1000).")
 @click.option("--max-pages", type=click.IntRange(min=1), default=None,
               help="Stop cleanly after this many pages per kind; the next run resumes.")
-@click.option("--verify-pages", type=click.IntRange(min=0), default=None, metavar="N",
+@click.option("--verify-pages", default="auto", metavar="N|auto",
               help="Pages of the verification lap after a plain sync: a rolling re-read of every repo, "
-                   "resumed run after run, that catches what the Hub changes without a commit. 0: none. "
-                   "[default: 12]")
+                   "resumed run after run, that catches what the Hub changes without a commit. 0: none; "
+                   "auto: what --budget leaves after the walk (12 where the Hub states no quota). [default: auto]")
+@click.option("--budget", default="5%", metavar="P%",
+              help="The share of the Hub's rate-limit window one run may spend, the walk first. [default: 5%]")
 @click.option("--retries", default=8, show_default=True, type=click.IntRange(min=1),
               help="Attempts per page before a transient failure ends the run.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",

@@ -18,6 +18,13 @@ from .store.transactions import PAGES_PER_COMMIT
 
 DEFAULT_DB = "hub.db"
 
+# The share of the Hub's rate-limit window one run may spend, the walk first, then the lap: an
+# anonymous hourly run then spends 25 of its 500 requests per 5 minutes (today's walk and 12 lap
+# pages took ~15), a free token 50 of 1,000, PRO 125 of 2,500, so PRO laps 2,000,000 models in
+# about 17 hourly runs where 12 pages a run took 7 days (README, "Staleness"). The rest of the
+# window stays for the user's other clients on the same token or address.
+DEFAULT_BUDGET = 0.05
+
 
 def database_url(db: str | None) -> str:
     """A SQLAlchemy URL from ``--db``, ``$HARVESTER_DB`` or ``hub.db``; a plain path means SQLite."""
@@ -43,6 +50,24 @@ def endpoint_url(endpoint: str | None) -> str:
     return value
 
 
+def lap_pages(text: str) -> int | None:
+    """``--verify-pages``: a number of pages, or ``auto`` (None: the run's budget decides)."""
+    if text.strip().lower() == "auto":
+        return None
+    if not text.strip().isdigit():
+        raise ConfigError(f"--verify-pages takes a number of pages or 'auto', not {text!r}")
+    return int(text)
+
+
+def window_share(text: str) -> float:
+    """``--budget``: a share of the rate-limit window, as ``5%`` (or ``5``)."""
+    try:
+        share = float(text.strip().removesuffix("%")) / 100
+    except ValueError:
+        raise ConfigError(f"--budget takes a share of the window such as 5%, not {text!r}") from None
+    return share
+
+
 def _escape(value: str) -> str:
     """A scope value kept readable, with only the characters that could make two scopes collide escaped."""
     return value.replace("%", "%25").replace("&", "%26").replace("=", "%3D")
@@ -60,7 +85,9 @@ class SyncConfig:
     full: bool = False  # the listing lane: walk the whole listing even with a watermark
     top: int | None = None  # the stats lane: how many of the busiest repos (None: `lanes.STATS_TOP`)
     max_repos: int | None = None  # the details lane: how many repos one run fetches at most
-    verify_pages: int | None = None  # pages of the lap that follow a plain sync (0: none; None: `lanes.VERIFY_PAGES`)
+    # pages of the lap that follow a plain sync (0: none; None or "auto": from `budget`)
+    verify_pages: int | str | None = None
+    budget: float | str = DEFAULT_BUDGET  # the share of the Hub's rate-limit window one run may spend ("5%" or 0.05)
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
     filters: tuple[str, ...] = ()
@@ -77,6 +104,10 @@ class SyncConfig:
     details_batch: int = DETAILS_BATCH  # repos per transaction of the details lane
 
     def __post_init__(self) -> None:
+        if isinstance(self.verify_pages, str):  # as the command line gives them
+            object.__setattr__(self, "verify_pages", lap_pages(self.verify_pages))
+        if isinstance(self.budget, str):
+            object.__setattr__(self, "budget", window_share(self.budget))
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page size {self.page_size} is out of range {MIN_PAGE_SIZE}..{MAX_PAGE_SIZE}")
         if self.kind not in KINDS:
@@ -88,6 +119,8 @@ class SyncConfig:
         LANES[self.lane].check(self)
         if self.verify_pages is not None and self.verify_pages < 0:
             raise ConfigError(f"--verify-pages must be 0 (no lap) or more, got {self.verify_pages}")
+        if not 0 < self.budget <= 1:
+            raise ConfigError(f"--budget must be more than 0% and at most 100% of the window, not {self.budget:.0%}")
         for option in ("max_repos", "top"):
             if (value := getattr(self, option)) is not None and value < 1:
                 raise ConfigError(f"--{option.replace('_', '-')} must be at least 1, got {value}")

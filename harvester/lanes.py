@@ -316,15 +316,18 @@ def read_everything(config: SyncConfig, run: dict) -> bool:
         and run["complete"]
 
 
-def follow_up(config: SyncConfig, run: dict) -> SyncConfig | None:
+def follow_up(config: SyncConfig, run: dict, *, allowance: int | None = None) -> SyncConfig | None:
     """The run that follows ``run``, a run of ``config`` that ended well: the next instalment of
-    the verification lap after a plain sync, if it has a budget left (``max_pages`` counts the
-    lap's pages too). None after a walk that read everything: it was a lap (`read_everything`),
-    and no run reads a page twice."""
+    the verification lap after a plain sync, if it has a budget left. Its pages: ``--verify-pages``
+    if given, else what the run may still spend of the Hub's window (``allowance``: `Pacer.allowance`
+    at ``config.budget``), else `VERIFY_PAGES` where the Hub states no quota; ``max_pages``
+    counts the lap's pages too. None after a walk that read everything: it was a lap
+    (`read_everything`), and no run reads a page twice."""
     lane = follower(config)
     if lane is None or config.full or read_everything(config, run):
         return None
-    pages = VERIFY_PAGES if config.verify_pages is None else config.verify_pages
+    pages = config.verify_pages if config.verify_pages is not None else (
+        VERIFY_PAGES if allowance is None else allowance)
     budget = pages if config.max_pages is None else min(pages, config.max_pages - run["pages"])
     return replace(lane, max_pages=budget) if budget > 0 else None
 

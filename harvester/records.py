@@ -32,6 +32,9 @@ class Run:
     rows_deleted: int
     samples_taken: int
     error: str | None
+    quota_limit: int | None = None  # the Hub's window as its last answer stated it (NULL: unsaid)
+    quota_window: int | None = None
+    quota_remaining: int | None = None
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Run:

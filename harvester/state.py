@@ -149,16 +149,33 @@ class RunStats:
     rows_renamed: int = 0
     rows_deleted: int = 0
     samples_taken: int = 0
+    # The Hub's rate-limit window as its last answer stated it (`RateLimit-Policy`, `RateLimit`).
+    quota_limit: int | None = None
+    quota_window: int | None = None
+    quota_remaining: int | None = None
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | None]:
         return asdict(self)
+
+    def saw_quota(self, limit: int | None, window: int | None, remaining: int) -> None:
+        """What an answer said of the rate-limit window (counted as it happens, like requests)."""
+        self.quota_limit, self.quota_window, self.quota_remaining = limit, window, remaining
 
     def take_stored(self, after: RunStats) -> None:
         """Take the counts of a committed page from ``after``, a copy this page's store advanced.
 
-        Requests and retries are left alone: the Hub client counts those as they happen, from the
-        thread that fetches the next page too, and a copy taken before them must not undo them.
+        Requests, retries and the quota are left alone: the Hub client counts those as they happen,
+        from the thread that fetches the next page too, and a copy taken before them must not undo them.
         """
         for name, value in asdict(after).items():
-            if name not in ("requests", "retries"):
+            if name not in _AS_THEY_HAPPEN:
                 setattr(self, name, value)
+
+
+    def take_as_they_happen(self, current: RunStats) -> None:
+        """Take from ``current`` what the Hub client counts as it happens (the rest waits for a commit)."""
+        for name in _AS_THEY_HAPPEN:
+            setattr(self, name, getattr(current, name))
+
+
+_AS_THEY_HAPPEN = ("requests", "retries", "quota_limit", "quota_window", "quota_remaining")

@@ -57,18 +57,41 @@ class Lap:
     pages_per_run: int | None  # the largest of the recent lap runs; None before the first
     runs_to_finish: int | None
     last_finished_at: datetime | None
+    seconds_to_finish: int | None = None  # the runs to finish at the kind's measured run interval
 
     @classmethod
     def from_json(cls, lap: dict[str, Any]) -> Lap:
         """The lap from the report's ``lap`` object."""
         return cls(lap["scope"], _time(lap["started_at"]), lap["pages_done"], lap["pages_left"],
-                   lap["pages_per_run"], lap["runs_to_finish"], _time(lap["last_finished_at"]))
+                   lap["pages_per_run"], lap["runs_to_finish"], _time(lap["last_finished_at"]),
+                   lap["seconds_to_finish"])
 
     def as_json(self) -> dict[str, Any]:
         """The ``lap`` object of `harvester status --json`."""
         return {"scope": self.scope, "started_at": _iso(self.started_at), "pages_done": self.pages_done,
                 "pages_left": self.pages_left, "pages_per_run": self.pages_per_run,
-                "runs_to_finish": self.runs_to_finish, "last_finished_at": _iso(self.last_finished_at)}
+                "runs_to_finish": self.runs_to_finish, "last_finished_at": _iso(self.last_finished_at),
+                "seconds_to_finish": self.seconds_to_finish}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The Hub's rate-limit window, as the kind's last answer stated it (`RateLimit-Policy`, `RateLimit`)."""
+
+    requests: int  # per window
+    window_seconds: int
+    remaining: int | None  # left in the window then
+    seen_at: datetime | None
+
+    @classmethod
+    def from_json(cls, plan: dict[str, Any]) -> Plan:
+        """The plan from the report's ``plan`` object."""
+        return cls(plan["requests"], plan["window_seconds"], plan["remaining"], _time(plan["seen_at"]))
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``plan`` object of `harvester status --json`."""
+        return {"requests": self.requests, "window_seconds": self.window_seconds, "remaining": self.remaining,
+                "seen_at": _iso(self.seen_at)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +103,9 @@ class Staleness:
     oldest_verified_at: datetime | None
     unverified_rows: int
     lap: Lap
+    plan: Plan | None = None  # None until the Hub stated one
+    details_due: int = 0  # repos the details lane has yet to fetch
+    details_seconds: int | None = None  # what they take at the whole window, one request a repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +129,10 @@ class ScopeStatus:
         """A scope from one dict of `store.status.scope_status`."""
         staleness = None
         if "lap" in scope:
+            plan = scope["plan"]
             staleness = Staleness(scope["live_rows"], _time(scope["oldest_verified_at"]), scope["unverified_rows"],
-                                  Lap.from_json(scope["lap"]))
+                                  Lap.from_json(scope["lap"]), Plan.from_json(plan) if plan else None,
+                                  scope["details_due"], scope["details_seconds"])
         lock, run = scope["locked_by"], scope["last_run"]
         return cls(scope["scope"], _time(scope["watermark"]), scope["unfinished_walk"], scope["walk_pages"],
                    Run.from_record(run) if run is not None else None, _time(scope["last_success_at"]),
@@ -123,7 +151,9 @@ class ScopeStatus:
         if self.staleness is not None:
             report.update(live_rows=self.staleness.live_rows,
                           oldest_verified_at=_iso(self.staleness.oldest_verified_at),
-                          unverified_rows=self.staleness.unverified_rows, lap=self.staleness.lap.as_json())
+                          unverified_rows=self.staleness.unverified_rows, lap=self.staleness.lap.as_json(),
+                          plan=self.staleness.plan.as_json() if self.staleness.plan else None,
+                          details_due=self.staleness.details_due, details_seconds=self.staleness.details_seconds)
         return report
 
 

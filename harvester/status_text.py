@@ -68,8 +68,25 @@ def _staleness_lines(kind: str, staleness: Staleness, now: datetime) -> list[str
                 if lap.started_at else f"lap: none under way, about {plural(lap.pages_left, 'page')}")
     if lap.runs_to_finish is not None:
         progress += f" (about {plural(lap.runs_to_finish, 'run')} at {lap.pages_per_run:,} a run)"
-    return [f"  {kind}: {plural(staleness.live_rows, 'live row')}, {oldest}", f"    {progress}",
-            f"    last lap finished {_since(lap.last_finished_at, now)}"]
+    lines = [f"  {kind}: {plural(staleness.live_rows, 'live row')}, {oldest}", f"    {progress}"]
+    if lap.seconds_to_finish is not None:
+        lines.append(f"    lap ends in about {_duration(lap.seconds_to_finish)} at the runs' pace")
+    lines.append(f"    last lap finished {_since(lap.last_finished_at, now)}")
+    if staleness.plan is not None:
+        plan = staleness.plan
+        lines.append(f"    Hub quota: {plan.requests:,} requests per {_duration(plan.window_seconds)}")
+    if staleness.details_due:
+        cost = f", about {_duration(staleness.details_seconds)} of the whole quota" if staleness.details_seconds else ""
+        lines.append(f"    details: {plural(staleness.details_due, 'repo')} due{cost}")
+    return lines
+
+
+def _duration(seconds: int) -> str:
+    """``3 h``, ``12 min``, ``40 s``: a length of time in its largest whole unit."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
 
 
 def _holder(lock: LockHolder | None) -> list[str]:
@@ -85,8 +102,5 @@ def _holder(lock: LockHolder | None) -> list[str]:
 def _ago(seconds: int | None) -> str:
     if seconds is None:
         return "never"
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
+    return f"{_duration(seconds)} ago"
 

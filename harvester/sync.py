@@ -87,7 +87,7 @@ def sync_kind(config: SyncConfig, *, stop: threading.Event | None = None,
         if read_everything(config, walk):  # it was a lap: the next one begins at the top
             restart_walk(engine, follower(config).scope)
         yield walk
-        lap = follow_up(config, walk)
+        lap = follow_up(config, walk, allowance=pacer.allowance(config.budget, spent=walk["requests"]))
         if lap is not None and not (stop is not None and stop.is_set()):
             yield sync(lap, stop=stop, on_page=on_page, pacer=pacer)
 

@@ -187,7 +187,8 @@ class HubClient:
             unreached = not self.answered and isinstance(exc, httpx2.ConnectError)
             raise TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}", unreached=unreached) from exc
         self.answered = True
-        self.pacer.observe(response.headers)
+        if (quota := self.pacer.observe(response.headers)) is not None:
+            self.stats.saw_quota(quota.limit, quota.window_seconds, quota.remaining)
         if response.status_code in TRANSIENT_STATUS:
             raise TransientError(f"HTTP {response.status_code}", status=response.status_code,
                                  retry_after=retry_after_seconds(response.headers.get("Retry-After")))

@@ -11,12 +11,14 @@ answered in this run is a wrong endpoint far more often than a busy Hub: it is r
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from huggingface_hub.utils import parse_ratelimit_headers
+from huggingface_hub.utils import RateLimitInfo, parse_ratelimit_headers
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
@@ -112,7 +114,8 @@ class RetryPolicy:
 
 @dataclass
 class Pacer:
-    """Slows requests down as the Hub's rate-limit window runs low, before it answers 429.
+    """Slows requests down as the Hub's rate-limit window runs low, before it answers 429, and
+    says how much of the window a run may still spend (`allowance`).
 
     The quota belongs to the token or the address, not to one walk: the runs of one command
     (every kind, the listing walk and its lap) share one pacer, so that the next run does not
@@ -121,6 +124,8 @@ class Pacer:
 
     reserve: float = 0.1  # start spreading requests out when under this share of the quota is left
     _delay: float = 0.0
+    quota: RateLimitInfo | None = None  # what the last answer said of the window
+    _observed: float = 0.0  # when (time.monotonic)
 
     def wait(self, sleep: Callable[[float], None]) -> None:
         """Sleep (with ``sleep``) as long as the last response asked, before the next request."""
@@ -128,12 +133,26 @@ class Pacer:
         if delay > 0:
             sleep(delay)
 
-    def observe(self, headers) -> None:
-        """Read ``RateLimit``/``RateLimit-Policy`` from a response and plan the next delay."""
+    def observe(self, headers) -> RateLimitInfo | None:
+        """Read ``RateLimit``/``RateLimit-Policy`` from a response, plan the next delay, and return them."""
         info = parse_ratelimit_headers(headers)
         if info is None:
-            return
+            return None
+        self.quota, self._observed = info, time.monotonic()
         if info.remaining <= 0:
             self._delay = float(info.reset_in_seconds)
         elif info.limit and info.remaining < info.limit * self.reserve:
             self._delay = info.reset_in_seconds / (info.remaining + 1)
+        return info
+
+    def allowance(self, share: float, *, spent: int) -> int | None:
+        """How many more requests a run that made ``spent`` may make: ``share`` of the window, less
+        what it spent, and never into the reserve this pacer keeps of what is left of the window
+        now (another client on the same token or address may have used it). None when the Hub
+        announced no quota."""
+        info = self.quota
+        if info is None or not info.limit:
+            return None
+        renewed = time.monotonic() - self._observed >= info.reset_in_seconds
+        left = info.limit if renewed else info.remaining
+        return max(0, min(int(share * info.limit) - spent, left - math.ceil(info.limit * self.reserve)))

@@ -6,7 +6,20 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from ..kinds import KINDS
 from ..mapping import RepoDetails
@@ -30,15 +43,24 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
     """Repos whose heavy fields are missing or older than their ``sha``: (last_modified, id), newest
     first, after the keyset position ``after``, so a run passes each repo once even if it fails."""
     table = KINDS[kind].repos
-    due = select(table.c.last_modified, table.c.id).where(
-        table.c.deleted_at.is_(None), table.c.disabled.is_not(True), table.c.sha.is_not(None),
-        table.c.last_modified.is_not(None),
-        or_(table.c.files_sha.is_(None), table.c.files_sha != table.c.sha))
+    due = select(table.c.last_modified, table.c.id).where(*_due(table))
     if after is not None:
         due = due.where(tuple_(table.c.last_modified, table.c.id) < tuple_(*after))
     with engine.connect() as conn:
         return [(utc(modified), repo_id) for modified, repo_id in
                 conn.execute(due.order_by(table.c.last_modified.desc(), table.c.id.desc()).limit(limit))]
+
+
+def details_backlog(conn: Connection, kind: str) -> int:
+    """How many repos the details lane has yet to fetch."""
+    table = KINDS[kind].repos
+    return conn.execute(select(func.count()).where(*_due(table))).scalar()
+
+
+def _due(table: Table) -> tuple[ColumnElement[bool], ...]:
+    """A live repo whose heavy fields are missing or older than its ``sha``."""
+    return (table.c.deleted_at.is_(None), table.c.disabled.is_not(True), table.c.sha.is_not(None),
+            table.c.last_modified.is_not(None), or_(table.c.files_sha.is_(None), table.c.files_sha != table.c.sha))
 
 
 def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails], *, now: datetime,

@@ -380,6 +380,10 @@ sync_runs = Table(
     Column("rows_deleted", Integer, nullable=False, default=0, server_default="0", doc="Rows marked deleted."),
     Column("samples_taken", Integer, nullable=False, default=0, server_default="0",
            doc="Counter samples added to the `*_stats` history (`--stats`)."),
+    # Revision 0018: the plan's window as the Hub stated it, for status and the lap's budget.
+    Column("quota_limit", Integer, doc="Requests the Hub allows per window (`RateLimit-Policy` q); NULL if unsaid."),
+    Column("quota_window", Integer, doc="The window's length in seconds (`RateLimit-Policy` w)."),
+    Column("quota_remaining", Integer, doc="Requests left in the window at the run's last answer (`RateLimit` r)."),
     Column("error", Text, doc="Why a failed run failed."),
     info=documented("Sync runs", "One row per `harvester sync` run and what it did, updated with every page."),
 )

@@ -9,6 +9,7 @@ or status repairs it).
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..kinds import KINDS
 from .clock import utc
+from .details import details_backlog
 from .locks import holder_gone, this_host
 from .runs import run_record
 from .schema import sync_locks, sync_runs, sync_state
@@ -139,6 +141,10 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
     page_size = (lap["page_size"] if lap is not None else None) or 1000
     pages_left = math.ceil(max(0, rows - rows_done) / page_size)
     per_run = max((run.pages for run in recent[:LAP_HISTORY]), default=0) or None
+    runs_to_finish = math.ceil(pages_left / per_run) if per_run else None
+    interval = _run_interval(conn, kind)
+    plan = _plan(conn, kind, scope)
+    due = details_backlog(conn, kind)
     return {
         "live_rows": rows,
         "oldest_verified_at": utc(oldest).isoformat() if oldest is not None and not unverified else None,
@@ -149,10 +155,40 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
             "pages_done": lap["walk_pages"] if ongoing else 0,
             "pages_left": pages_left,
             "pages_per_run": per_run,
-            "runs_to_finish": math.ceil(pages_left / per_run) if per_run else None,
+            "runs_to_finish": runs_to_finish,
             "last_finished_at": utc(finished).isoformat() if finished else None,
+            "seconds_to_finish": round(runs_to_finish * interval) if runs_to_finish and interval else None,
         },
+        "plan": plan,
+        "details_due": due,
+        # at the whole window, one request a repo: what a details run with a budget of 100 % takes
+        "details_seconds": round(due / plan["requests"] * plan["window_seconds"]) if plan else None,
     }
+
+
+INTERVAL_HISTORY = 10  # recent walks of a kind whose median gap is its run interval
+
+
+def _run_interval(conn: Connection, kind: str) -> float | None:
+    """Seconds between the starts of a kind's recent walks (the median gap: a cron line's period)."""
+    starts = [utc(started) for started in conn.execute(
+        select(sync_runs.c.started_at).where(sync_runs.c.scope == kind).order_by(sync_runs.c.id.desc())
+        .limit(INTERVAL_HISTORY)).scalars()]
+    gaps = sorted((earlier - later).total_seconds() for earlier, later in itertools.pairwise(starts))
+    return gaps[len(gaps) // 2] if gaps else None
+
+
+def _plan(conn: Connection, kind: str, lap: str) -> dict[str, Any] | None:
+    """The Hub's rate-limit window as the kind's last run that heard of it stated it."""
+    row = conn.execute(select(sync_runs.c.quota_limit, sync_runs.c.quota_window, sync_runs.c.quota_remaining,
+                              sync_runs.c.finished_at)
+                       .where(sync_runs.c.scope.in_((kind, lap)), sync_runs.c.quota_limit.is_not(None),
+                              sync_runs.c.quota_window.is_not(None))
+                       .order_by(sync_runs.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return {"requests": row.quota_limit, "window_seconds": row.quota_window, "remaining": row.quota_remaining,
+            "seen_at": utc(row.finished_at).isoformat() if row.finished_at else None}
 
 
 def _since_run_before(runs: list[Any], started: datetime | None) -> list[Any]:

@@ -67,7 +67,7 @@ class PageBatch:
         """
         conn = self._transaction()
         after = self.pending
-        after.requests, after.retries = self.stats.requests, self.stats.retries  # counted as they happen
+        after.take_as_they_happen(self.stats)
         now = catalog_time(conn, state)
         renew_for_page(conn, self.run_id, wall_clock())  # a lock's expiry is this machine's business, by its clock
         write(conn, after, now)
