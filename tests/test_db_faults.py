@@ -165,6 +165,7 @@ def test_sync_json_prints_a_lap_that_failed_on_the_catalog_after_its_walk_ended_
         if "sync_state" in statement and "models:verify" in str(parameters) and not statement.startswith("SELECT"):
             raise sqlite3.OperationalError("database or disk is full")
 
+    sync(config(hub, db))  # the first walk, which was a lap: the next sync's walk is followed by one
     event.listen(Engine, "before_cursor_execute", fail_the_lap)
     try:
         result = CliRunner().invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--json",

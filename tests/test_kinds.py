@@ -58,6 +58,10 @@ def test_cli_kind_all_syncs_every_kind_and_status_lists_them(hub, db):
                                   "--page-size", "100"])
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["scope"] for r in records] == ["models", "datasets", "spaces"], "first walks read everything: no lap"
+    again = runner.invoke(main, ["sync", "--db", str(db), "--endpoint", hub.url, "--kind", "all", "--json",
+                                 "--page-size", "100"])
+    records = [json.loads(line) for line in again.stdout.splitlines()]
     assert [r["scope"] for r in records] == ["models", "models:verify", "datasets", "datasets:verify", "spaces",
                                              "spaces:verify"], "each kind's walk, then its lap"
     for kind in ("models", "datasets", "spaces"):

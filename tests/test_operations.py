@@ -204,14 +204,17 @@ def test_json_logs_carry_the_run_id_and_scope(hub, db):
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     warning, summaries = lines[0], [line for line in lines if line.get("event") == "run"]
     assert warning["level"] == "warning" and warning["run_id"] == 1 and warning["scope"] == "models"
-    assert [(s["run_id"], s["scope"], s["status"]) for s in summaries] == [(1, "models", "ok"),
-                                                                          (2, "models:verify", "ok")]
+    assert [(s["run_id"], s["scope"], s["status"]) for s in summaries] == [(1, "models", "ok")], \
+        "a first walk reads everything: no lap follows it"
+    again = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--log-format", "json"])
+    summaries = [line for line in map(json.loads, again.stderr.splitlines()) if line.get("event") == "run"]
+    assert [(s["run_id"], s["scope"]) for s in summaries] == [(2, "models"), (3, "models:verify")]
     hub.faults.add("503")
     failed = CliRunner().invoke(main, ["sync", "--db", db.url, "--endpoint", hub.url, "--log-format", "json",
                                        "--retries", "1"])
     error = json.loads(failed.stderr.splitlines()[-1])
     assert (error["event"], error["exit_code"], failed.exit_code) == ("error", 3, 3)
-    assert (error["scope"], error["run_id"]) == ("models", 3), "the error names the run it ended"
+    assert (error["scope"], error["run_id"]) == ("models", 4), "the error names the run it ended"
 
 
 def test_json_output_carries_failed_runs_too(hub, db):
