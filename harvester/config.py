@@ -12,7 +12,7 @@ from huggingface_hub import constants
 from .details import DETAILS_BATCH
 from .errors import ConfigError
 from .hub.pages import MAX_PAGE_SIZE, MIN_PAGE_SIZE
-from .kinds import KINDS
+from .kinds import KINDS, parse_groups
 from .lanes import LANES, Lane
 from .store.transactions import PAGES_PER_COMMIT
 
@@ -60,6 +60,7 @@ class SyncConfig:
     full: bool = False  # the listing lane: walk the whole listing even with a watermark
     top: int | None = None  # the stats lane: how many of the busiest repos (None: `lanes.STATS_TOP`)
     max_repos: int | None = None  # the details lane: how many repos one run fetches at most
+    fields: str | None = None  # the listing's field groups from now on (`kinds.parse_groups`); None: as before
     verify_pages: int | None = None  # pages of the lap that follow a plain sync (0: none; None: `lanes.VERIFY_PAGES`)
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
@@ -86,6 +87,11 @@ class SyncConfig:
         if self.lane not in LANES:
             raise ConfigError(f"unknown lane {self.lane!r}: expected one of {', '.join(LANES)}")
         LANES[self.lane].check(self)
+        if self.fields is not None:
+            try:
+                parse_groups(self.kind, self.fields, ())
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if self.verify_pages is not None and self.verify_pages < 0:
             raise ConfigError(f"--verify-pages must be 0 (no lap) or more, got {self.verify_pages}")
         for option in ("max_repos", "top"):
