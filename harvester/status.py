@@ -80,6 +80,8 @@ class Staleness:
     oldest_verified_at: datetime | None
     unverified_rows: int
     lap: Lap
+    field_groups: tuple[tuple[str, datetime, int], ...] = ()  # (group, added at, live rows read whole since)
+    refused_fields: tuple[tuple[str, datetime], ...] = ()  # (`expand` value the Hub refused, when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,10 @@ class ScopeStatus:
         staleness = None
         if "lap" in scope:
             staleness = Staleness(scope["live_rows"], _time(scope["oldest_verified_at"]), scope["unverified_rows"],
-                                  Lap.from_json(scope["lap"]))
+                                  Lap.from_json(scope["lap"]),
+                                  tuple((g["group"], _time(g["added_at"]), g["rows_read"])
+                                        for g in scope.get("field_groups", ())),
+                                  tuple((r["field"], _time(r["refused_at"])) for r in scope.get("refused_fields", ())))
         lock, run = scope["locked_by"], scope["last_run"]
         return cls(scope["scope"], _time(scope["watermark"]), scope["unfinished_walk"], scope["walk_pages"],
                    Run.from_record(run) if run is not None else None, _time(scope["last_success_at"]),
@@ -123,7 +128,11 @@ class ScopeStatus:
         if self.staleness is not None:
             report.update(live_rows=self.staleness.live_rows,
                           oldest_verified_at=_iso(self.staleness.oldest_verified_at),
-                          unverified_rows=self.staleness.unverified_rows, lap=self.staleness.lap.as_json())
+                          unverified_rows=self.staleness.unverified_rows, lap=self.staleness.lap.as_json(),
+                          field_groups=[{"group": group, "added_at": _iso(added), "rows_read": read}
+                                        for group, added, read in self.staleness.field_groups],
+                          refused_fields=[{"field": field, "refused_at": _iso(at)}
+                                          for field, at in self.staleness.refused_fields])
         return report
 
 

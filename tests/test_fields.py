@@ -225,3 +225,21 @@ def test_field_choices_are_parsed_and_checked():
 ])
 def test_both_shapes_of_the_provider_mapping_are_read_and_junk_is_not(value, expected):
     assert providers(value) == expected
+
+
+def test_status_shows_the_groups_filling_in_and_the_refused_fields(hub, db):
+    from click.testing import CliRunner
+
+    from harvester.cli import main
+
+    sync(config(hub, db, verify_pages=0))
+    hub.faults.refuse_expand("spaces")
+    sync(config(hub, db, fields="+gguf", verify_pages=0))
+    text = CliRunner().invoke(main, ["status", "--db", str(db)]).output
+    assert "fields: core, parameters, gguf, providers" in text and "filling in: gguf 0% (added" in text
+    assert "refused by the Hub, asked again a day later: spaces (" in text
+    report = json.loads(CliRunner().invoke(main, ["status", "--db", str(db), "--json"]).output)
+    [models] = [scope for scope in report if scope["scope"] == "models"]
+    assert [r["field"] for r in models["refused_fields"]] == ["spaces"]
+    read = {g["group"]: g["rows_read"] for g in models["field_groups"]}
+    assert read["gguf"] < read["parameters"] == models["live_rows"], "only the rows read since it was added hold it"

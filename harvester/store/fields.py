@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, and_, delete, func, insert, select
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
 
 from ..kinds import CORE, KINDS
 from .clock import utc
@@ -84,15 +84,25 @@ class GroupProgress(NamedTuple):
 
 
 def group_progress(engine: Engine, kind: str) -> list[GroupProgress]:
-    """How far each chosen group of ``kind`` is filled in (core first)."""
-    groups = stored_groups(engine, kind)
+    """How far each chosen group of ``kind`` is filled in, in the kind's order of groups."""
+    with engine.connect() as conn:
+        return fields_status(conn, kind)["groups"]
+
+
+def fields_status(conn: Connection, kind: str) -> dict[str, Any]:
+    """For `harvester status`: the chosen groups of ``kind`` with how far each is filled in
+    (``groups``), and the refused `expand` values with when each was refused (``refused``)."""
     table = KINDS[kind].repos
     live = table.c.deleted_at.is_(None)
-    found = []
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(table).where(live)).scalar() or 0
-        for name, added in sorted(groups.items(), key=lambda item: (item[0] != CORE, item[1], item[0])):
-            read = conn.execute(select(func.count()).select_from(table).where(
-                and_(live, table.c.verified_at >= added))).scalar() or 0
-            found.append(GroupProgress(name, added, read, total))
-    return found
+    stored = conn.execute(select(field_groups.c.group_name, field_groups.c.added_at)
+                          .where(field_groups.c.kind == kind)).all()
+    groups = []
+    total = conn.execute(select(func.count()).select_from(table).where(live)).scalar() or 0 if stored else 0
+    order = list(KINDS[kind].field_groups)
+    for name, added in sorted(stored, key=lambda row: order.index(row[0]) if row[0] in order else len(order)):
+        read = conn.execute(select(func.count()).select_from(table).where(
+            and_(live, table.c.verified_at >= added))).scalar() or 0
+        groups.append(GroupProgress(name, utc(added), read, total))
+    refusals = conn.execute(select(refused_fields.c.field, refused_fields.c.refused_at)
+                            .where(refused_fields.c.kind == kind).order_by(refused_fields.c.field)).all()
+    return {"groups": groups, "refused": [(field, utc(at)) for field, at in refusals]}

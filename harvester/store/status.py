@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..kinds import KINDS
 from .clock import utc
+from .fields import fields_status
 from .locks import holder_gone, this_host
 from .runs import run_record
 from .schema import sync_locks, sync_runs, sync_state
@@ -139,7 +140,11 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
     page_size = (lap["page_size"] if lap is not None else None) or 1000
     pages_left = math.ceil(max(0, rows - rows_done) / page_size)
     per_run = max((run.pages for run in recent[:LAP_HISTORY]), default=0) or None
+    chosen = fields_status(conn, kind)
     return {
+        "field_groups": [{"group": g.group, "added_at": g.added_at.isoformat(), "rows_read": g.read}
+                         for g in chosen["groups"]],
+        "refused_fields": [{"field": field, "refused_at": at.isoformat()} for field, at in chosen["refused"]],
         "live_rows": rows,
         "oldest_verified_at": utc(oldest).isoformat() if oldest is not None and not unverified else None,
         "unverified_rows": unverified,
