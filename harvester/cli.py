@@ -75,6 +75,8 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               "kept in the catalog: core,gguf,files,... or +gguf,-usage; default; all. See `harvester status`.")
 @click.option("--max-repos", type=click.IntRange(min=1), default=None,
               help="How many repos --details fetches at most per kind (one request each); the rest wait.")
+@click.option("--where", default=None, metavar="SQL", help="Which repos --details fetches: a read-only SQL "
+              "expression over the repo row, e.g. \"downloads >= 1000\".")
 @click.option("--author", default=None, help="Scope: only this author's or organisation's repos.")
 @click.option("--search", default=None, help="Scope: only repos whose id contains this text.")
 @click.option("--filter", "filters", multiple=True, metavar="TAG", help="Scope: only repos with this tag (repeatable).")

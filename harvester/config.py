@@ -60,6 +60,7 @@ class SyncConfig:
     full: bool = False  # the listing lane: walk the whole listing even with a watermark
     top: int | None = None  # the stats lane: how many of the busiest repos (None: `lanes.STATS_TOP`)
     max_repos: int | None = None  # the details lane: how many repos one run fetches at most
+    where: str | None = None  # the details lane: which repos, an SQL expression over the repo row (read-only)
     fields: str | None = None  # the listing's field groups from now on (`kinds.parse_groups`); None: as before
     verify_pages: int | None = None  # pages of the lap that follow a plain sync (0: none; None: `lanes.VERIFY_PAGES`)
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
@@ -87,6 +88,9 @@ class SyncConfig:
         if self.lane not in LANES:
             raise ConfigError(f"unknown lane {self.lane!r}: expected one of {', '.join(LANES)}")
         LANES[self.lane].check(self)
+        if self.where is not None and (not self.where.strip() or ";" in self.where):
+            raise ConfigError("--where takes one SQL expression over the repo row, without ';' "
+                              "(e.g. \"downloads >= 1000\")")
         if self.fields is not None:
             try:
                 parse_groups(self.kind, self.fields, ())

@@ -282,7 +282,7 @@ LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
     LaneSpec("details", "--details", "details", _always("details"), _fetch_details,
              scope_refusal="--details works through the catalog's own rows; it cannot be combined with scope "
                            "filters",
-             options=("max_repos",), outcome=("no repo left due", "more repos due: the next run goes on")),
+             options=("max_repos", "where"), outcome=("no repo left due", "more repos due: the next run goes on")),
 )}
 LAP = LANES["verify"]  # the verification lap, whose progress status reports per kind
 _LANE_OPTIONS = ["--full", *(spec.flag for spec in LANES.values() if spec.flag)]  # each asks for a lane of its own
