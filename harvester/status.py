@@ -82,7 +82,6 @@ class Staleness:
     lap: Lap
     field_groups: tuple[tuple[str, datetime, int], ...] = ()  # (group, added at, live rows read whole since)
     refused_fields: tuple[tuple[str, datetime], ...] = ()  # (`expand` value the Hub refused, when)
-    details_backlog: int = 0  # repos `sync --details` has yet to fetch (one request each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +109,7 @@ class ScopeStatus:
                                   Lap.from_json(scope["lap"]),
                                   tuple((g["group"], _time(g["added_at"]), g["rows_read"])
                                         for g in scope.get("field_groups", ())),
-                                  tuple((r["field"], _time(r["refused_at"])) for r in scope.get("refused_fields", ())),
-                                  scope.get("details_backlog", 0))
+                                  tuple((r["field"], _time(r["refused_at"])) for r in scope.get("refused_fields", ())))
         lock, run = scope["locked_by"], scope["last_run"]
         return cls(scope["scope"], _time(scope["watermark"]), scope["unfinished_walk"], scope["walk_pages"],
                    Run.from_record(run) if run is not None else None, _time(scope["last_success_at"]),
@@ -134,8 +132,7 @@ class ScopeStatus:
                           field_groups=[{"group": group, "added_at": _iso(added), "rows_read": read}
                                         for group, added, read in self.staleness.field_groups],
                           refused_fields=[{"field": field, "refused_at": _iso(at)}
-                                          for field, at in self.staleness.refused_fields],
-                          details_backlog=self.staleness.details_backlog)
+                                          for field, at in self.staleness.refused_fields])
         return report
 
 

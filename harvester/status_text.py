@@ -12,7 +12,6 @@ from .render import fit, plural, summary
 if TYPE_CHECKING:
     from .status import LockHolder, ScopeStatus, Staleness, Status
 
-FREE_PLAN_PER_HOUR = 12_000  # API requests a free token may make per hour (the shared README, "Quotas by plan")
 WIDTH = 80  # columns every line fits: a terminal's default, and a mail from cron
 
 
@@ -84,10 +83,6 @@ def _field_lines(staleness: Staleness, now: datetime) -> list[str]:
     if staleness.refused_fields:
         refused = ", ".join(f"{field} ({_since(at, now)})" for field, at in staleness.refused_fields)
         lines.append(fit(f"    refused by the Hub, asked again a day later: {refused}", WIDTH))
-    if staleness.details_backlog:
-        hours = staleness.details_backlog / FREE_PLAN_PER_HOUR
-        lines.append(f"    details backlog: {plural(staleness.details_backlog, 'repo')}, about {hours:,.1f} h "
-                     "at the free plan's 1,000 requests per 5 minutes")
     return lines
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, or_, select, text, tuple_, update
 
 from ..kinds import KINDS
 from ..mapping import RepoDetails
@@ -47,12 +47,6 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
     with engine.connect() as conn:
         return [(utc(modified), repo_id) for modified, repo_id in
                 conn.execute(due.order_by(table.c.last_modified.desc(), table.c.id.desc()).limit(limit))]
-
-
-def details_backlog(conn: Connection, kind: str) -> int:
-    """How many repos the details lane has yet to fetch (`harvester status`)."""
-    table = KINDS[kind].repos
-    return conn.execute(select(func.count()).select_from(table).where(*_due(kind))).scalar() or 0
 
 
 def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails], *, now: datetime,

@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..kinds import KINDS
 from .clock import utc
-from .details import details_backlog
 from .fields import fields_status
 from .locks import holder_gone, this_host
 from .runs import run_record
@@ -146,7 +145,6 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
         "field_groups": [{"group": g.group, "added_at": g.added_at.isoformat(), "rows_read": g.read}
                          for g in chosen["groups"]],
         "refused_fields": [{"field": field, "refused_at": at.isoformat()} for field, at in chosen["refused"]],
-        "details_backlog": details_backlog(conn, kind),
         "live_rows": rows,
         "oldest_verified_at": utc(oldest).isoformat() if oldest is not None and not unverified else None,
         "unverified_rows": unverified,
