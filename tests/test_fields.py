@@ -243,3 +243,12 @@ def test_status_shows_the_groups_filling_in_and_the_refused_fields(hub, db):
     assert [r["field"] for r in models["refused_fields"]] == ["spaces"]
     read = {g["group"]: g["rows_read"] for g in models["field_groups"]}
     assert read["gguf"] < read["parameters"] == models["live_rows"], "only the rows read since it was added hold it"
+
+
+def test_a_walk_with_every_group_goes_on_through_504s_at_its_heaviest_pages(make_hub, db):
+    hub = make_hub(models=MODELS, seed=27, max_page_size=40)  # a page over 40 rows times out, as heavy ones do
+    run = sync(config(hub, db, fields="all", page_size=1000, verify_pages=0))
+    assert run["status"] == "ok" and run["complete"] and run["retries"] >= 1
+    assert db.rows("SELECT count(*) FROM models WHERE deleted_at IS NULL") == [(MODELS,)]
+    limits = {dict(r.params)["limit"] for r in listing_requests(hub)}
+    assert {"1000", "500", "250", "125", "62", "31"} <= limits, "each 504 halved the page"
