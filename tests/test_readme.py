@@ -151,13 +151,17 @@ def harvester(where: Path, *args: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("index", range(3))
-def test_each_graph_question_answers_in_sqlite_and_through_harvester_query(graph_dir, index):
-    sql = blocks("sql", GRAPH)[index]
-    with sqlite3.connect(graph_dir / "hub.db") as conn:
+def answers_in_sqlite_and_through_harvester_query(where: Path, sql: str) -> None:
+    """A README question answers at least three rows in sqlite3, and the same through `harvester query`."""
+    with sqlite3.connect(where / "hub.db") as conn:
         rows = conn.execute(sql).fetchall()
     assert len(rows) >= 3
-    assert len(harvester(graph_dir, "query", sql, "--format", "csv").splitlines()) == len(rows) + 1
+    assert len(harvester(where, "query", sql, "--format", "csv").splitlines()) == len(rows) + 1
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_each_graph_question_answers_in_sqlite_and_through_harvester_query(graph_dir, index):
+    answers_in_sqlite_and_through_harvester_query(graph_dir, blocks("sql", GRAPH)[index])
 
 
 def test_the_family_question_finds_what_harvester_tree_shows(graph_dir):
@@ -237,8 +241,4 @@ def fields_dir(tmp_path_factory, make_module_hub) -> Path:
 
 @pytest.mark.parametrize("index", range(4))
 def test_each_field_group_question_answers_in_sqlite_and_through_harvester_query(fields_dir, index):
-    sql = blocks("sql", FIELDS)[index]
-    with sqlite3.connect(fields_dir / "hub.db") as conn:
-        rows = conn.execute(sql).fetchall()
-    assert len(rows) >= 3
-    assert len(harvester(fields_dir, "query", sql, "--format", "csv").splitlines()) == len(rows) + 1
+    answers_in_sqlite_and_through_harvester_query(fields_dir, blocks("sql", FIELDS)[index])
