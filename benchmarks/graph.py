@@ -34,12 +34,12 @@ from harvester.store.repos import upsert_repos
 
 WITHOUT_EDGES = """
 import runpy, sys
-import harvester.mapping
-harvester.mapping.item_links = lambda kind, item, tags: []
+import harvester.mapping.items
+harvester.mapping.items.item_links = lambda kind, item, tags: []
 sys.argv = ["harvester", *sys.argv[1:]]
 runpy.run_module("harvester", run_name="__main__")
 """
-WITH_EDGES = WITHOUT_EDGES.replace("harvester.mapping.item_links = lambda kind, item, tags: []\n", "")
+WITH_EDGES = WITHOUT_EDGES.replace("harvester.mapping.items.item_links = lambda kind, item, tags: []\n", "")
 
 
 def crawl(program: str, endpoint: str, db: Path) -> tuple[float, float, float]:

@@ -70,10 +70,13 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="Counter lane: refresh downloads, likes and trending of the top repos and sample their history.")
 @click.option("--top", default=None, type=click.IntRange(min=1),
               help="How many of the busiest repos --stats covers. [default: 10,000]")
-@click.option("--details", is_flag=True,
-              help="Details lane: fetch files, safetensors and config of repos whose commit moved since last time.")
+@click.option("--details", is_flag=True, help="Details lane: fetch file sizes of repos whose commit moved since.")
+@click.option("--fields", default=None, metavar="GROUPS", help="Field groups the listing walks ask for from now on, "
+              "kept in the catalog: core,gguf,files,... or +gguf,-usage; default; all. See `harvester status`.")
 @click.option("--max-repos", type=click.IntRange(min=1), default=None,
               help="How many repos --details fetches at most per kind (one request each); the rest wait.")
+@click.option("--where", default=None, metavar="SQL", help="Which repos --details fetches: a read-only SQL "
+              "expression over the repo row, e.g. \"downloads >= 1000\".")
 @click.option("--author", default=None, help="Scope: only this author's or organisation's repos.")
 @click.option("--search", default=None, help="Scope: only repos whose id contains this text.")
 @click.option("--filter", "filters", multiple=True, metavar="TAG", help="Scope: only repos with this tag (repeatable).")

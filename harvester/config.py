@@ -12,7 +12,7 @@ from huggingface_hub import constants
 from .details import DETAILS_BATCH
 from .errors import ConfigError
 from .hub.pages import MAX_PAGE_SIZE, MIN_PAGE_SIZE
-from .kinds import KINDS
+from .kinds import KINDS, parse_groups
 from .lanes import LANES, Lane
 from .store.transactions import PAGES_PER_COMMIT
 
@@ -88,6 +88,8 @@ class SyncConfig:
     # pages of the lap that follow a plain sync (0: none; None or "auto": from `budget`)
     verify_pages: int | str | None = None
     budget: float | str = DEFAULT_BUDGET  # the share of the Hub's rate-limit window one run may spend ("5%" or 0.05)
+    where: str | None = None  # the details lane: which repos, an SQL expression over the repo row (read-only)
+    fields: str | None = None  # the listing's field groups from now on (`kinds.parse_groups`); None: as before
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
     filters: tuple[str, ...] = ()
@@ -117,6 +119,14 @@ class SyncConfig:
         if self.lane not in LANES:
             raise ConfigError(f"unknown lane {self.lane!r}: expected one of {', '.join(LANES)}")
         LANES[self.lane].check(self)
+        if self.where is not None and (not self.where.strip() or ";" in self.where):
+            raise ConfigError("--where takes one SQL expression over the repo row, without ';' "
+                              "(e.g. \"downloads >= 1000\")")
+        if self.fields is not None:
+            try:
+                parse_groups(self.kind, self.fields, ())
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if self.verify_pages is not None and self.verify_pages < 0:
             raise ConfigError(f"--verify-pages must be 0 (no lap) or more, got {self.verify_pages}")
         if not 0 < self.budget <= 1:

@@ -10,7 +10,10 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .errors import Interrupted
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import ConfigError, Interrupted
 from .hub.pages import repo_url
 from .mapping import RejectedItem, RepoDetails, map_details, map_each
 from .stopping import abort_flag, in_worker, wait_for
@@ -25,11 +28,42 @@ DETAILS_BATCH = 100  # repos per transaction
 
 def fetch_details(walker: Walker, config: SyncConfig) -> bool:
     """Fetch and store the heavy fields of due repos, ``config.details_batch`` per transaction, up
-    to ``config.max_repos``; returns whether no due repo is left."""
+    to ``config.max_repos`` and to the repos ``config.where`` selects; returns whether no due repo is left."""
+    selection = _selection(config)
+    try:
+        return _fetch(walker, config, selection)
+    finally:
+        if selection is not None:
+            selection.dispose()
+
+
+def _selection(config: SyncConfig) -> Engine | None:
+    """For ``--where``: the catalog opened read-only, where the user's expression selects the work
+    list, so that it can read and nothing else (as `harvester query`); checked at once."""
+    if config.where is None:
+        return None
+    from .read import read_only_catalog
+
+    engine = read_only_catalog(config.db_url)
+    try:
+        pending_details(engine, config.kind, after=None, limit=1, where=config.where)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise ConfigError(f"--where {config.where!r} is not a read-only SQL expression over {config.kind}: "
+                          f"{reason}") from None
+    return engine
+
+
+def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None) -> bool:
     kind, budget, after = config.kind, config.max_repos, None
+    listing = selection or walker.engine
+
+    def due_after(position: tuple | None, limit: int) -> list:
+        return pending_details(listing, kind, after=position, limit=limit, where=config.where)
+
     while budget is None or budget > 0:
-        due = pending_details(walker.engine, kind, after=after, limit=min(config.details_batch,
-                                                                            budget or config.details_batch))
+        due = due_after(after, min(config.details_batch, budget or config.details_batch))
         if not due:
             return True
         fetched = []
@@ -47,7 +81,7 @@ def fetch_details(walker: Walker, config: SyncConfig) -> bool:
         if walker.stopping:
             raise Interrupted("stopped after the last committed batch")
         budget = None if budget is None else budget - len(fetched)
-    return not pending_details(walker.engine, kind, after=after, limit=1)
+    return not due_after(after, 1)
 
 
 def _map_repo_page(kind: str, fetched: tuple[str, Any]) -> tuple[str, RepoDetails]:

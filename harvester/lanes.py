@@ -79,6 +79,7 @@ class LaneSpec:
     planner: Callable[[SyncConfig], PagePlanner] | None = None  # a walk's pages; None: a work list
     sort: Callable[[str], str] | None = None  # the listing's sort, per kind
     fields: Callable[[str], tuple[str, ...]] = lambda kind: ()  # the expand values it asks for, per kind
+    field_groups: bool = False  # it asks for the kind's chosen field groups (`store.fields`), not just `fields`
     creation_order: bool = False  # no repo moves past its cursor; a walk of a whole kind that ends proves deletions
     ends_within_page: bool = False  # a page's items may end the walk: nothing is fetched ahead before they are read
     scope_refusal: str | None = None  # why it refuses scope filters (--author ...); None: it accepts them
@@ -112,6 +113,8 @@ class LaneSpec:
             for option in lane.options:
                 if lane is not self and getattr(config, option) is not None:
                     raise ConfigError(f"--{option.replace('_', '-')} applies to {lane.flag} only")
+        if config.fields is not None and not self.field_groups:
+            raise ConfigError(f"--fields applies to the listing walks, not to {_listed(_LANE_OPTIONS[1:], 'or')}")
         if config.verify_pages is not None and (self.followed_by is None or config.full):
             raise ConfigError(f"--verify-pages applies to a plain sync only, not to {_listed(_LANE_OPTIONS, 'or')}")
 
@@ -259,15 +262,16 @@ def _planner(spec: LaneSpec, config: SyncConfig) -> PagePlanner:
 
 
 def _listing_fields(kind: str) -> tuple[str, ...]:
-    return KINDS[kind].listing_fields
+    return KINDS[kind].core_fields  # a run asks for its chosen groups' fields on top (`HubClient.expand`)
 
 
 LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
     LaneSpec("listing", None, None, _listing_mode, _walk_listing, planner=lambda config: plan_listing_page,
-             sort=lambda kind: "lastModified", fields=_listing_fields, takes_full=True, followed_by="verify"),
+             sort=lambda kind: "lastModified", fields=_listing_fields, field_groups=True, takes_full=True,
+             followed_by="verify"),
     LaneSpec("verify", None, "verify", _always("verify"), _walk_from_cursor,
              planner=lambda config: plan_listing_page, sort=lambda kind: "createdAt", fields=_listing_fields,
-             creation_order=True, outcome=("lap complete", "lap goes on next run")),
+             field_groups=True, creation_order=True, outcome=("lap complete", "lap goes on next run")),
     LaneSpec("reconcile", "--reconcile", "reconcile", _resumable("reconcile"), _walk_from_cursor,
              planner=lambda config: plan_reconcile_page, sort=lambda kind: "createdAt",
              fields=lambda kind: ("createdAt",), creation_order=True,
@@ -278,7 +282,7 @@ LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
     LaneSpec("details", "--details", "details", _always("details"), _fetch_details,
              scope_refusal="--details works through the catalog's own rows; it cannot be combined with scope "
                            "filters",
-             options=("max_repos",), outcome=("no repo left due", "more repos due: the next run goes on")),
+             options=("max_repos", "where"), outcome=("no repo left due", "more repos due: the next run goes on")),
 )}
 LAP = LANES["verify"]  # the verification lap, whose progress status reports per kind
 _LANE_OPTIONS = ["--full", *(spec.flag for spec in LANES.values() if spec.flag)]  # each asks for a lane of its own

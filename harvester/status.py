@@ -106,6 +106,8 @@ class Staleness:
     plan: Plan | None = None  # None until the Hub stated one
     details_due: int = 0  # repos the details lane has yet to fetch
     details_seconds: int | None = None  # what they take at the whole window, one request a repo
+    field_groups: tuple[tuple[str, datetime, int], ...] = ()  # (group, added at, live rows read whole since)
+    refused_fields: tuple[tuple[str, datetime], ...] = ()  # (`expand` value the Hub refused, when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,10 @@ class ScopeStatus:
             plan = scope["plan"]
             staleness = Staleness(scope["live_rows"], _time(scope["oldest_verified_at"]), scope["unverified_rows"],
                                   Lap.from_json(scope["lap"]), Plan.from_json(plan) if plan else None,
-                                  scope["details_due"], scope["details_seconds"])
+                                  scope["details_due"], scope["details_seconds"],
+                                  tuple((g["group"], _time(g["added_at"]), g["rows_read"])
+                                        for g in scope.get("field_groups", ())),
+                                  tuple((r["field"], _time(r["refused_at"])) for r in scope.get("refused_fields", ())))
         lock, run = scope["locked_by"], scope["last_run"]
         return cls(scope["scope"], _time(scope["watermark"]), scope["unfinished_walk"], scope["walk_pages"],
                    Run.from_record(run) if run is not None else None, _time(scope["last_success_at"]),
@@ -153,7 +158,11 @@ class ScopeStatus:
                           oldest_verified_at=_iso(self.staleness.oldest_verified_at),
                           unverified_rows=self.staleness.unverified_rows, lap=self.staleness.lap.as_json(),
                           plan=self.staleness.plan.as_json() if self.staleness.plan else None,
-                          details_due=self.staleness.details_due, details_seconds=self.staleness.details_seconds)
+                          details_due=self.staleness.details_due, details_seconds=self.staleness.details_seconds,
+                          field_groups=[{"group": group, "added_at": _iso(added), "rows_read": read}
+                                        for group, added, read in self.staleness.field_groups],
+                          refused_fields=[{"field": field, "refused_at": _iso(at)}
+                                          for field, at in self.staleness.refused_fields])
         return report
 
 

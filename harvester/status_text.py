@@ -78,6 +78,20 @@ def _staleness_lines(kind: str, staleness: Staleness, now: datetime) -> list[str
     if staleness.details_due:
         cost = f", about {_duration(staleness.details_seconds)} of the whole quota" if staleness.details_seconds else ""
         lines.append(f"    details: {plural(staleness.details_due, 'repo')} due{cost}")
+    return [*lines, *_field_lines(staleness, now)]
+
+
+def _field_lines(staleness: Staleness, now: datetime) -> list[str]:
+    """The field groups the walks ask for, each with the share of live rows that hold it, and
+    the fields the Hub refused."""
+    live = staleness.live_rows
+    groups = ", ".join(group for group, _, _ in staleness.field_groups)
+    lines = [fit(f"    fields: {groups}", WIDTH)] if groups else []
+    lines += [f"    filling in: {group} {100 * read // max(live, 1)}% (added {_since(added, now)})"
+              for group, added, read in staleness.field_groups if read < live]
+    if staleness.refused_fields:
+        refused = ", ".join(f"{field} ({_since(at, now)})" for field, at in staleness.refused_fields)
+        lines.append(fit(f"    refused by the Hub, asked again a day later: {refused}", WIDTH))
     return lines
 
 

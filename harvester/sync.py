@@ -21,10 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import logs
 from .config import SyncConfig
 from .errors import HarvesterError, Interrupted
+from .hub.expand import Expand
 from .hub.pages import HubClient
 from .hub.retry import Pacer, RetryPolicy
+from .kinds import KINDS, parse_groups
 from .lanes import LANES, LaneSpec, Mode, follow_up, follower, read_everything
 from .state import RunStats, WalkState
+from .store import fields as field_store
 from .store.clock import wall_clock
 from .store.engine import catalog_error, database_reason, open_catalog
 from .store.locks import ScopeLock
@@ -157,6 +160,8 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
     client = HubClient(config.endpoint, token=config.token, stats=stats, timeout=config.timeout, policy=policy,
                        pacer=pacer)
     spec = LANES[config.lane]
+    if spec.field_groups:
+        client.expand = walk_expand(engine, config)
     mode, state = choose_mode(spec, load_state(engine, config.scope, config.kind), config, client)
     run_id = start_run(engine, state.scope, mode, now=wall_clock(), lock_owner=lock_owner)
     walker = Walker(engine, client, run_id, stats, stop=stop, on_page=on_page, pages_per_commit=config.pages_per_commit)
@@ -178,5 +183,22 @@ def _run(engine: Engine, config: SyncConfig, *, lock_owner: str, stop: threading
         raise
     finally:
         logs.current_run.reset(tagged)
+    if client.expand is not None and stats.pages:
+        field_store.accepted(engine, config.kind, client.expand.values)  # asked again a day later, and answered
     finish_run(engine, run_id, status="ok", stats=stats, complete=complete, now=wall_clock())
     return run_record(engine, run_id)
+
+
+def walk_expand(engine: Engine, config: SyncConfig) -> Expand:
+    """What the listing walks of ``config.kind`` ask for: the fields of its chosen groups (``--fields``
+    changes the choice the catalog keeps), less the values the Hub refused within a day; a value
+    refused during the run is recorded at once."""
+    kind, now = config.kind, wall_clock()
+    chosen = None
+    if config.fields is not None:
+        current = field_store.stored_groups(engine, kind) or KINDS[kind].default_groups
+        chosen = parse_groups(kind, config.fields, current)
+    groups = field_store.choose_groups(engine, kind, chosen, now=now)
+    left_out = field_store.left_out(engine, kind, now=now)
+    return Expand(tuple(name for name in KINDS[kind].fields_of(tuple(groups)) if name not in left_out),
+                  on_refused=lambda refused: field_store.record_refused(engine, kind, refused, now=wall_clock()))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.both_backends
 
 # Columns that record when this catalog saw something, not what the Hub said.
 LOCAL_TIME = {"first_seen_at", "last_seen_at", "verified_at", "deleted_at", "renamed_at", "taken_at", "updated_at",
-              "changed_at", "walk_started_at"}
+              "changed_at", "walk_started_at", "added_at", "refused_at"}
 SURROGATE = {("renames", "id")}  # numbered in commit order; ordering by repo id follows each backend's collation
 SKIPPED_TABLES = {"sync_runs", "sync_locks"}  # run history: times, and request counts that vary with timing
 

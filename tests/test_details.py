@@ -1,4 +1,5 @@
-"""The details lane: files, safetensors and config, fetched per repo only when its commit moved."""
+"""The details lane: file sizes and hashes and a model's usedStorage, fetched per repo only when its
+commit moved, for the repos ``--where`` selects; parameters, safetensors and config come with the listing."""
 
 from __future__ import annotations
 
@@ -47,7 +48,12 @@ def repo_paths(hub: HubEmulator, kind: str = "models") -> list[str]:
 
 def test_first_details_run_fetches_every_repo_once_and_stores_its_files(hub, db):
     sync(config(hub, db))
+    listed = db.rows("SELECT id, parameters, safetensors, config FROM models ORDER BY id")
     run = sync(config(hub, db, lane="details"))
+    assert db.rows("SELECT id, parameters, safetensors, config FROM models ORDER BY id") == listed, "the listing's"
+    corpus = hub.corpora["models"]
+    assert dict(db.rows("SELECT id, used_storage FROM models")) == {
+        corpus.ids[j]: PROPERTIES["usedStorage"](corpus, j) for j in corpus.live()}
     assert (run["scope"], run["mode"], run["complete"], run["status"]) == ("models:details", "details", True, "ok")
     assert sorted(repo_paths(hub)) == sorted(hub.corpora["models"].ids)
     assert run["requests"] == 260 and run["rows_updated"] == 260
@@ -181,7 +187,7 @@ def test_details_refuse_scope_filters_and_other_lanes(hub, db):
     {"id": "a/b", "sha": "1", "siblings": [{"size": 3}]},
     {"id": "a/b", "sha": "1", "siblings": [{"rfilename": "x", "size": 2**70}]},
     {"id": "a/b", "sha": "1", "siblings": [{"rfilename": "x", "lfs": []}]},
-    {"id": "a/b", "sha": "1", "safetensors": [1]},
+    {"id": "a/b", "sha": "1", "usedStorage": "big"},
     {"id": "a/b", "siblings": []},
 ])
 def test_malformed_repo_pages_are_rejected_with_a_reason(item):
@@ -195,3 +201,26 @@ def test_cli_details_with_a_budget(hub, db):
                                        "--max-repos", "3", "--json"])
     assert result.exit_code == 0, result.output
     assert '"mode": "details"' in result.stdout and len(hub.repo_requests()) == 3
+
+
+def test_where_spends_the_requests_on_the_repos_it_selects(hub, db):
+    sync(config(hub, db))
+    busy = {repo_id for (repo_id,) in db.rows("SELECT id FROM models WHERE downloads >= 1000")}
+    assert 0 < len(busy) < 260
+    run = sync(config(hub, db, lane="details", where="downloads >= 1000"))
+    assert set(repo_paths(hub)) == busy and run["requests"] == len(busy)
+    assert db.rows("SELECT count(*) FROM models WHERE files_sha IS NOT NULL") == [(len(busy),)]
+    assert db.rows("SELECT count(*) FROM models WHERE files_sha IS NULL") == [(260 - len(busy),)], "the backlog"
+
+
+@pytest.mark.parametrize("where", [
+    "1=1; DELETE FROM models", "load_extension('x') IS NULL", "(DELETE FROM models RETURNING 1)",
+    "1 = (SELECT 1 FROM (SELECT nextval('sync_runs_id_seq')) s)", "nonsense_column > 1", "1 = 1 --", " ",
+])
+def test_where_refuses_anything_but_a_read_only_expression(hub, db, where):
+    sync(config(hub, db))
+    rows = db.rows("SELECT count(*), sum(downloads) FROM models")
+    with pytest.raises(ConfigError):
+        sync(config(hub, db, lane="details", where=where))
+    assert db.rows("SELECT count(*), sum(downloads) FROM models") == rows
+    assert not repo_paths(hub), "not one request"

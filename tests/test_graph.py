@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 import harvester.store.engine
 import harvester.store.repos
+import harvester.sync
 from harvester import Catalog, RepoNotFound
 from harvester.cli import main
 from harvester.mapping import Link, item_links, map_item
@@ -183,6 +184,25 @@ def test_ranked_counts_add_up_a_bases_derivatives_by_derivation(db, engine):
     assert db.rows("SELECT dataset_id, in_catalog, models FROM dataset_model_counts") == [("d/set", 0, 1)]
 
 
+def writing_as_of_0012(monkeypatch) -> None:
+    """Make today's writer write a catalog of revision 0012: no edges (0013), and none of revision
+    0016's field-group columns, facets or choice."""
+    from harvester.hub.expand import Expand
+    from harvester.kinds import KINDS as SPECS
+    from harvester.store import schema
+
+    monkeypatch.setattr(harvester.store.repos, "write_links", lambda *args, **kwargs: None)
+    monkeypatch.setattr(harvester.store.repos, "write_facets", lambda *args, **kwargs: None)
+    then = {"models": {"parameters", "safetensors", "config", "architecture", "model_type", "auto_model", "processor",
+                       "gguf_architecture", "gguf_context_length", "gguf_parameters", "gguf_file_size", "inference",
+                       "spaces_using", "used_storage"}, "datasets": {"used_storage"}, "spaces": {"used_storage"}}
+    for kind, names in then.items():  # listing upserts leave these alone, as they did detail columns
+        monkeypatch.setitem(schema.DETAIL_COLUMNS, kind, schema.DETAIL_COLUMNS[kind] | names)
+    monkeypatch.setattr(harvester.sync, "walk_expand", lambda engine, config: Expand(SPECS[config.kind].core_fields))
+    harvester.store.repos._repo_upsert.cache_clear()
+    harvester.store.repos._compared_columns.cache_clear()
+
+
 def test_the_revision_builds_the_edges_of_an_existing_catalog_from_its_rows(db, monkeypatch):
     engine = create_catalog_engine(db.url)
     config = alembic_config()
@@ -190,11 +210,13 @@ def test_the_revision_builds_the_edges_of_an_existing_catalog_from_its_rows(db, 
         config.attributes["connection"] = conn
         command.upgrade(config, "0012")
     # A catalog written at revision 0012 holds the rows and tags (written as today), not the edges.
-    monkeypatch.setattr(harvester.store.repos, "write_links", lambda *args, **kwargs: None)
+    writing_as_of_0012(monkeypatch)
     with engine.begin() as conn:
         upsert_repos(conn, "models", [map_item("models", item) for item in FAMILY], now=NOW)
     engine.dispose()
     monkeypatch.undo()
+    harvester.store.repos._repo_upsert.cache_clear()
+    harvester.store.repos._compared_columns.cache_clear()
     open_catalog(db.url).dispose()  # upgrades to head
     expected = {(item["id"], *link) for item in FAMILY
                 for link in item_links("models", item, list(dict.fromkeys(item["tags"])))}

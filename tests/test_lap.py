@@ -20,7 +20,7 @@ from harvester.cli import main
 from harvester.emulator import Quota, items
 from harvester.emulator.corpus import PLACEHOLDER_MS
 from harvester.errors import Locked
-from harvester.kinds import KINDS
+from harvester.kinds import GROUP_FIELDS, KINDS
 from harvester.lanes import SEEN_MARGIN
 from harvester.mapping import map_item
 from harvester.store import clock
@@ -119,6 +119,8 @@ def test_silent_changes_are_logged_as_updates_naming_the_fields_that_changed(hub
         old, new = map_item("models", before[repo_id]), map_item("models", after[repo_id])
         fields = {name for name in new.row if name not in ("raw_extra", "item_hash") and new.row[name] != old.row[name]}
         fields |= {"tags"} if new.tags != old.tags else set()
+        # and the group fields kept whole that moved with them (transformersInfo names the inferred task)
+        fields |= {name for name in GROUP_FIELDS if before[repo_id].get(name) != after[repo_id].get(name)}
         assert logged[repo_id] == ("update", fields), repo_id
     assert Counter(f for _, fs in logged.values() for f in fs)["tags"] == len(drifted)
 

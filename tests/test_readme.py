@@ -151,13 +151,17 @@ def harvester(where: Path, *args: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("index", range(3))
-def test_each_graph_question_answers_in_sqlite_and_through_harvester_query(graph_dir, index):
-    sql = blocks("sql", GRAPH)[index]
-    with sqlite3.connect(graph_dir / "hub.db") as conn:
+def answers_in_sqlite_and_through_harvester_query(where: Path, sql: str) -> None:
+    """A README question answers at least three rows in sqlite3, and the same through `harvester query`."""
+    with sqlite3.connect(where / "hub.db") as conn:
         rows = conn.execute(sql).fetchall()
     assert len(rows) >= 3
-    assert len(harvester(graph_dir, "query", sql, "--format", "csv").splitlines()) == len(rows) + 1
+    assert len(harvester(where, "query", sql, "--format", "csv").splitlines()) == len(rows) + 1
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_each_graph_question_answers_in_sqlite_and_through_harvester_query(graph_dir, index):
+    answers_in_sqlite_and_through_harvester_query(graph_dir, blocks("sql", GRAPH)[index])
 
 
 def test_the_family_question_finds_what_harvester_tree_shows(graph_dir):
@@ -219,3 +223,22 @@ def test_each_quick_start_query_answers_on_the_catalog_the_readme_builds(offline
     assert len(quick_start_queries()) == 4
     with sqlite3.connect(offline_dir / "hub.db") as conn:
         assert conn.execute(quick_start_queries()[index]).fetchall(), quick_start_queries()[index]
+
+
+FIELDS = "## The whole item at listing cost"
+
+
+@pytest.fixture(scope="module")
+def fields_dir(tmp_path_factory, make_module_hub) -> Path:
+    """hub.db synced with every field group from the emulator the README's field groups section starts."""
+    where = tmp_path_factory.mktemp("fields")
+    [commands] = blocks("bash", FIELDS)
+    assert "harvester sync --fields all" in commands
+    hub = make_module_hub(**emulator_arguments(commands))
+    sync(config(hub, Catalog.sqlite(where / "hub.db"), fields="all", page_size=1000, verify_pages=0))
+    return where
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_each_field_group_question_answers_in_sqlite_and_through_harvester_query(fields_dir, index):
+    answers_in_sqlite_and_through_harvester_query(fields_dir, blocks("sql", FIELDS)[index])

@@ -31,6 +31,7 @@ from .. import __version__
 from ..errors import HubError, HubUnavailable, HubUnreachable, MalformedResponse
 from ..state import RunStats
 from ..stopping import in_worker, wait_for, wait_out
+from .expand import Expand, with_expand
 from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
 
 T = TypeVar("T")
@@ -95,18 +96,45 @@ class HubClient:
         self._headers = build_hf_headers(token=token, library_name="harvester", library_version=__version__)
         self._session = get_session()
         self.answered = False  # whether anything at the endpoint has answered a request of this client yet
+        self.expand: Expand | None = None  # a walk of field groups: what every listing page asks for
+
+    def fetch_page(self, url: str, page_size: int) -> Page:
+        """One page at ``url`` (asking for ``self.expand`` when set), with retries; a 504 halves
+        the page size and retries the same cursor; a 400 that a refused `expand` value explains
+        drops that value (`Expand.drop_refused`) and asks again.
+
+        Raises:
+            HubError: a 4xx other than 429 (not retried) that no refused value explains.
+            HubUnavailable: transient failures outlasted the retry budget.
+            MalformedResponse: the body kept failing to be a listing.
+        """
+        while True:
+            try:
+                return self._fetch_page(url if self.expand is None else self.expand.url(url), page_size)
+            except HubError as exc:
+                if exc.status != 400 or self.expand is None or not self.expand.drop_refused(
+                        lambda values: self._accepts(url, values)):
+                    raise
+
+    def cursor_key(self, url: str) -> str:
+        """What tells one page of a walk from another, whatever its page size and `expand` values."""
+        return with_limit(with_expand(url, ()), 1)
+
+    def _accepts(self, url: str, values: tuple[str, ...]) -> bool:
+        """Whether a one-row page at ``url`` asking for ``values`` is answered (not refused with 400)."""
+        probe = with_limit(with_expand(url, values), 1)
+        try:
+            self._with_retries(lambda: self._get(probe, 1), probe, on_retry=lambda error: None)
+        except HubError as exc:
+            if exc.status == 400:
+                return False
+            raise
+        return True
 
     def same_origin(self, url: str) -> bool:
         return _origin(url) == _origin(self.endpoint)
 
-    def fetch_page(self, url: str, page_size: int) -> Page:
-        """One page at ``url``, with retries; a 504 halves the page size and retries the same cursor.
-
-        Raises:
-            HubError: a 4xx other than 429 (not retried).
-            HubUnavailable: transient failures outlasted the retry budget.
-            MalformedResponse: the body kept failing to be a listing.
-        """
+    def _fetch_page(self, url: str, page_size: int) -> Page:
         size = [page_size]
 
         def attempt() -> Page:
@@ -266,7 +294,7 @@ def walk_pages(client: HubClient, url: str, *, page_size: int) -> Iterator[Page]
         HubError: a next link points to another host.
         MalformedResponse: the Hub handed back a cursor it had already given in this walk.
     """
-    seen: set[str] = {with_limit(url, 1)}
+    seen: set[str] = {client.cursor_key(url)}
     while url is not None:
         page = client.fetch_page(url, page_size)
         page_size = page.page_size
@@ -326,7 +354,7 @@ def _check_next(client: HubClient, next_url: str, seen: set[str]) -> None:
     if not client.same_origin(next_url):
         raise HubError(f"refusing to follow a next-page link to another host ({_redact(next_url)}): "
                        f"the token is only sent to {client.endpoint}", url=next_url)
-    key = with_limit(next_url, 1)
+    key = client.cursor_key(next_url)
     if key in seen:
         raise MalformedResponse(f"the Hub repeated a cursor at {_redact(next_url)}: stopping a walk that "
                                 "would loop forever", url=next_url)

@@ -6,20 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Dialect,
-    Engine,
-    Table,
-    bindparam,
-    delete,
-    func,
-    or_,
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, func, or_, select, text, tuple_, update
 
 from ..kinds import KINDS
 from ..mapping import RepoDetails
@@ -38,12 +25,23 @@ def _file_insert(dialect: Dialect, kind: str) -> BulkInsert:
     return BulkInsert.compile(files.insert(), files, (key, "path", "size", "lfs_sha256"), dialect)
 
 
-def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | None,
-                    limit: int) -> list[tuple[datetime, str]]:
-    """Repos whose heavy fields are missing or older than their ``sha``: (last_modified, id), newest
-    first, after the keyset position ``after``, so a run passes each repo once even if it fails."""
+def _due(kind: str) -> tuple:
+    """Live repos whose heavy fields are missing or older than their ``sha``."""
     table = KINDS[kind].repos
-    due = select(table.c.last_modified, table.c.id).where(*_due(table))
+    return (table.c.deleted_at.is_(None), table.c.disabled.is_not(True), table.c.sha.is_not(None),
+            table.c.last_modified.is_not(None), or_(table.c.files_sha.is_(None), table.c.files_sha != table.c.sha))
+
+
+def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | None,
+                    limit: int, where: str | None = None) -> list[tuple[datetime, str]]:
+    """Repos whose heavy fields are missing or older than their ``sha``: (last_modified, id), newest
+    first, after the keyset position ``after``, so a run passes each repo once even if it fails.
+    ``where``: only the repos this SQL expression over the row selects; give it only with an
+    ``engine`` that refuses writes (`read.read_only_catalog`), for it is the user's SQL."""
+    table = KINDS[kind].repos
+    due = select(table.c.last_modified, table.c.id).where(*_due(kind))
+    if where is not None:
+        due = due.where(text(f"({where})"))
     if after is not None:
         due = due.where(tuple_(table.c.last_modified, table.c.id) < tuple_(*after))
     with engine.connect() as conn:
@@ -53,14 +51,7 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
 
 def details_backlog(conn: Connection, kind: str) -> int:
     """How many repos the details lane has yet to fetch."""
-    table = KINDS[kind].repos
-    return conn.execute(select(func.count()).where(*_due(table))).scalar()
-
-
-def _due(table: Table) -> tuple[ColumnElement[bool], ...]:
-    """A live repo whose heavy fields are missing or older than its ``sha``."""
-    return (table.c.deleted_at.is_(None), table.c.disabled.is_not(True), table.c.sha.is_not(None),
-            table.c.last_modified.is_not(None), or_(table.c.files_sha.is_(None), table.c.files_sha != table.c.sha))
+    return conn.execute(select(func.count()).where(*_due(kind))).scalar()
 
 
 def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails], *, now: datetime,

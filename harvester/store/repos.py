@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, and_, delete, func, or_, select, update
 
-from ..kinds import KINDS
+from ..kinds import GROUP_FIELDS, KINDS
 from ..mapping import Listed, MappedRow
 from ..state import RunStats, Stretch, WalkState
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing, log_each
 from .dialect import insert_many, upsert_capable_insert
 from .dictionary import dictionary_ids
+from .facets import write_facets
 from .identity import ASIDE, apply_renames, move_aside_replaced
 from .links import write_links
 from .schema import DETAIL_COLUMNS, tag_names
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 def _repo_upsert(dialect: Dialect, kind: str) -> BulkInsert:
     table = KINDS[kind].repos
     upsert = upsert_capable_insert(dialect, table)
-    listed = tuple(c.name for c in table.columns if c.name not in DETAIL_COLUMNS)
+    listed = tuple(c.name for c in table.columns if c.name not in DETAIL_COLUMNS[kind])
     kept = ("id", "row_key", "first_seen_at")  # a row's identity and when the catalog first saw it never change
     updates = {name: upsert.excluded[name] for name in listed if name not in kept}
     statement = upsert.on_conflict_do_update(index_elements=[table.c.id], set_=updates)
@@ -92,8 +93,9 @@ def upsert_repos(conn: Connection, kind: str, rows: list[MappedRow], *, now: dat
         _repo_upsert(conn.dialect, kind).run(
             conn, ({**row.row, **seen, "row_key": keys[row.id]} for row in written))
         _write_tags(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in retagged)], keys, retagged)
-        write_links(conn, kind, [*fresh, *(row for row in changed if keys[row.id] in relinked)], keys,
-                    replacing=sorted(relinked))
+        restated = [*fresh, *(row for row in changed if keys[row.id] in relinked)]
+        write_links(conn, kind, restated, keys, replacing=sorted(relinked))
+        write_facets(conn, kind, restated, keys, replacing=sorted(relinked))
     if unchanged:
         conn.execute(update(table).where(table.c.id.in_(unchanged))
                      .values(last_seen_at=now, verified_at=now, deleted_at=None))
@@ -153,17 +155,18 @@ def _compared_columns(kind: str) -> tuple[str, ...]:
     ``raw_extra``, named ``raw`` only when nothing else changed."""
     table = KINDS[kind].repos
     bookkeeping = {"id", "row_key", "first_seen_at", "last_seen_at", "verified_at", "deleted_at", "raw_extra",
-                   "item_hash", *DETAIL_COLUMNS}
+                   "item_hash", *DETAIL_COLUMNS[kind]}
     return tuple(c.name for c in table.columns if c.name not in bookkeeping)
 
 
 def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: dict[str, int],
                  log: ChangeLog) -> tuple[set[int], set[int], int]:
     """Log each changed row with the names of its columns that changed (``tags`` too, for their
-    set or order); ``raw`` is named only when nothing else changed (a field the catalog keeps no
-    column for). Only changed rows have their old columns and tags read back; ``keys`` are
-    their ``row_key``s. Returns the keys of the rows whose tags changed, of those whose edges may
-    have (their tags, card or ``raw_extra`` changed: counters move on most rows, edges on few), and
+    set or order), and of its field groups' fields that did (`group_fields_changed`); ``raw`` is
+    named only when nothing else changed (a field the catalog keeps no column for). Only changed
+    rows have their old columns and tags read back; ``keys`` are their ``row_key``s. Returns the
+    keys of the rows whose tags changed, of those whose edges and facets may have (their tags,
+    card or ``raw_extra`` changed: counters move on most rows, edges on few), and
     how many rows read the same as before after all (nothing is logged of them, unless they come
     back from deleted)."""
     table = KINDS[kind].repos
@@ -187,7 +190,9 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
             retagged.add(keys[row.id])
         extra_changed = bool(differing(old, row.row, ("raw_extra",)))
         if "tags" in fields or "card_data" in fields or extra_changed:
-            relinked.add(keys[row.id])
+            relinked.add(keys[row.id])  # its edges and facets are restated
+        if extra_changed:
+            fields += group_fields_changed(old["raw_extra"], row.row["raw_extra"])
         if not fields and extra_changed:
             fields.append("raw")
         if old["deleted_at"] is not None:
@@ -197,6 +202,13 @@ def _log_updates(conn: Connection, kind: str, changed: list[MappedRow], keys: di
         else:
             same += 1
     return retagged, relinked, same
+
+
+def group_fields_changed(old: Any, new: Any) -> list[str]:
+    """The field groups' item fields (`kinds.FieldGroup`: ``inferenceProviderMapping``, ``spaces``,
+    ``siblings`` ...) whose values differ between two ``raw_extra``s, where they keep them whole."""
+    old, new = (extra if isinstance(extra, dict) else {} for extra in (old, new))
+    return [name for name in GROUP_FIELDS if name in old.keys() | new.keys() and old.get(name) != new.get(name)]
 
 
 def touch_seen(conn: Connection, kind: str, hub_ids: Sequence[str], *, now: datetime, run_id: int | None = None,

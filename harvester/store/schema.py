@@ -141,13 +141,29 @@ models = _repo_table(
     *_downloads(),
     Column("pipeline_tag", String, index=True, doc="The model's task (text-generation, ...)."),
     Column("library_name", String, index=True, doc="The library the model is for (transformers, gguf, ...)."),
-    # Heavy fields, from `sync --details` at `files_sha` (SQL NULL when the Hub has none):
-    Column("parameters", BigInteger, doc="Total parameter count from safetensors (`sync --details`)."),
+    # Revision 0016: the listing's field groups (`kinds.FieldGroup`, `sync --fields`) give these; each is
+    # NULL while its group is not asked for, or the item lacks the field. The fields stay whole in
+    # `raw_extra`, so `models_raw` rebuilds the item as served.
+    Column("parameters", BigInteger, index=True,
+           doc="Total parameter count: `safetensors.total` (group parameters); NULL without safetensors."),
     Column("safetensors", NullableJSON,
-           doc='Safetensors parameters per dtype: {"parameters": {dtype: count}, "total": n} (JSON, '
-               '`sync --details`).'),
+           doc='Safetensors parameters per dtype as served: {"parameters": {dtype: count}, "total": n} (JSON, '
+               'group parameters); per dtype also in `model_dtypes`.'),
     Column("config", NullableJSON,
-           doc="config.json highlights: architectures, model_type (JSON, `sync --details`)."),
+           doc="config.json as the listing serves it: architectures, model_type, ... (JSON, group architecture)."),
+    Column("architecture", String, index=True,
+           doc="The first of `config.architectures` (LlamaForCausalLM, ...; group architecture)."),
+    Column("model_type", String, index=True, doc="`config.model_type` (llama, bert, ...; group architecture)."),
+    Column("auto_model", String, doc="`transformersInfo.auto_model`: the auto class (group architecture)."),
+    Column("processor", String, doc="`transformersInfo.processor` (AutoTokenizer, ...; group architecture)."),
+    Column("gguf_architecture", String, index=True, doc="`gguf.architecture` (group gguf)."),
+    Column("gguf_context_length", BigInteger, doc="`gguf.context_length`, in tokens (group gguf)."),
+    Column("gguf_parameters", BigInteger, doc="`gguf.total`: parameters of the GGUF weights (group gguf)."),
+    Column("gguf_file_size", BigInteger, doc="`gguf.totalFileSize`, bytes, when the Hub says (group gguf)."),
+    Column("inference", String, doc='`inference`: "warm" while a provider serves it live (group providers).'),
+    Column("spaces_using", BigInteger, doc="How many spaces the Hub lists as using it (`spaces`, group usage)."),
+    Column("used_storage", BigInteger,
+           doc="`usedStorage`, bytes: from `sync --details` (model listings refuse it); NULL until then."),
     # Revision 0014, for `harvester serve` at 1,000,000 models (benchmarks/serve.py). New models
     # per week by task reads only the weeks it draws, from this index alone: 1.2 s -> 0.3 s.
     # New repos append to it, and an update leaves it alone (created_at never moves).
@@ -164,12 +180,14 @@ datasets = _repo_table(
     *_downloads(),
     Column("description", Text, doc="The dataset's short description."),
     Column("paperswithcode_id", String, doc="Its Papers with Code id."),
+    Column("used_storage", BigInteger, doc="`usedStorage`, bytes the repo stores (group storage, revision 0016)."),
 )
 spaces = _repo_table(
     "spaces", "Spaces", "One row per space the catalog has stored, deleted ones included (`deleted_at`).",
     Column("sdk", String, index=True, doc="gradio, streamlit, docker or static."),
     Column("runtime_stage", String, doc="RUNNING, SLEEPING, BUILD_ERROR, ..."),
     Column("hardware", String, doc="cpu-basic, t4-small, ..."),
+    Column("used_storage", BigInteger, doc="`usedStorage`, bytes the repo stores (group storage, revision 0016)."),
 )
 
 # A repo that reappeared under a new id with the same ``hub_id``: updated in place, recorded here.
@@ -417,23 +435,26 @@ def _sample_columns() -> list[Column]:
 
 
 def _files_table(name: str, repos: str, key: str) -> Table:
-    """Files of one repo kind at its ``files_sha``, from `sync --details`; sizes where the Hub gives them."""
+    """Files of one repo kind: their names as the listing's `siblings` last gave them (group files,
+    revision 0016), sizes and hashes at ``files_sha`` from `sync --details`."""
     one = KINDS[repos].singular
     return Table(
         name, metadata,
         Column(key, String, ForeignKey(f"{repos}.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True,
                doc=f"The {one}'s repo id."),
         Column("path", String, primary_key=True, doc="The file's path in the repo."),
-        Column("size", BigInteger, doc="Bytes."),
+        Column("size", BigInteger, doc="Bytes; NULL until `sync --details` reads the repo's page."),
         Column("lfs_sha256", String, doc="For files stored in LFS: the content hash (same weights, same hash)."),
         sqlite_with_rowid=False,
         info=documented(f"{one.capitalize()} files",
-                        f"The files of each {one} at its `files_sha`, from `sync --details`."),
+                        f"The files of each {one}: names from the listing (group files), sizes and hashes from "
+                        "`sync --details`."),
     )
 
 
-# Columns only `sync --details` writes; listing upserts leave them as they are.
-DETAIL_COLUMNS = frozenset({"files_sha", "parameters", "safetensors", "config"})
+# Columns only `sync --details` writes, per kind; listing upserts leave them as they are.
+DETAIL_COLUMNS = {"models": frozenset({"files_sha", "used_storage"}), "datasets": frozenset({"files_sha"}),
+                  "spaces": frozenset({"files_sha"})}
 
 model_tag_keys = _tag_table("model_tag_keys", "models", "model_key")
 dataset_tag_keys = _tag_table("dataset_tag_keys", "datasets", "dataset_key")
@@ -450,6 +471,58 @@ space_stats = _stats_table("space_stats", "spaces", "space_id")
 model_files = _files_table("model_files", "models", "model_id")
 dataset_files = _files_table("dataset_files", "datasets", "dataset_id")
 space_files = _files_table("space_files", "spaces", "space_id")
+
+
+def _model_facet(name: str, title: str, description: str, *columns: Column | Index) -> Table:
+    """A table of rows a model's item gives through its field groups (revision 0016), stored under
+    its ``row_key`` and rewritten with the row whenever its item changes (as its tags and links)."""
+    return Table(
+        name, metadata,
+        Column("model_key", Integer, ForeignKey("models.row_key", ondelete="CASCADE"), primary_key=True,
+               doc="The model's `row_key` (join `models.row_key`)."),
+        *columns, sqlite_with_rowid=False, info=documented(title, description))
+
+
+model_dtypes = _model_facet(
+    "model_dtypes", "Model parameters per dtype", "One row per dtype of a model's safetensors (group parameters).",
+    Column("dtype", String, primary_key=True, doc="The dtype (BF16, F32, I8, ...)."),
+    Column("parameters", BigInteger, nullable=False, doc="Parameters stored in that dtype."))
+model_providers = _model_facet(
+    "model_providers", "Inference providers",
+    "One row per inference provider serving a model, from `inferenceProviderMapping` in either of its shapes "
+    "(group providers).",
+    Column("provider", String, primary_key=True, doc="The provider (together, fal-ai, hf-inference, ...)."),
+    Column("provider_id", String, doc="The provider's own id of the model (`providerId`)."),
+    Column("task", String, doc="The task it serves (conversational, text-to-image, ...)."),
+    Column("status", String, doc="live, staging, error, ..."),
+    Index("ix_model_providers_provider", "provider", "status"))
+model_evaluations = _model_facet(
+    "model_evaluations", "Evaluation results",
+    "One row per result a model states: its card's model-index (with the card, always), then `evalResults` "
+    "(group evaluations).",
+    Column("position", Integer, primary_key=True, doc="The result's place among the model's, from 0."),
+    Column("source", String, nullable=False, doc="model-index (the card) or evalResults."),
+    Column("task", String, doc="The task type (text-generation, ...), or evalResults' task id."),
+    Column("dataset", String, doc="The dataset: its repo id where given (cais/mmlu), else its name."),
+    Column("metric", String, doc="The metric (accuracy, acc_norm, f1, wer, ...); NULL when unsaid."),
+    Column("value", Float, doc="The value; NULL when it is not a number."),
+    Index("ix_model_evaluations_dataset", "dataset", "metric"))
+
+# Revision 0016: which field groups each kind's listing walks ask for (`sync --fields`), and which
+# `expand` values the Hub refused (each is asked again a day later, `store.fields.RETRY_REFUSED`).
+field_groups = Table(
+    "field_groups", metadata,
+    Column("kind", String(16), primary_key=True, doc="models, datasets or spaces."),
+    Column("group_name", String(32), primary_key=True, doc="The group (core, parameters, gguf, files, ...)."),
+    Column("added_at", UtcDateTime, nullable=False,
+           doc="When it was chosen: rows a listing read whole since then (`verified_at`) hold it."),
+    info=documented("Field groups", "One row per field group the listing walks of a kind ask for."))
+refused_fields = Table(
+    "refused_fields", metadata,
+    Column("kind", String(16), primary_key=True, doc="models, datasets or spaces."),
+    Column("field", String, primary_key=True, doc="The `expand` value the Hub refused with 400."),
+    Column("refused_at", UtcDateTime, nullable=False, doc="When it was last refused; asked again a day later."),
+    info=documented("Refused fields", "One row per `expand` value a listing of the Hub refused, left out since."))
 
 # The other views of revisions 0008 (current repos, latest samples) and 0013 (the graph).
 for _kind, _one in ((spec.name, spec.singular) for spec in KINDS.values()):

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..kinds import KINDS
 from .clock import utc
 from .details import details_backlog
+from .fields import fields_status
 from .locks import holder_gone, this_host
 from .runs import run_record
 from .schema import sync_locks, sync_runs, sync_state
@@ -145,6 +146,7 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
     interval = _run_interval(conn, kind)
     plan = _plan(conn, kind, scope)
     due = details_backlog(conn, kind)
+    chosen = fields_status(conn, kind)
     return {
         "live_rows": rows,
         "oldest_verified_at": utc(oldest).isoformat() if oldest is not None and not unverified else None,
@@ -163,6 +165,9 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
         "details_due": due,
         # at the whole window, one request a repo: what a details run with a budget of 100 % takes
         "details_seconds": round(due / plan["requests"] * plan["window_seconds"]) if plan else None,
+        "field_groups": [{"group": g.group, "added_at": g.added_at.isoformat(), "rows_read": g.read}
+                         for g in chosen["groups"]],
+        "refused_fields": [{"field": field, "refused_at": at.isoformat()} for field, at in chosen["refused"]],
     }
 
 
