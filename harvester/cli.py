@@ -72,8 +72,12 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="How many of the busiest repos --stats covers. [default: 10,000]")
 @click.option("--details", is_flag=True,
               help="Details lane: fetch files, safetensors and config of repos whose commit moved since last time.")
+@click.option("--cards", is_flag=True,
+              help="Cards lane: fetch the README of repos --where selects whose commit moved (resolvers quota).")
+@click.option("--where", default=None, metavar="SQL",
+              help="Which repos --cards reads: a SQL expression over the repo row. [default: downloads >= 10]")
 @click.option("--max-repos", type=click.IntRange(min=1), default=None,
-              help="How many repos --details fetches at most per kind (one request each); the rest wait.")
+              help="How many repos --details or --cards fetches at most per kind (one request each); the rest wait.")
 @click.option("--author", default=None, help="Scope: only this author's or organisation's repos.")
 @click.option("--search", default=None, help="Scope: only repos whose id contains this text.")
 @click.option("--filter", "filters", multiple=True, metavar="TAG", help="Scope: only repos with this tag (repeatable).")
@@ -94,9 +98,8 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="json: one JSON object per line on stderr, with scope and run id.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print each run record, failed ones too, as one JSON object per line on stdout.")
-def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
-         reconcile: bool, stats: bool, details: bool, retries: int, quiet: bool, log_format: str, as_json: bool,
-         **settings: Any) -> None:
+def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool, retries: int,
+         quiet: bool, log_format: str, as_json: bool, **settings: Any) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
@@ -112,12 +115,12 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     # first, so that no signal finds the default handler mid-run
     with stop_on_signals(partial(logs.stopping_line, log_format)) as stop:
         from .harvest import harvest
-        from .lanes import lane_of
+        from .lanes import LANES, lane_of
 
         logs.setup(log_format, quiet=quiet)
         live, exit_code = sys.stderr.isatty() and not (as_json or quiet or log_format == "json"), 0
         with reported_errors():
-            lane = lane_of(full=full, reconcile=reconcile, stats=stats, details=details)
+            lane = lane_of(full=full, **{name: settings.pop(name) for name, spec in LANES.items() if spec.flag})
             for synced in harvest(db, kinds=kinds, endpoint=endpoint, token=token, stop=stop, lane=lane, full=full,
                                   attempts=retries, progress=partial(render.progress, live), **settings):
                 named = len(set(kinds)) > 1 or "all" in kinds

@@ -9,12 +9,14 @@ from urllib.parse import urlsplit
 
 from huggingface_hub import constants
 
+from .cards import CARDS_BATCH
 from .details import DETAILS_BATCH
 from .errors import ConfigError
 from .hub.pages import MAX_PAGE_SIZE, MIN_PAGE_SIZE
 from .kinds import KINDS
 from .lanes import LANES, Lane
 from .store.transactions import PAGES_PER_COMMIT
+from .where import check_where
 
 DEFAULT_DB = "hub.db"
 
@@ -59,7 +61,8 @@ class SyncConfig:
     lane: Lane = "listing"  # see `harvester.lanes`; each lane keeps its own state row ("models:verify")
     full: bool = False  # the listing lane: walk the whole listing even with a watermark
     top: int | None = None  # the stats lane: how many of the busiest repos (None: `lanes.STATS_TOP`)
-    max_repos: int | None = None  # the details lane: how many repos one run fetches at most
+    max_repos: int | None = None  # the details and cards lanes: how many repos one run fetches at most
+    where: str | None = None  # the cards lane: a SQL expression over the repo row (None: `cards.DEFAULT_WHERE`)
     verify_pages: int | None = None  # pages of the lap that follow a plain sync (0: none; None: `lanes.VERIFY_PAGES`)
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
@@ -75,6 +78,7 @@ class SyncConfig:
     lock_ttl: float = 120.0  # seconds a scope lock outlives its holder's last renewal
     pages_per_commit: int = PAGES_PER_COMMIT  # pages committed together at most (`walk.Walker.walk`)
     details_batch: int = DETAILS_BATCH  # repos per transaction of the details lane
+    cards_batch: int = CARDS_BATCH  # repos per transaction of the cards lane
 
     def __post_init__(self) -> None:
         if not MIN_PAGE_SIZE <= self.page_size <= MAX_PAGE_SIZE:
@@ -86,6 +90,8 @@ class SyncConfig:
         if self.lane not in LANES:
             raise ConfigError(f"unknown lane {self.lane!r}: expected one of {', '.join(LANES)}")
         LANES[self.lane].check(self)
+        if self.where is not None:
+            object.__setattr__(self, "where", check_where(self.where))
         if self.verify_pages is not None and self.verify_pages < 0:
             raise ConfigError(f"--verify-pages must be 0 (no lap) or more, got {self.verify_pages}")
         for option in ("max_repos", "top"):
@@ -93,7 +99,7 @@ class SyncConfig:
                 raise ConfigError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
-        if self.pages_per_commit < 1 or self.details_batch < 1:
+        if self.pages_per_commit < 1 or self.details_batch < 1 or self.cards_batch < 1:
             raise ConfigError("pages per commit and repos per details batch must be at least 1")
 
     @property

@@ -10,6 +10,7 @@ leave the endpoint it was meant for.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
@@ -24,7 +25,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx2
 import orjson
-from huggingface_hub.errors import DisabledRepoError, HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+)
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from .. import __version__
@@ -74,6 +81,24 @@ def listing_url(endpoint: str, kind: str, params: list[tuple[str, str]]) -> str:
 def repo_url(endpoint: str, kind: str, repo_id: str) -> str:
     """One repo's page with every property and file sizes, as ``model_info(files_metadata=True)`` asks."""
     return f"{endpoint}/api/{kind}/{quote(repo_id, safe='/')}?blobs=true"
+
+
+def file_url(endpoint: str, kind: str, repo_id: str, revision: str, path: str) -> str:
+    """A file of a repo at a revision, as ``hf_hub_url`` builds it (``datasets/`` or ``spaces/`` first)."""
+    prefix = "" if kind == "models" else f"{kind}/"
+    return f"{endpoint}/{prefix}{quote(repo_id, safe='/')}/resolve/{quote(revision, safe='')}/{quote(path)}"
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """A file download's outcome: its bytes, or why there are none."""
+
+    state: str  # "file"; "missing": no such file (or revision) at that commit; "refused": 401/403, gated or disabled
+    body: bytes | None = None
+    error: str | None = None  # the Hub's error code (GatedRepo, RepoNotFound, ...) or the HTTP status
+
+
+MAX_REDIRECTS = 5  # a renamed repo's old id answers one 307
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -143,6 +168,46 @@ class HubClient:
 
         return self._with_retries(attempt, url, on_retry=lambda error: None)
 
+    def fetch_file(self, url: str) -> FileAnswer:
+        """A file's bytes at ``url`` (a ``/resolve/`` URL), with retries and redirects followed within
+        the endpoint (a renamed repo's old id); a 404, 401 or 403 that names the repo, the file, its
+        gating or its disabling is an answer, not an error.
+
+        Raises:
+            HubError: a redirect to another host, too many redirects, or another refusal (a bad token).
+            HubUnavailable: transient failures outlasted the retry budget.
+        """
+
+        def attempt() -> FileAnswer:
+            target = url
+            for _ in range(MAX_REDIRECTS + 1):
+                response = self._send(target, follow_redirects=False)
+                if not response.is_redirect:
+                    break
+                target = str(response.url.join(response.headers.get("Location", "")))
+                if not self.same_origin(target):
+                    raise HubError(f"refusing to follow a redirect to another host ({_redact(target)}): the token "
+                                   f"is only sent to {self.endpoint}", url=url)
+            else:
+                raise HubError(f"more than {MAX_REDIRECTS} redirects from {_redact(url)}", url=url)
+            try:
+                self._raise_for_status(response, target)
+            except HubError as exc:
+                code = response.headers.get("X-Error-Code") or str(response.status_code)
+                if isinstance(exc.__cause__, EntryNotFoundError) or code == "RevisionNotFound":
+                    return FileAnswer("missing", error=code)
+                if isinstance(exc.__cause__, GatedRepoError | DisabledRepoError | RepositoryNotFoundError):
+                    return FileAnswer("refused", error=code)
+                raise
+            body = response.content
+            etag = response.headers.get("ETag", "").removeprefix("W/").strip('"')
+            if len(etag) == 40 and etag != _git_blob_id(body):  # a small file's ETag is its git blob id
+                raise TransientError("the file does not match its ETag (cut short or replaced on the way)",
+                                     malformed=True)
+            return FileAnswer("file", body)
+
+        return self._with_retries(attempt, url, on_retry=lambda error: None)
+
     def _with_retries(self, attempt: Callable[[], T], url: str, *, on_retry: Callable[[TransientError], None]) -> T:
         def count_and(error: TransientError, wait: float, attempts: int) -> None:
             self.stats.retries += 1
@@ -176,10 +241,19 @@ class HubClient:
 
     def _get_json(self, url: str) -> tuple[Any, httpx2.Response]:
         """One paced GET and its decoded JSON; transient failures raise ``TransientError``."""
+        response = self._send(url)
+        self._raise_for_status(response, url)
+        try:
+            return _decoded(response), response
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise TransientError(f"the response is not JSON ({type(exc).__name__}: {exc})", malformed=True) from exc
+
+    def _send(self, url: str, **options: Any) -> httpx2.Response:
+        """One paced GET; transient failures raise ``TransientError``, other statuses are the caller's."""
         self.pacer.wait(self.policy.sleep)
         self.stats.requests += 1
         try:
-            response = self._session.get(url, headers=self._headers, timeout=self.timeout)
+            response = self._session.get(url, headers=self._headers, timeout=self.timeout, **options)
         except httpx2.TransportError as exc:
             if (cause := _lasting_cause(exc)) is not None:
                 raise HubUnreachable(f"cannot reach the Hub at {_redact(self.endpoint)}: {cause}; check --endpoint "
@@ -191,11 +265,7 @@ class HubClient:
         if response.status_code in TRANSIENT_STATUS:
             raise TransientError(f"HTTP {response.status_code}", status=response.status_code,
                                  retry_after=retry_after_seconds(response.headers.get("Retry-After")))
-        self._raise_for_status(response, url)
-        try:
-            return _decoded(response), response
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise TransientError(f"the response is not JSON ({type(exc).__name__}: {exc})", malformed=True) from exc
+        return response
 
     def _raise_for_status(self, response: httpx2.Response, url: str) -> None:
         try:
@@ -205,6 +275,10 @@ class HubClient:
             hint = HINTS.get(status, "this is not retried")
             raise HubError(f"the Hub refused {_redact(url)} with HTTP {status}: {hint}", status=status,
                            url=url) from exc
+
+
+def _git_blob_id(body: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(body) + body, usedforsecurity=False).hexdigest()
 
 
 def _decoded(response: httpx2.Response) -> Any:
