@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import unicodedata
 import zlib
 from urllib.parse import unquote
 
@@ -71,7 +73,7 @@ def test_the_first_run_reads_every_selected_card_once_at_its_sha_and_asks_nothin
     assert {state for state, _ in truth.values()} == {"card", "none", "unreadable"}
     errors = dict(db.rows("SELECT state, min(error) FROM model_cards GROUP BY state"))
     assert errors["none"] == "EntryNotFound" and errors["card"] is None and errors["unreadable"]
-    logged = db.rows("SELECT count(*) FROM changes WHERE fields LIKE '%card%'")[0][0]
+    logged = db.rows("SELECT count(*) FROM changes WHERE CAST(fields AS TEXT) LIKE '%card%'")[0][0]
     assert logged == sum(state == "card" for state, _ in truth.values()) == run["rows_updated"]
 
 
@@ -89,7 +91,7 @@ def test_later_runs_fetch_only_repos_whose_sha_moved_and_log_card_when_the_text_
     assert run["requests"] == 12
     assert stored(db) == expected(hub)
     logged = {repo_id for (repo_id,) in db.rows(
-        "SELECT repo_id FROM changes WHERE fields LIKE '%card%' AND run_id = :run", run=run["id"])}
+        "SELECT repo_id FROM changes WHERE CAST(fields AS TEXT) LIKE '%card%' AND run_id = :run", run=run["id"])}
     assert logged == {repo_id for repo_id in moved if expected(hub)[repo_id][0] == "card"}
 
 
@@ -251,3 +253,37 @@ def test_cli_cards_with_where_and_a_budget(hub, db):
                                     "--where", "1=1; DELETE FROM models"])
     assert bad.exit_code == 2 and "--where" in bad.stderr
     assert db.rows("SELECT count(*) FROM models")[0][0] == 300
+
+
+def searched(db, *words: str) -> dict[str, str | None]:
+    result = CliRunner().invoke(main, ["search", "--db", db.url, "--json", "--limit", "1000", *words])
+    assert result.exit_code == 0, result.output
+    return {row["id"]: row["snippet"] for row in json.loads(result.stdout)}
+
+
+def test_search_finds_card_text_with_a_snippet_and_follows_the_cards_as_they_change(hub, db):
+    sync(config(hub, db))
+    assert searched(db, "chemistry", "reaction") == {}, "no card text before the lane reads it"
+    sync(config(hub, db, lane="cards", where=EVERY))
+    truth = expected(hub)
+    about = {repo_id for repo_id, (state, body) in truth.items() if state == "card" and "chemistry reaction" in body}
+    found = searched(db, "chemistry", "reaction")
+    assert about and set(found) == about
+    assert all("chemistry" in (snippet or "").lower() for snippet in found.values())
+    corpus = hub.corpora["models"]
+    changed = corpus.modify(ids=sorted(about))
+    sync(config(hub, db))
+    sync(config(hub, db, lane="cards", where=EVERY))
+    now = {repo_id for repo_id in changed if "chemistry reaction" in (expected(hub)[repo_id][1] or "")}
+    assert set(searched(db, "chemistry", "reaction")) == now, "the index follows the cards the lane replaced"
+
+
+def test_snippets_of_hostile_cards_carry_no_control_characters(make_hub, db):
+    seed = next(seed for seed in range(100) if Corpus.generate("models", 40, seed).has_card(HOSTILE_FIRST))
+    hub = make_hub(models=40, seed=seed)
+    sync(config(hub, db))
+    sync(config(hub, db, lane="cards", where=EVERY))
+    [hostile] = hub.corpora["models"].hostile_cards()
+    snippet = searched(db, "control", "characters")[hostile]
+    assert "Control characters:" in snippet and "red" in snippet
+    assert not any(unicodedata.category(c)[0] == "C" for c in snippet), snippet
