@@ -75,7 +75,7 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--cards", is_flag=True,
               help="Cards lane: fetch the README of repos --where selects whose commit moved (resolvers quota).")
 @click.option("--where", default=None, metavar="SQL",
-              help="Which repos --cards reads: a SQL expression over the repo row. [default: downloads >= 10]")
+              help="Which repos --cards reads: SQL over the repo row. [default: downloads >= 100; spaces: likes >= 1]")
 @click.option("--max-repos", type=click.IntRange(min=1), default=None,
               help="How many repos --details or --cards fetches at most per kind (one request each); the rest wait.")
 @click.option("--author", default=None, help="Scope: only this author's or organisation's repos.")
