@@ -259,14 +259,15 @@ def table(columns: list[str], rows: Iterable[Iterable[Any]], out: IO[str]) -> No
 
 
 def matches(found: list[dict[str, Any]], *, words: str, kind: str, as_json: bool, out: IO[str]) -> None:
-    """`Catalog.search`'s matches as one JSON array, or rows of id, likes and last change (`shown`)."""
+    """`Catalog.search`'s matches as one JSON array, or rows of id, likes, last change and card snippet (`shown`)."""
     if as_json:
         out.write(json_text([{k: plain(v) for k, v in row.items()} for row in found]) + "\n")
     elif not found:
         out.write(f"no {kind} match {words!r}\n")
     else:
-        shown(["id", "likes", "last_modified"], (
-            (row["id"], row["likes"], plain(row["last_modified"])) for row in found), out, every="--json")
+        shown(["id", "likes", "last_modified", "snippet"], (
+            (row["id"], row["likes"], plain(row["last_modified"]), row.get("snippet")) for row in found), out,
+            every="--json")
 
 
 # --- the graph: tree and uses ---------------------------------------------------------------------
