@@ -336,6 +336,22 @@ class Catalog:
         with self._writable() as writable:
             return search(writable, words, kind=kind, limit=limit)
 
+    def card(self, repo_id: str, *, kind: str = "models") -> str | None:
+        """A repo's README body as `sync --cards` last read it (after its front matter, invalid UTF-8
+        as U+FFFD); None if it has no card, the Hub refused it, or the lane has not read it.
+
+        Example:
+            >>> "Japanese" in (catalog.card("acme/bert-ja") or "")  # doctest: +SKIP
+        """
+        from .store.cards import read_card
+
+        chosen_kinds(kind)
+        try:
+            with self.engine.connect() as conn:
+                return (read_card(conn, kind, repo_id) or (None, None))[1]
+        except SQLAlchemyError as exc:
+            raise unreadable(exc) from None
+
     def status(self, *, repair: bool = True) -> Status:
         """Per scope its last run, last success, failures since, walk and lock; per kind its staleness and lap.
 

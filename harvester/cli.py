@@ -12,13 +12,12 @@ from . import __version__, logs, render
 from .emulator.command import emulator
 from .errors import ConfigError
 from .kinds import KINDS
-from .logs import report, reported_errors
-from .render import plural, summary
+from .logs import reported_errors
+from .render import plural
 from .stopping import quiet_on_broken_pipe, restore_inherited_signals, stop_on_signals
 
 if TYPE_CHECKING:
     from .catalog import Catalog
-    from .harvest import KindSync
 
 
 class _Commands(click.Group):
@@ -73,10 +72,13 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
 @click.option("--details", is_flag=True, help="Details lane: fetch file sizes of repos whose commit moved since.")
 @click.option("--fields", default=None, metavar="GROUPS", help="Field groups the listing walks ask for from now on, "
               "kept in the catalog: core,gguf,files,... or +gguf,-usage; default; all. See `harvester status`.")
+@click.option("--cards", is_flag=True,
+              help="Cards lane: fetch the README of repos --where selects whose commit moved (resolvers quota).")
+@click.option("--where", default=None, metavar="SQL",
+              help="Which repos --details or --cards reads: SQL over the repo row. [default for --cards: "
+                   "downloads >= 100; spaces: likes >= 1]")
 @click.option("--max-repos", type=click.IntRange(min=1), default=None,
-              help="How many repos --details fetches at most per kind (one request each); the rest wait.")
-@click.option("--where", default=None, metavar="SQL", help="Which repos --details fetches: a read-only SQL "
-              "expression over the repo row, e.g. \"downloads >= 1000\".")
+              help="How many repos --details or --cards fetches at most per kind (one request each); the rest wait.")
 @click.option("--author", default=None, help="Scope: only this author's or organisation's repos.")
 @click.option("--search", default=None, help="Scope: only repos whose id contains this text.")
 @click.option("--filter", "filters", multiple=True, metavar="TAG", help="Scope: only repos with this tag (repeatable).")
@@ -99,9 +101,8 @@ DB_OPTION = click.option("--db", metavar="PATH_OR_URL", default=None,
               help="json: one JSON object per line on stderr, with scope and run id.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print each run record, failed ones too, as one JSON object per line on stdout.")
-def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool,
-         reconcile: bool, stats: bool, details: bool, retries: int, quiet: bool, log_format: str, as_json: bool,
-         **settings: Any) -> None:
+def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: str | None, full: bool, retries: int,
+         quiet: bool, log_format: str, as_json: bool, **settings: Any) -> None:
     """Bring the catalog up to date with the Hub's models, datasets or spaces.
 
     The first run walks everything; later runs fetch only what changed; an interrupted run
@@ -117,38 +118,18 @@ def sync(db: str | None, kinds: tuple[str, ...], endpoint: str | None, token: st
     # first, so that no signal finds the default handler mid-run
     with stop_on_signals(partial(logs.stopping_line, log_format)) as stop:
         from .harvest import harvest
-        from .lanes import lane_of
+        from .lanes import LANES, lane_of
 
         logs.setup(log_format, quiet=quiet)
         live, exit_code = sys.stderr.isatty() and not (as_json or quiet or log_format == "json"), 0
         with reported_errors():
-            lane = lane_of(full=full, reconcile=reconcile, stats=stats, details=details)
+            lane = lane_of(full=full, **{name: settings.pop(name) for name, spec in LANES.items() if spec.flag})
             for synced in harvest(db, kinds=kinds, endpoint=endpoint, token=token, stop=stop, lane=lane, full=full,
                                   attempts=retries, progress=partial(render.progress, live), **settings):
                 named = len(set(kinds)) > 1 or "all" in kinds
-                failed = _print_kind(synced, as_json, stopping=stop.is_set(), named=named)
+                failed = render.kind_synced(synced, as_json, sys.stdout, stopping=stop.is_set(), named=named)
                 exit_code = exit_code or failed  # the first failure's
     sys.exit(exit_code)
-
-
-def _print_kind(synced: KindSync, as_json: bool, *, stopping: bool, named: bool) -> int:
-    """Each run of a kind: its record on stdout (--json), or its summary on stderr (once a stop was
-    asked, the line that says so and the one that ends the command are all stderr gets); then
-    why the kind failed, unless that ends the harvest (it is raised then). Returns its exit code."""
-    for run in synced.runs:
-        if as_json:
-            click.echo(render.json_text(run.as_dict()))
-        elif not stopping:
-            logs.run_finished(summary(run), run.as_dict())
-    error = synced.error
-    if error is None:
-        return 0
-    if as_json and error.run is not None:
-        click.echo(render.json_text(error.run))
-    if synced.ends_harvest:
-        return 0
-    report(error, synced.kind if named else None)  # the others go on; the exit code is the first failure's
-    return error.exit_code
 
 
 @main.command()

@@ -9,12 +9,14 @@ from urllib.parse import urlsplit
 
 from huggingface_hub import constants
 
+from .cards import CARDS_BATCH
 from .details import DETAILS_BATCH
 from .errors import ConfigError
 from .hub.pages import MAX_PAGE_SIZE, MIN_PAGE_SIZE
 from .kinds import KINDS, parse_groups
 from .lanes import LANES, Lane
 from .store.transactions import PAGES_PER_COMMIT
+from .where import check_where
 
 DEFAULT_DB = "hub.db"
 
@@ -84,11 +86,13 @@ class SyncConfig:
     lane: Lane = "listing"  # see `harvester.lanes`; each lane keeps its own state row ("models:verify")
     full: bool = False  # the listing lane: walk the whole listing even with a watermark
     top: int | None = None  # the stats lane: how many of the busiest repos (None: `lanes.STATS_TOP`)
-    max_repos: int | None = None  # the details lane: how many repos one run fetches at most
+    max_repos: int | None = None  # the details and cards lanes: how many repos one run fetches at most
     # pages of the lap that follow a plain sync (0: none; None or "auto": from `budget`)
     verify_pages: int | str | None = None
     budget: float | str = DEFAULT_BUDGET  # the share of the Hub's rate-limit window one run may spend ("5%" or 0.05)
-    where: str | None = None  # the details lane: which repos, an SQL expression over the repo row (read-only)
+    # the details and cards lanes: which repos, a read-only SQL expression over the repo row (None:
+    # every due repo for details, `cards.DEFAULT_WHERE` for cards)
+    where: str | None = None
     fields: str | None = None  # the listing's field groups from now on (`kinds.parse_groups`); None: as before
     author: str | None = None  # scope filters: only this slice of the Hub, with its own cursor and watermark
     search: str | None = None
@@ -104,6 +108,7 @@ class SyncConfig:
     lock_ttl: float = 120.0  # seconds a scope lock outlives its holder's last renewal
     pages_per_commit: int = PAGES_PER_COMMIT  # pages committed together at most (`walk.Walker.walk`)
     details_batch: int = DETAILS_BATCH  # repos per transaction of the details lane
+    cards_batch: int = CARDS_BATCH  # repos per transaction of the cards lane
 
     def __post_init__(self) -> None:
         if isinstance(self.verify_pages, str):  # as the command line gives them
@@ -119,14 +124,13 @@ class SyncConfig:
         if self.lane not in LANES:
             raise ConfigError(f"unknown lane {self.lane!r}: expected one of {', '.join(LANES)}")
         LANES[self.lane].check(self)
-        if self.where is not None and (not self.where.strip() or ";" in self.where):
-            raise ConfigError("--where takes one SQL expression over the repo row, without ';' "
-                              "(e.g. \"downloads >= 1000\")")
         if self.fields is not None:
             try:
                 parse_groups(self.kind, self.fields, ())
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+        if self.where is not None:
+            object.__setattr__(self, "where", check_where(self.where))
         if self.verify_pages is not None and self.verify_pages < 0:
             raise ConfigError(f"--verify-pages must be 0 (no lap) or more, got {self.verify_pages}")
         if not 0 < self.budget <= 1:
@@ -136,7 +140,7 @@ class SyncConfig:
                 raise ConfigError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
         if self.attempts < 1:
             raise ConfigError(f"retries must allow at least one attempt, got {self.attempts}")
-        if self.pages_per_commit < 1 or self.details_batch < 1:
+        if self.pages_per_commit < 1 or self.details_batch < 1 or self.cards_batch < 1:
             raise ConfigError("pages per commit and repos per details batch must be at least 1")
 
     @property

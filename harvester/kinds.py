@@ -86,6 +86,7 @@ class KindSpec:
     links = _SchemaTable("{singular}_links")  # the graph's edges its repos state, by `key`
     stats = _SchemaTable("{singular}_stats")  # the counter history, by `id_column`
     files = _SchemaTable("{singular}_files")  # files from the details lane, by `id_column`
+    cards = _SchemaTable("{singular}_cards")  # README bodies from the cards lane, by `key`
     raw = _SchemaTable("{name}_raw", view=True)  # each repo's item as a listing last served it whole
 
 

@@ -14,6 +14,8 @@ A lane is one frozen `LaneSpec`; nothing outside this module tells lanes apart b
     stats      --stats: the busiest repos' counters, refreshed, with a sample of their history.
     details    --details: no walk, a work list (`harvester.details`): files and heavy fields of
                each repo whose sha moved since they were last fetched.
+    cards      --cards: a work list too (`harvester.cards`): the README of each repo ``--where``
+               selects whose sha moved since it was read, in the Hub's resolvers bucket.
 
 Adding a lane is a spec in ``LANES``, its page planner here (or a work list of its own, as
 details has), and its writer in ``store/`` (CONTRIBUTING.md, "Add a lane").
@@ -29,7 +31,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from . import details, walk
+from . import cards, details, walk
 from .hub.pages import Page, listing_url
 from .kinds import KINDS
 from .mapping import MappedRow, listed, map_counters, map_each, map_page, parse_hub_time
@@ -45,8 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("harvester")
 
-Lane = Literal["listing", "verify", "reconcile", "stats", "details"]
-Mode = Literal["full", "incremental", "resume", "verify", "reconcile", "stats", "details"]
+Lane = Literal["listing", "verify", "reconcile", "stats", "details", "cards"]
+Mode = Literal["full", "incremental", "resume", "verify", "reconcile", "stats", "details", "cards"]
 
 STATS_TOP = 10_000  # repos the stats lane covers unless --top says otherwise
 
@@ -111,8 +113,9 @@ class LaneSpec:
             raise ConfigError(self.scope_refusal)
         for lane in LANES.values():
             for option in lane.options:
-                if lane is not self and getattr(config, option) is not None:
-                    raise ConfigError(f"--{option.replace('_', '-')} applies to {lane.flag} only")
+                if option not in self.options and getattr(config, option) is not None:
+                    takers = [str(spec.flag) for spec in LANES.values() if option in spec.options]
+                    raise ConfigError(f"--{option.replace('_', '-')} applies to {_listed(takers, 'and')} only")
         if config.fields is not None and not self.field_groups:
             raise ConfigError(f"--fields applies to the listing walks, not to {_listed(_LANE_OPTIONS[1:], 'or')}")
         if config.verify_pages is not None and (self.followed_by is None or config.full):
@@ -256,6 +259,10 @@ def _fetch_details(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mod
     return details.fetch_details(walker, config)
 
 
+def _fetch_cards(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
+    return cards.fetch_cards(walker, config)
+
+
 def _planner(spec: LaneSpec, config: SyncConfig) -> PagePlanner:
     assert spec.planner is not None, f"{spec.name} is a work list, not a walk"
     return spec.planner(config)
@@ -283,6 +290,10 @@ LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
              scope_refusal="--details works through the catalog's own rows; it cannot be combined with scope "
                            "filters",
              options=("max_repos", "where"), outcome=("no repo left due", "more repos due: the next run goes on")),
+    LaneSpec("cards", "--cards", "cards", _always("cards"), _fetch_cards,
+             scope_refusal="--cards works through the catalog's own rows (choose them with --where); it cannot be "
+                           "combined with scope filters",
+             options=("max_repos", "where"), outcome=("no card left due", "more cards due: the next run goes on")),
 )}
 LAP = LANES["verify"]  # the verification lap, whose progress status reports per kind
 _LANE_OPTIONS = ["--full", *(spec.flag for spec in LANES.values() if spec.flag)]  # each asks for a lane of its own
@@ -290,7 +301,7 @@ _LANE_OPTIONS = ["--full", *(spec.flag for spec in LANES.values() if spec.flag)]
 
 def _listed(words: list[str], conjunction: str) -> str:
     """``a, b and c``."""
-    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}" if len(words) > 1 else words[0]
 
 
 def lane_of(*, full: bool = False, **flags: bool) -> Lane:

@@ -27,6 +27,7 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .graph import Node, Use
+    from .harvest import KindSync
     from .records import Run
     from .results import ChangeFeed
     from .status import Status
@@ -78,6 +79,28 @@ def summary(run: Run) -> str:
             f"{plural(run.requests, 'request')}, {plural(run.retries, 'retry', 'retries')}; "
             f"{plural(run.rows_seen, 'row')} read: {', '.join(outcomes)}"
             + (f"; {plural(run.samples_taken, 'sample')}" if run.samples_taken else ""))
+
+
+def kind_synced(synced: KindSync, as_json: bool, out: IO[str], *, stopping: bool, named: bool) -> int:
+    """Each run of a kind's `harvest`: its record on ``out`` (--json), or its summary on stderr (once a stop was
+    asked, the line that says so and the one that ends the command are all stderr gets); then
+    why the kind failed, unless that ends the harvest (it is raised then). Returns its exit code."""
+    from . import logs
+
+    for run in synced.runs:
+        if as_json:
+            out.write(json_text(run.as_dict()) + "\n")
+        elif not stopping:
+            logs.run_finished(summary(run), run.as_dict())
+    error = synced.error
+    if error is None:
+        return 0
+    if as_json and error.run is not None:
+        out.write(json_text(error.run) + "\n")
+    if synced.ends_harvest:
+        return 0
+    logs.report(error, synced.kind if named else None)  # the others go on; the exit code is the first failure's
+    return error.exit_code
 
 
 @contextmanager
@@ -259,14 +282,15 @@ def table(columns: list[str], rows: Iterable[Iterable[Any]], out: IO[str]) -> No
 
 
 def matches(found: list[dict[str, Any]], *, words: str, kind: str, as_json: bool, out: IO[str]) -> None:
-    """`Catalog.search`'s matches as one JSON array, or rows of id, likes and last change (`shown`)."""
+    """`Catalog.search`'s matches as one JSON array, or rows of id, likes, last change and card snippet (`shown`)."""
     if as_json:
         out.write(json_text([{k: plain(v) for k, v in row.items()} for row in found]) + "\n")
     elif not found:
         out.write(f"no {kind} match {words!r}\n")
     else:
-        shown(["id", "likes", "last_modified"], (
-            (row["id"], row["likes"], plain(row["last_modified"])) for row in found), out, every="--json")
+        shown(["id", "likes", "last_modified", "snippet"], (
+            (row["id"], row["likes"], plain(row["last_modified"]), row.get("snippet")) for row in found), out,
+            every="--json")
 
 
 # --- the graph: tree and uses ---------------------------------------------------------------------

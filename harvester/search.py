@@ -1,15 +1,19 @@
-"""`harvester search`: full-text search over repo ids and their cards.
+"""`harvester search`: full-text search over repo ids, their card data and their card text.
 
-On SQLite the FTS5 table ``<kind>_search`` (each repo under its ``row_key`` as rowid) follows the
-change log: before a search it re-indexes the repos changed since it was last brought up to date
-(``search_indexed``), or rebuilds it whole when most of the catalog changed, so syncs never pay
-for it. On PostgreSQL the text search runs over the catalog directly (see ``dialect.search_sql``).
-Both index the same words.
+``<kind>_search`` (each repo under its ``row_key`` as rowid; FTS5 on SQLite, a tsvector under a
+GIN index on PostgreSQL, revision 0017) follows the change log: before a search it re-indexes the
+repos changed since it was last brought up to date (``search_indexed``), or rebuilds it whole
+when most of the catalog changed, so syncs never pay for it. The cards lane logs ``card`` when a
+card's text changed, so a refresh indexes the new text. Both backends index the same words: the
+id, a summary (`summary`) and the card's first ``CARD_CHARS`` characters (`card_words`).
+Matches come with a snippet of their card (`snippet`), made here for both backends.
 """
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from typing import Any
 
 from sqlalchemy import (
@@ -22,7 +26,6 @@ from sqlalchemy import (
     Text,
     delete,
     func,
-    insert,
     select,
     text,
     union,
@@ -30,7 +33,8 @@ from sqlalchemy import (
 
 from .kinds import KINDS
 from .logs import log
-from .store.dialect import search_sql, upsert_capable_insert
+from .store.cards import as_text
+from .store.dialect import greatest, index_search_entries, search_sql, upsert_capable_insert
 from .store.engine import describe, writable
 from .store.schema import changes, search_indexed
 
@@ -38,6 +42,8 @@ CHUNK = 20_000  # row keys per transaction: about half a second of writing (benc
 PAUSE = 0.12  # seconds between transactions: more than SQLite's longest busy wait (0.1 s), so a waiting writer gets in
 REBUILD_SHARE = 0.2  # re-index changed repos one by one below this share of the catalog, else rebuild
 SUMMARY_COLUMNS = ("author", "pipeline_tag", "library_name", "license", "description", "sdk")
+CARD_CHARS = 100_000  # of a card's text indexed: PostgreSQL's tsvector holds at most 1 MB, positions 16,383
+SNIPPET = 160  # characters of card text around the first word found
 CARD_KEYS = ("pretty_name", "tags", "language", "datasets", "base_model", "pipeline_tag", "library_name", "license")
 
 
@@ -58,24 +64,53 @@ def fts_query(words: str) -> str:
 
 
 def search(engine: Engine, words: str, *, kind: str = "models", limit: int = 20) -> list[dict[str, Any]]:
-    """The live repos of ``kind`` matching every word, best first."""
+    """The live repos of ``kind`` matching every word, best first, each with a ``snippet`` of its
+    card around the first word found there (None if the card does not have one)."""
     if not words.split():
         return []
-    table = KINDS[kind].repos
-    sql = search_sql(engine.dialect, kind, [c for c in SUMMARY_COLUMNS if c in table.c], CARD_KEYS)
     if writable(engine):
         refresh_index(engine, kind)
     else:
         log.warning(f"catalog {describe(engine)!r} is read-only for this user: searching the index as the last "
                     "`harvester search` (or serve) that could write it left it")
     query = fts_query(words) if engine.dialect.name == "sqlite" else words
+    cards, key = KINDS[kind].cards, KINDS[kind].key
     with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(text(sql), {"query": query, "limit": limit}).mappings()]
+        found = [dict(row) for row in conn.execute(text(search_sql(engine.dialect, kind)),
+                                                   {"query": query, "limit": limit}).mappings()]
+        bodies = dict(conn.execute(select(cards.c[key], cards.c.body)
+                                   .where(cards.c[key].in_([row["row_key"] for row in found]))).all())
+    for row in found:
+        row["snippet"] = snippet(as_text(bodies.get(row.pop("row_key"))), words)
+    return found
+
+
+def card_words(body: bytes | None) -> str:
+    """What the index holds of a stored card: its text, NUL as a space (PostgreSQL's text has no
+    NUL), cut at ``CARD_CHARS``."""
+    return (as_text(body) or "")[:CARD_CHARS].replace("\x00", " ")
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def snippet(card: str | None, words: str) -> str | None:
+    """About ``SNIPPET`` characters of ``card`` around the first of ``words`` in it, on one line,
+    with control and format characters (escape sequences, bidi overrides) as spaces, so that a
+    terminal shows the card's words and nothing else; None if no word is in it."""
+    if not card:
+        return None
+    folded = card.casefold()
+    places = [at for word in words.split() if (at := folded.find(word.casefold())) >= 0]
+    if not places:
+        return None
+    start = max(0, min(places) - SNIPPET // 3)
+    piece = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in card[start:start + SNIPPET])
+    return ("…" if start else "") + _SPACES.sub(" ", piece).strip() + ("…" if start + SNIPPET < len(card) else "")
 
 
 def refresh_index(engine: Engine, kind: str) -> int:
     """Bring ``<kind>_search`` up to the change log; returns how many repos were (re)indexed.
-    PostgreSQL has no such index to keep (0).
 
     The work goes in transactions of ``CHUNK`` row keys with a pause between them, so that a sync
     waiting for the write lock gets in between: a whole rebuild of 1,000,000 models takes about
@@ -84,8 +119,6 @@ def refresh_index(engine: Engine, kind: str) -> int:
     moves only at the end, to the change read at the start, so what changed during the refresh is
     indexed again next time, and a refresh cut short starts over.
     """
-    if engine.dialect.name != "sqlite":
-        return 0
     with engine.connect() as conn:
         current = conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))
                                .where(changes.c.kind == kind)).scalar_one()
@@ -106,7 +139,7 @@ def refresh_index(engine: Engine, kind: str) -> int:
         upsert = upsert_capable_insert(conn.dialect, search_indexed).values(kind=kind, seq=current)
         # never back: a refresh that started later (another process's) may have finished first
         conn.execute(upsert.on_conflict_do_update(index_elements=["kind"],
-                                                  set_={"seq": func.max(search_indexed.c.seq, current)}))
+                                                  set_={"seq": greatest(conn.dialect, search_indexed.c.seq, current)}))
     return count
 
 
@@ -138,8 +171,8 @@ def _touched_keys(conn: Connection, kind: str, *, since: int) -> list[int]:
 
 
 def _index(conn: Connection, kind: str, keys: range | list[int]) -> int:
-    """Replace the index entries under ``keys`` with their live rows' words."""
-    table = KINDS[kind].repos
+    """Replace the index entries under ``keys`` with their live rows' words and card text."""
+    table, cards = KINDS[kind].repos, KINDS[kind].cards
     index = _search_table(kind)
     if isinstance(keys, range):
         conn.execute(delete(index).where(index.c.rowid >= keys.start, index.c.rowid < keys.stop))
@@ -147,15 +180,16 @@ def _index(conn: Connection, kind: str, keys: range | list[int]) -> int:
     else:
         conn.execute(delete(index).where(index.c.rowid.in_(keys)))
         chosen = table.c.row_key.in_(keys)
-    wanted = [table.c.id, table.c.row_key, table.c.card_data, *(table.c[c] for c in SUMMARY_COLUMNS if c in table.c)]
-    rows = conn.execute(select(*wanted).where(chosen, table.c.deleted_at.is_(None))).mappings().all()
-    if rows:
-        conn.execute(insert(index), [{"rowid": row["row_key"], "repo_id": row["id"], "summary": summary(dict(row))}
-                                     for row in rows])
+    wanted = [table.c.id, table.c.row_key, table.c.card_data, *(table.c[c] for c in SUMMARY_COLUMNS if c in table.c),
+              cards.c.body]
+    rows = conn.execute(select(*wanted).outerjoin(cards, cards.c[KINDS[kind].key] == table.c.row_key)
+                        .where(chosen, table.c.deleted_at.is_(None))).mappings().all()
+    index_search_entries(conn, kind, [{"rowid": row["row_key"], "repo_id": row["id"], "summary": summary(dict(row)),
+                                       "card": card_words(row["body"])} for row in rows])
     return len(rows)
 
 
 def _search_table(kind: str) -> Table:
-    """Each repo under its ``row_key`` as rowid (revision 0014), which Datasette's search joins on."""
-    return Table(f"{kind}_search", MetaData(), Column("rowid", Integer), Column("repo_id", Text),
-                 Column("summary", Text))
+    """Each repo under its ``row_key`` as rowid (revision 0014), which Datasette's search joins on;
+    the columns both backends' tables have."""
+    return Table(f"{kind}_search", MetaData(), Column("rowid", Integer), Column("repo_id", Text))

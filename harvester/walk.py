@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from .errors import Interrupted
-from .hub.pages import MAX_PAGE_SIZE, HubClient, Page, PageWalk
+from .hub.pages import MAX_PAGE_SIZE, HubClient, Page
+from .hub.walker import PageWalk
 from .state import OVERLAP, RunStats, WalkState
 from .stopping import abort_flag
 from .store.transactions import PAGES_PER_COMMIT, PageBatch

@@ -31,7 +31,8 @@ def blocks(language: str, heading: str = "## Reading the catalog") -> list[str]:
 
 @pytest.fixture(scope="module")
 def catalog_dir(tmp_path_factory, make_module_hub) -> Path:
-    """hub.db with models synced, two counter samples, files, and a Parquet export, as the README assumes."""
+    """hub.db with models synced, two counter samples, cards in the search index, and a Parquet export, as the
+    README assumes."""
     where = tmp_path_factory.mktemp("readme")
     db = Catalog.sqlite(where / "hub.db")
     hub = make_module_hub(models=800, seed=3)
@@ -39,6 +40,8 @@ def catalog_dir(tmp_path_factory, make_module_hub) -> Path:
     sync(config(hub, db, lane="stats", top=200))
     hub.corpora["models"].bump_counters(150)
     sync(config(hub, db, lane="stats", top=200))
+    sync(config(hub, db, lane="cards", where="1=1"))
+    subprocess.run([sys.executable, "-m", "harvester", "search", "--db", str(where / "hub.db"), "anything"], check=True)
     subprocess.run([sys.executable, "-m", "harvester", "export", "--db", str(where / "hub.db"), "models",
                     "--format", "parquet", "--output", str(where / "models.parquet")], check=True)
     return where
@@ -64,10 +67,10 @@ def this_week(tmp_path_factory, make_module_hub) -> tuple[Path, dict[str, int]]:
 
 
 def test_there_are_examples_to_run():
-    assert len(blocks("sql")) == 3 and len(blocks("python")) == 2 and len(blocks("bash")) == 1
+    assert len(blocks("sql")) == 4 and len(blocks("python")) == 2 and len(blocks("bash")) == 1
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(4))
 def test_each_sql_example_runs_and_answers(catalog_dir, this_week, index):
     """The first example, "top new text-generation models this week", runs against a catalog with
     models of this week, and answers the ten with the most likes (ties in any order)."""
@@ -94,10 +97,12 @@ def test_the_change_polling_example_hands_on_its_seq(catalog_dir):
     script = blocks("bash")[0]
     subprocess.run(["bash", "-c", script], cwd=catalog_dir, env=env, check=True)
     first = int((catalog_dir / "since.txt").read_text())
-    assert first == 800, "every insert of the first sync"
+    with sqlite3.connect(catalog_dir / "hub.db") as conn:
+        [(cards,)] = conn.execute("SELECT count(*) FROM model_cards WHERE state = 'card'")
+    assert first == 800 + cards, "every insert of the first sync, and every card the cards lane read"
     subprocess.run(["bash", "-c", script], cwd=catalog_dir, env=env, check=True)
     assert int((catalog_dir / "since.txt").read_text()) == first
-    assert (catalog_dir / "batch.jsonl").read_text().strip() == '{"next_since": 800}'
+    assert (catalog_dir / "batch.jsonl").read_text().strip() == f'{{"next_since": {first}}}'
 
 
 def test_ci_runs_exactly_the_readmes_test_command():
@@ -109,7 +114,7 @@ def test_ci_runs_exactly_the_readmes_test_command():
     assert command.startswith("pip install -e '.[dev]' && "), "one command installs what the tests need and runs them"
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(4))
 def test_each_sql_example_runs_through_harvester_query_as_written(catalog_dir, index):
     sql = blocks("sql")[index]
     assert sql.lstrip().startswith("--"), "the examples begin with a comment"

@@ -148,12 +148,14 @@ def test_serve_announces_a_rebuild_of_the_search_index_only_when_it_rebuilds(hub
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory, make_module_hub) -> Path:
-    """hub.db synced from the emulator: every kind, and three `--stats` runs between counter moves."""
+    """hub.db synced from the emulator: every kind with its cards (one carries a script tag and an
+    onerror image), and three `--stats` runs between counter moves."""
     path = tmp_path_factory.mktemp("serve") / "hub.db"
     db = Catalog.sqlite(path)
     hub = make_module_hub(models=800, datasets=200, spaces=100, seed=3)
     for kind in ("models", "datasets", "spaces"):
         sync(config(hub, db, kind=kind))
+        sync(config(hub, db, kind=kind, lane="cards", where="1=1"))
     for _ in range(3):
         sync(config(hub, db, lane="stats", top=200))
         hub.corpora["models"].bump_counters(300)
@@ -189,6 +191,8 @@ class Visit:
         self.page.on("console", lambda message: message.type in ("error", "warning") and
                      self.errors.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("dialog", lambda dialog: (self.errors.append(f"a {dialog.type}: {dialog.message}"),
+                                               dialog.dismiss()))
 
     def _route(self, route) -> None:
         if route.request.url.startswith(self.base + "/"):
@@ -269,6 +273,21 @@ def test_search_finds_a_known_repo_through_the_index(visit, synced):
     page = visit.go(f"/hub/models?_search={author}")
     ids = page.locator("table.rows-and-columns tbody td.col-id").all_inner_texts()
     assert any(i.startswith(author + "/") for i in ids), f"no repo of {author} among {ids}"
+
+
+@pytest.mark.parametrize("kind", ["models", "datasets", "spaces"])
+def test_a_card_with_a_script_and_an_onerror_image_shows_as_text_and_runs_nothing(visit, synced, kind):
+    """Card text is untrusted: searched and shown, its markup is text. `close` fails on any
+    console error or dialog (alert(1) would open one)."""
+    [(repo_id, card)] = _sqlite_rows(synced, f"SELECT repo_id, card FROM {kind}_search WHERE card LIKE '%<script>%'")
+    assert "<img src=x onerror=alert(1)>" in card
+    page = visit.go(f"/hub/{kind}_search?_search=onerror")
+    shown = page.inner_text("table.rows-and-columns")
+    assert "<script>alert(1)</script>" in shown and "<img src=x onerror=alert(1)>" in shown
+    assert page.locator("table.rows-and-columns script, table.rows-and-columns img").count() == 0
+    page = visit.go(f"/hub/{kind}?_search=onerror+alert")
+    assert repo_id in page.inner_text("table.rows-and-columns")
+    page.wait_for_timeout(300)  # time for an injected script or image error to fire, if one had got in
 
 
 def test_every_dashboard_chart_renders_marks(visit):

@@ -583,7 +583,7 @@ def test_bad_page_size_is_a_usage_error(db):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--top", "5"], "--top applies to --stats only"),
-    (["--max-repos", "5"], "--max-repos applies to --details only"),
+    (["--max-repos", "5"], "--max-repos applies to --details and --cards only"),
     (["--full", "--top", "5"], "--top applies to --stats only"),
 ])
 def test_an_option_of_another_lane_is_a_usage_error(db, args, message):

@@ -1,4 +1,5 @@
-"""The Link-header page walker, built from the huggingface_hub client's own pieces.
+"""The Hub client, built from the huggingface_hub client's own pieces: listing pages, repo pages
+and files, each fetched under the one retry policy (the walk over pages: `hub.walker`).
 
 `list_models` hides its cursor, so harvester walks pages itself with the client's session
 (`get_session`), its headers (`build_hf_headers`: token and user agent) and its error types
@@ -10,13 +11,12 @@ leave the endpoint it was meant for.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
 import ssl
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -24,13 +24,18 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx2
 import orjson
-from huggingface_hub.errors import DisabledRepoError, HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+)
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from .. import __version__
 from ..errors import HubError, HubUnavailable, HubUnreachable, MalformedResponse
 from ..state import RunStats
-from ..stopping import in_worker, wait_for, wait_out
 from .expand import Expand, with_expand
 from .retry import TRANSIENT_STATUS, Pacer, RetryPolicy, TransientError, retry_after_seconds
 
@@ -75,6 +80,24 @@ def listing_url(endpoint: str, kind: str, params: list[tuple[str, str]]) -> str:
 def repo_url(endpoint: str, kind: str, repo_id: str) -> str:
     """One repo's page with every property and file sizes, as ``model_info(files_metadata=True)`` asks."""
     return f"{endpoint}/api/{kind}/{quote(repo_id, safe='/')}?blobs=true"
+
+
+def file_url(endpoint: str, kind: str, repo_id: str, revision: str, path: str) -> str:
+    """A file of a repo at a revision, as ``hf_hub_url`` builds it (``datasets/`` or ``spaces/`` first)."""
+    prefix = "" if kind == "models" else f"{kind}/"
+    return f"{endpoint}/{prefix}{quote(repo_id, safe='/')}/resolve/{quote(revision, safe='')}/{quote(path)}"
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """A file download's outcome: its bytes, or why there are none."""
+
+    state: str  # "file"; "missing": no such file (or revision) at that commit; "refused": 401/403, gated or disabled
+    body: bytes | None = None
+    error: str | None = None  # the Hub's error code (GatedRepo, RepoNotFound, ...) or the HTTP status
+
+
+MAX_REDIRECTS = 5  # a renamed repo's old id answers one 307
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -171,6 +194,46 @@ class HubClient:
 
         return self._with_retries(attempt, url, on_retry=lambda error: None)
 
+    def fetch_file(self, url: str) -> FileAnswer:
+        """A file's bytes at ``url`` (a ``/resolve/`` URL), with retries and redirects followed within
+        the endpoint (a renamed repo's old id); a 404, 401 or 403 that names the repo, the file, its
+        gating or its disabling is an answer, not an error.
+
+        Raises:
+            HubError: a redirect to another host, too many redirects, or another refusal (a bad token).
+            HubUnavailable: transient failures outlasted the retry budget.
+        """
+
+        def attempt() -> FileAnswer:
+            target = url
+            for _ in range(MAX_REDIRECTS + 1):
+                response = self._send(target, follow_redirects=False)
+                if not response.is_redirect:
+                    break
+                target = str(response.url.join(response.headers.get("Location", "")))
+                if not self.same_origin(target):
+                    raise HubError(f"refusing to follow a redirect to another host ({redact(target)}): the token "
+                                   f"is only sent to {self.endpoint}", url=url)
+            else:
+                raise HubError(f"more than {MAX_REDIRECTS} redirects from {redact(url)}", url=url)
+            try:
+                self._raise_for_status(response, target)
+            except HubError as exc:
+                code = response.headers.get("X-Error-Code") or str(response.status_code)
+                if isinstance(exc.__cause__, EntryNotFoundError) or code == "RevisionNotFound":
+                    return FileAnswer("missing", error=code)
+                if isinstance(exc.__cause__, GatedRepoError | DisabledRepoError | RepositoryNotFoundError):
+                    return FileAnswer("refused", error=code)
+                raise
+            body = response.content
+            etag = response.headers.get("ETag", "").removeprefix("W/").strip('"')
+            if len(etag) == 40 and etag != _git_blob_id(body):  # a small file's ETag is its git blob id
+                raise TransientError("the file does not match its ETag (cut short or replaced on the way)",
+                                     malformed=True)
+            return FileAnswer("file", body)
+
+        return self._with_retries(attempt, url, on_retry=lambda error: None)
+
     def _with_retries(self, attempt: Callable[[], T], url: str, *, on_retry: Callable[[TransientError], None]) -> T:
         def count_and(error: TransientError, wait: float, attempts: int) -> None:
             self.stats.retries += 1
@@ -180,18 +243,18 @@ class HubClient:
             log.warning("retrying in %s (%d/%d): %s", _duration(wait), attempts, self.policy.attempts, error,
                         extra={"fields": {"event": "retry", "wait_seconds": round(wait, 3), "attempt": attempts,
                                           "attempts": self.policy.attempts, "reason": str(error),
-                                          "url": _redact(url)}})
+                                          "url": redact(url)}})
             on_retry(error)
 
         try:
             return self.policy.call(attempt, on_retry=count_and)
         except TransientError as error:
             if error.unreached:
-                raise HubUnreachable(f"cannot reach the Hub at {_redact(self.endpoint)}: {error}; check --endpoint "
+                raise HubUnreachable(f"cannot reach the Hub at {redact(self.endpoint)}: {error}; check --endpoint "
                                      f"or HF_ENDPOINT ({OFFLINE})", url=url) from None
             kind = MalformedResponse if error.malformed else HubUnavailable
             tries = self.policy.attempts
-            raise kind(f"the Hub kept failing at {_redact(url)}: {error} "
+            raise kind(f"the Hub kept failing at {redact(url)}: {error} "
                        f"(gave up after {tries} attempt{'' if tries == 1 else 's'})", status=error.status,
                        url=url) from None
 
@@ -204,13 +267,22 @@ class HubClient:
 
     def _get_json(self, url: str) -> tuple[Any, httpx2.Response]:
         """One paced GET and its decoded JSON; transient failures raise ``TransientError``."""
+        response = self._send(url)
+        self._raise_for_status(response, url)
+        try:
+            return _decoded(response), response
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise TransientError(f"the response is not JSON ({type(exc).__name__}: {exc})", malformed=True) from exc
+
+    def _send(self, url: str, **options: Any) -> httpx2.Response:
+        """One paced GET; transient failures raise ``TransientError``, other statuses are the caller's."""
         self.pacer.wait(self.policy.sleep)
         self.stats.requests += 1
         try:
-            response = self._session.get(url, headers=self._headers, timeout=self.timeout)
+            response = self._session.get(url, headers=self._headers, timeout=self.timeout, **options)
         except httpx2.TransportError as exc:
             if (cause := _lasting_cause(exc)) is not None:
-                raise HubUnreachable(f"cannot reach the Hub at {_redact(self.endpoint)}: {cause}; check --endpoint "
+                raise HubUnreachable(f"cannot reach the Hub at {redact(self.endpoint)}: {cause}; check --endpoint "
                                      f"or HF_ENDPOINT ({OFFLINE})", url=url) from None
             unreached = not self.answered and isinstance(exc, httpx2.ConnectError)
             raise TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}", unreached=unreached) from exc
@@ -220,11 +292,7 @@ class HubClient:
         if response.status_code in TRANSIENT_STATUS:
             raise TransientError(f"HTTP {response.status_code}", status=response.status_code,
                                  retry_after=retry_after_seconds(response.headers.get("Retry-After")))
-        self._raise_for_status(response, url)
-        try:
-            return _decoded(response), response
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise TransientError(f"the response is not JSON ({type(exc).__name__}: {exc})", malformed=True) from exc
+        return response
 
     def _raise_for_status(self, response: httpx2.Response, url: str) -> None:
         try:
@@ -232,8 +300,12 @@ class HubClient:
         except HfHubHTTPError as exc:
             status = response.status_code
             hint = HINTS.get(status, "this is not retried")
-            raise HubError(f"the Hub refused {_redact(url)} with HTTP {status}: {hint}", status=status,
+            raise HubError(f"the Hub refused {redact(url)} with HTTP {status}: {hint}", status=status,
                            url=url) from exc
+
+
+def _git_blob_id(body: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(body) + body, usedforsecurity=False).hexdigest()
 
 
 def _decoded(response: httpx2.Response) -> Any:
@@ -278,84 +350,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """A URL fit for messages: no credentials, no cursor noise."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def walk_pages(client: HubClient, url: str, *, page_size: int) -> Iterator[Page]:
-    """Yield pages from ``url`` on, following next links, one page in memory at a time.
-
-    Raises:
-        HubError: a next link points to another host.
-        MalformedResponse: the Hub handed back a cursor it had already given in this walk.
-    """
-    seen: set[str] = {client.cursor_key(url)}
-    while url is not None:
-        page = client.fetch_page(url, page_size)
-        page_size = page.page_size
-        if page.next_url is not None:
-            _check_next(client, page.next_url, seen)
-        yield page  # checked first, so a bad next link is never checkpointed
-        url = page.next_url
-
-
-class PageWalk:
-    """The pages of ``walk_pages``, each fetched in a worker thread, the next one in the background
-    on request, so that the Hub's latency overlaps the catalog's write of the page in hand.
-
-    The caller asks for the next page (``fetch_ahead``) only once it knows that its walk goes on
-    past the page in hand: an incremental walk that stops at its watermark, or a page budget,
-    costs no request more than a walk without it. A page fetched ahead of a stop or a crash is
-    fetched again by the next run, since only stored pages are checkpointed. Waiting for a page
-    ends at once when ``abort`` is set.
-
-    Used as a context manager, it waits on leaving for a fetch still under way (not after an
-    abort), so that no request outlives the walk.
-    """
-
-    def __init__(self, client: HubClient, url: str, *, page_size: int, abort: threading.Event | None = None) -> None:
-        self._pages = walk_pages(client, url, page_size=page_size)
-        self._ahead: Future[Page | None] | None = None
-        self._abort = abort
-
-    def __enter__(self) -> PageWalk:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
-        if self._ahead is not None and not (exc_type and issubclass(exc_type, KeyboardInterrupt)):
-            wait_out(self._ahead, self._abort)  # its page or error is of no use now
-
-    def fetch_ahead(self) -> None:
-        """Start fetching the next page in a worker thread."""
-        if self._ahead is None:
-            self._ahead = in_worker(lambda: next(self._pages, None))
-
-    def arrived(self) -> bool:
-        """Whether the page fetched ahead is in hand (or its fetch has ended in an error)."""
-        return self._ahead is not None and self._ahead.done()
-
-    def next_page(self) -> Page | None:
-        """The next page (the one fetched ahead, once it arrives), or None at the end of the walk.
-
-        Raises:
-            Interrupted: an abort was asked while waiting for it.
-        """
-        self.fetch_ahead()
-        ahead, self._ahead = self._ahead, None
-        return wait_for(ahead, self._abort)
-
-
-def _check_next(client: HubClient, next_url: str, seen: set[str]) -> None:
-    if not client.same_origin(next_url):
-        raise HubError(f"refusing to follow a next-page link to another host ({_redact(next_url)}): "
-                       f"the token is only sent to {client.endpoint}", url=next_url)
-    key = client.cursor_key(next_url)
-    if key in seen:
-        raise MalformedResponse(f"the Hub repeated a cursor at {_redact(next_url)}: stopping a walk that "
-                                "would loop forever", url=next_url)
-    seen.add(key)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, text
+from sqlalchemy import Connection, Dialect, Engine, Insert, Table, event, func, text
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random
 
 from .bulk import BulkInsert
@@ -218,27 +218,44 @@ def _begin_read_only(conn: Connection) -> None:
     cursor.close()
 
 
-def search_sql(dialect: Dialect, kind: str, columns: list[str], card_keys: tuple[str, ...]) -> str:
-    """A ranked full-text query over ``kind``'s live repos, taking ``:query`` and ``:limit``.
-
-    SQLite: the FTS5 table ``<kind>_search`` (``:query`` in FTS5 syntax), filled from the repo
-    id, ``columns`` and ``card_keys``. PostgreSQL: a text search over the same words, computed as
-    it goes (``:query`` as plain words).
-    """
+def search_sql(dialect: Dialect, kind: str) -> str:
+    """A ranked full-text query over ``kind``'s live repos through ``<kind>_search``, taking
+    ``:query`` (FTS5 syntax on SQLite, plain words on PostgreSQL) and ``:limit``; rows of id,
+    likes, last_modified and row_key. A word of the id weighs most, then the summary (author,
+    task, library, license, card fields), then the card's text."""
     if dialect.name == "sqlite":
-        return (f"SELECT r.id, r.likes, r.last_modified FROM {kind}_search s JOIN {kind} r ON r.id = s.repo_id "
-                f"WHERE {kind}_search MATCH :query AND r.deleted_at IS NULL "
-                f"ORDER BY bm25({kind}_search, 4.0, 1.0), r.likes DESC LIMIT :limit")
-    words = [f"coalesce(r.{name}, '')" for name in columns]
-    words += [f"coalesce(r.card_data->>'{key}', '')" for key in card_keys]  # arrays come as their JSON text
-    # the id weighs most (A), as its column does in the FTS5 ranking
-    joined = " || ' ' || ".join(words)
-    document = (f"setweight(to_tsvector('simple', translate(r.id, '/-_.', '    ')), 'A') || "
-                f"to_tsvector('simple', {joined})")
-    query = "plainto_tsquery('simple', translate(:query, '/-_.', '    '))"  # split ids as the document is
-    return (f"SELECT r.id, r.likes, r.last_modified FROM {kind} r "
-            f"WHERE r.deleted_at IS NULL AND {document} @@ {query} "
-            f"ORDER BY ts_rank({document}, {query}) DESC, r.likes DESC LIMIT :limit")
+        return (f"SELECT r.id, r.likes, r.last_modified, r.row_key FROM {kind}_search s "
+                f"JOIN {kind} r ON r.row_key = s.rowid WHERE {kind}_search MATCH :query AND r.deleted_at IS NULL "
+                f"ORDER BY bm25({kind}_search, 4.0, 1.0, 0.5), r.likes DESC LIMIT :limit")
+    query = f"plainto_tsquery('simple', {_ID_WORDS.format(':query')})"  # split ids as the document is
+    return (f"SELECT r.id, r.likes, r.last_modified, r.row_key FROM {kind}_search s "
+            f"JOIN {kind} r ON r.row_key = s.rowid WHERE s.document @@ {query} AND r.deleted_at IS NULL "
+            f"ORDER BY ts_rank(s.document, {query}) DESC, r.likes DESC LIMIT :limit")
+
+
+_ID_WORDS = "translate({}, '/-_.', '    ')"
+
+
+def greatest(dialect: Dialect, *values: Any) -> Any:
+    """The larger of ``values`` (SQLite's max() of several arguments; PostgreSQL's max() is an aggregate)."""
+    return func.greatest(*values) if dialect.name == "postgresql" else func.max(*values)
+
+
+def index_search_entries(conn: Connection, kind: str, entries: list[dict[str, Any]]) -> None:
+    """Write ``<kind>_search`` entries (rowid, repo_id, summary, card), whose old entries are gone.
+    SQLite: FTS5 rows, the card as text. PostgreSQL: one tsvector per repo, the id weighted A, the
+    summary B, the card D, upserted (a refresh in another process may index the same repo)."""
+    if not entries:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(f"INSERT INTO {kind}_search (rowid, repo_id, summary, card) "
+                          "VALUES (:rowid, :repo_id, :summary, :card)"), entries)
+        return
+    document = (f"setweight(to_tsvector('simple', {_ID_WORDS.format(':repo_id')}), 'A') || "
+                "setweight(to_tsvector('simple', :summary), 'B') || to_tsvector('simple', :card)")
+    conn.execute(text(f"INSERT INTO {kind}_search (rowid, repo_id, document) VALUES (:rowid, :repo_id, {document}) "
+                      "ON CONFLICT (rowid) DO UPDATE SET repo_id = excluded.repo_id, document = excluded.document"),
+                 entries)
 
 
 def join_targets_named(dialect: Dialect, names: str) -> str:

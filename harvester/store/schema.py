@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -389,7 +390,7 @@ sync_runs = Table(
     Column("started_at", UtcDateTime, nullable=False, doc="When it started."),
     Column("finished_at", UtcDateTime, doc="When it ended; NULL while running."),
     Column("mode", String(16), nullable=False,
-           doc="full, incremental, resume, reconcile, stats, details or verify."),
+           doc="full, incremental, resume, reconcile, stats, details, cards or verify."),
     Column("status", String(16), nullable=False, doc="running, ok, failed, interrupted or abandoned."),
     Column("complete", Boolean, nullable=False, default=False,
            doc="False when a page budget left the walk unfinished; for the lap, true when the lap ended."),
@@ -455,6 +456,39 @@ def _files_table(name: str, repos: str, key: str) -> Table:
 # Columns only `sync --details` writes, per kind; listing upserts leave them as they are.
 DETAIL_COLUMNS = {"models": frozenset({"files_sha", "used_storage"}), "datasets": frozenset({"files_sha"}),
                   "spaces": frozenset({"files_sha"})}
+def _cards_table(name: str, repos: str, key: str) -> Table:
+    """Cards of one repo kind, from `sync --cards` (revision 0017): the README's body only (its
+    front matter is ``card_data``), zlib-compressed, under the repo's ``row_key``: an INTEGER
+    PRIMARY KEY, so on SQLite the rows are stored in key order with no index besides."""
+    one = KINDS[repos].singular
+    return Table(
+        name, metadata,
+        Column(key, Integer, ForeignKey(f"{repos}.row_key", ondelete="CASCADE"), primary_key=True,
+               autoincrement=False, doc=f"The {one}'s `row_key`."),
+        Column("sha", String, nullable=False,
+               doc="The commit the README was read at; `sync --cards` reads it again once the repo's `sha` moves."),
+        Column("state", String(16), nullable=False,
+               doc="'card': the body is stored; 'none': the commit has no README.md (404); 'unreadable': "
+                   "the Hub refused it (401/403: gated, disabled), not asked again at this commit."),
+        Column("body", LargeBinary,
+               doc="The README after its YAML front matter, the bytes as served (invalid UTF-8 and control "
+                   "characters kept), zlib-compressed; NULL unless state is 'card'. "
+                   "`harvester search` indexes it; `Catalog.card(repo_id)` reads it back as text."),
+        Column("size", Integer, doc="Bytes of the body as the Hub served it; NULL unless state is 'card'."),
+        Column("truncated", Boolean, nullable=False, default=False,
+               doc="Whether the body was longer than `cards.MAX_BODY` bytes and only its start is stored."),
+        Column("error", String, doc="Why an unreadable card was refused: the Hub's error code or HTTP status."),
+        Column("fetched_at", UtcDateTime, nullable=False, doc="When `sync --cards` read it."),
+        info=documented(f"{one.capitalize()} cards",
+                        f"The README body of each {one} at `sha`, from `sync --cards` (compressed; search it "
+                        f"with `harvester search`, read it as text through `{repos}_search.card` on SQLite)."),
+    )
+
+
+model_cards = _cards_table("model_cards", "models", "model_key")
+dataset_cards = _cards_table("dataset_cards", "datasets", "dataset_key")
+space_cards = _cards_table("space_cards", "spaces", "space_key")
+
 
 model_tag_keys = _tag_table("model_tag_keys", "models", "model_key")
 dataset_tag_keys = _tag_table("dataset_tag_keys", "datasets", "dataset_key")
@@ -582,15 +616,17 @@ Table("paper_citations", views,
 OTHER_TABLES = {
     "alembic_version": documented("Schema revision", "The catalog's schema revision, kept by Alembic."),
     **{f"{kind}_search": documented(f"{kind.capitalize()} search index",
-                                    f"SQLite only: the FTS5 index of `harvester search` over {kind}: (repo_id, "
-                                    "summary), each under its repo's `row_key` as rowid.")
+                                    f"The full-text index of `harvester search` over {kind}, each repo under its "
+                                    "`row_key` as rowid: on SQLite FTS5 over (repo_id, summary, card), the card "
+                                    "as text; on PostgreSQL (repo_id, document), a tsvector under a GIN index.")
        for kind in KINDS},
 }
 
 
 def is_search_table(name: str | None) -> bool:
-    """SQLite's FTS5 tables for `harvester search` and their shadow tables: made by revision
-    0008 and filled by `harvester search`, not declared here."""
+    """The indexes of `harvester search` (SQLite's FTS5 tables and their shadow tables, PostgreSQL's
+    tsvector tables since revision 0017): made by the revisions, filled by `harvester search`,
+    not declared here."""
     return bool(name) and any(name.startswith(f"{kind}_search") for kind in KINDS)
 
 
