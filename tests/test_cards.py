@@ -234,11 +234,11 @@ def test_a_where_that_names_no_column_is_a_configuration_error(hub, db):
         sync(config(hub, db, lane="cards", where="no_such_column > 1"))
 
 
-def test_cards_refuse_scope_filters_and_share_max_repos_with_details(hub, db):
+def test_cards_refuse_scope_filters_and_share_where_and_max_repos_with_details(hub, db):
     with pytest.raises(ConfigError, match="scope filters"):
         config(hub, db, lane="cards", author="x")
-    with pytest.raises(ConfigError, match="--where applies to --cards only"):
-        config(hub, db, lane="details", where="likes > 1")
+    with pytest.raises(ConfigError, match="--where applies to --details and --cards only"):
+        config(hub, db, lane="stats", where="likes > 1")
     with pytest.raises(ConfigError, match="--max-repos applies to --details and --cards only"):
         config(hub, db, lane="stats", max_repos=3)
 

@@ -21,7 +21,7 @@ from catalog import Catalog
 from harvester.cli import main
 from harvester.emulator import HubEmulator, Quota, items
 from harvester.errors import CatalogError, HubError, HubUnavailable, Interrupted, MalformedResponse
-from harvester.hub.pages import PageWalk
+from harvester.hub.walker import PageWalk
 from harvester.kinds import GROUP_FIELDS, KINDS
 from harvester.state import OVERLAP
 from harvester.store.transactions import PAGES_PER_COMMIT
