@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import Connection, Engine, exists, select, text
 
 from ..kinds import KINDS
-from ..state import RunStats
 from .changes import ChangeLog
 from .dialect import upsert_capable_insert
 
@@ -104,13 +103,8 @@ def store_cards_page(batch: PageBatch, kind: str, fetched: list[FetchedCard], *,
     """Store one batch of the cards lane: the cards and the run's counts (``skipped``: repos
     whose commit the Hub no longer has, left for the next listing walk)."""
 
-    def write(conn: Connection, after: RunStats, now: datetime) -> None:
-        changed = replace_cards(conn, kind, fetched, now=now, run_id=batch.run_id) if fetched else 0
-        after.rows_seen += len(fetched)
-        after.rows_updated += changed
-        after.rows_unchanged += len(fetched) - changed
-
-    batch.store(write, state=None, sweep_since=None, rejected=skipped)
+    batch.store_work(lambda conn, now: replace_cards(conn, kind, fetched, now=now, run_id=batch.run_id),
+                     len(fetched), rejected=skipped)
 
 
 def read_card(conn: Connection, kind: str, repo_id: str) -> tuple[str, str | None] | None:

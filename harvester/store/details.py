@@ -10,7 +10,6 @@ from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, func, or_
 
 from ..kinds import KINDS
 from ..mapping import RepoDetails
-from ..state import RunStats
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
 from .clock import utc
@@ -87,10 +86,5 @@ def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]
 def store_details_page(batch: PageBatch, kind: str, details: dict[str, RepoDetails], *, rejected: int) -> None:
     """Store one batch of the details lane: heavy fields, files and the run's counts."""
 
-    def write(conn: Connection, after: RunStats, now: datetime) -> None:
-        stored = replace_details(conn, kind, details, now=now, run_id=batch.run_id) if details else 0
-        after.rows_seen += len(details)
-        after.rows_updated += stored
-        after.rows_unchanged += len(details) - stored
-
-    batch.store(write, state=None, sweep_since=None, rejected=rejected)
+    batch.store_work(lambda conn, now: replace_details(conn, kind, details, now=now, run_id=batch.run_id),
+                     len(details), rejected=rejected)

@@ -80,6 +80,18 @@ class PageBatch:
             save_state(conn, state, now=now)
         save_run_stats(conn, self.run_id, after)
 
+    def store_work(self, write_repos: Callable[[Connection, datetime], int], count: int, *, rejected: int) -> None:
+        """Store one batch of a work-list lane (details, cards), which has no walk state:
+        ``write_repos`` writes the batch's ``count`` repos and returns how many changed."""
+
+        def write(conn: Connection, after: RunStats, now: datetime) -> None:
+            changed = write_repos(conn, now) if count else 0
+            after.rows_seen += count
+            after.rows_updated += changed
+            after.rows_unchanged += count - changed
+
+        self.store(write, state=None, sweep_since=None, rejected=rejected)
+
     def commit(self) -> None:
         """Commit the pages in hand, if any, and count them in ``stats``."""
         if self._conn is None:
