@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from . import cards, details, walk
 from .hub.pages import Page, listing_url
 from .kinds import KINDS
-from .mapping import MappedRow, listed, map_counters, map_each, map_page, parse_hub_time
+from .mapping import Listed, MappedRow, listed, map_counters, map_each, map_page, parse_hub_time
 from .state import FUTURE_SKEW, Position, RunStats, Stretch, WalkState
 from .store.clock import wall_clock
 from .store.counters import store_stats_page
@@ -52,9 +52,10 @@ Mode = Literal["full", "incremental", "resume", "verify", "reconcile", "stats", 
 
 STATS_TOP = 10_000  # repos the stats lane covers unless --top says otherwise
 
-# Pages of the verification lap per plain sync. Hourly runs then re-read a 2,000,000-model Hub
-# (2,000 pages of 1,000) in 167 runs, just under a week, for 12 of the 500 requests an anonymous
-# client may make in 5 minutes (README, "Staleness").
+# Pages of the verification lap per plain sync where the Hub states no quota (where it does, the
+# run's --budget decides, `follow_up`). Hourly runs then re-read 2,000,000 models (2,000 pages of
+# 1,000) in 167 runs, just under a week, for 12 of the 500 requests an anonymous client may make
+# in 5 minutes.
 VERIFY_PAGES = 12
 
 
@@ -162,11 +163,12 @@ def _below(row: MappedRow, line: datetime) -> bool:
 SEEN_MARGIN = timedelta(seconds=2)
 
 
-def page_stretch(page: Page, state: WalkState) -> tuple[Stretch | None, Position | None]:
+def page_stretch(page: Page, state: WalkState,
+                 keys: Listed | None = None) -> tuple[Stretch | None, Position | None]:
     """What a page of a walk in creation order proves (see `Stretch`), and the last place it
-    listed. Only a walk of a whole kind proves deletions (a repo can leave a scoped listing and
-    still exist), and only from items in the Hub's order: a page whose items are not is logged and
-    proves nothing."""
+    listed; ``keys``: the page's `listed` keys, if the caller has them already. Only a walk of a
+    whole kind proves deletions (a repo can leave a scoped listing and still exist), and only from
+    items in the Hub's order: a page whose items are not is logged and proves nothing."""
     if not state.creation_order or state.scoped or page.requested_at is None:
         return None, state.position
     places = [(created, item["_id"]) for item in page.items if isinstance(item, dict)
@@ -176,7 +178,7 @@ def page_stretch(page: Page, state: WalkState) -> tuple[Stretch | None, Position
     if any(_order(later) < _order(earlier) for earlier, later in itertools.pairwise(places)):
         log.warning("a page in creation order lists its repos out of order; it proves no deletion")
         return None, places[-1]
-    keys = listed(page.items)
+    keys = keys or listed(page.items)
     stretch = Stretch(after=state.position or places[0], before=places[-1], hub_ids=frozenset(keys.hub_ids),
                       repo_ids=frozenset(keys.repo_ids), since=page.requested_at - SEEN_MARGIN)
     return stretch, places[-1]
@@ -219,7 +221,7 @@ def plan_reconcile_page(page: Page, state: WalkState, stats: RunStats) -> Planne
     if len(keys.hub_ids) < len(page.items):
         log.warning("%d items without an _id: their repos are matched by id", len(page.items) - len(keys.hub_ids))
     sweep_since = state.sweep_due(page.next_url)
-    stretch, position = page_stretch(page, state)
+    stretch, position = page_stretch(page, state, keys)
     state = state.advance(next_url=page.next_url, page_size=page.page_size, newest=None).at(position)
     return PlannedPage(state, partial(store_seen_page, listed=keys, rejected=len(page.items) - len(keys.hub_ids),
                                       state=state, sweep_since=sweep_since, stretch=stretch))

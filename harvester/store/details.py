@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, or_, select, text, tuple_, update
 
 from ..kinds import KINDS
 from ..mapping import RepoDetails
@@ -24,7 +24,7 @@ def _file_insert(dialect: Dialect, kind: str) -> BulkInsert:
     return BulkInsert.compile(files.insert(), files, (key, "path", "size", "lfs_sha256"), dialect)
 
 
-def _due(kind: str) -> tuple:
+def details_due(kind: str) -> tuple:
     """Live repos whose heavy fields are missing or older than their ``sha``."""
     table = KINDS[kind].repos
     return (table.c.deleted_at.is_(None), table.c.disabled.is_not(True), table.c.sha.is_not(None),
@@ -38,7 +38,7 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
     ``where``: only the repos this SQL expression over the row selects; give it only with an
     ``engine`` that refuses writes (`read.read_only_catalog`), for it is the user's SQL."""
     table = KINDS[kind].repos
-    due = select(table.c.last_modified, table.c.id).where(*_due(kind))
+    due = select(table.c.last_modified, table.c.id).where(*details_due(kind))
     if where is not None:
         due = due.where(text(f"({where})"))
     if after is not None:
@@ -46,11 +46,6 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
     with engine.connect() as conn:
         return [(utc(modified), repo_id) for modified, repo_id in
                 conn.execute(due.order_by(table.c.last_modified.desc(), table.c.id.desc()).limit(limit))]
-
-
-def details_backlog(conn: Connection, kind: str) -> int:
-    """How many repos the details lane has yet to fetch."""
-    return conn.execute(select(func.count()).where(*_due(kind))).scalar()
 
 
 def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails], *, now: datetime,

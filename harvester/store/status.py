@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..kinds import KINDS
 from .clock import utc
-from .details import details_backlog
+from .details import details_due
 from .fields import fields_status
 from .locks import holder_gone, this_host
 from .runs import run_record
@@ -126,9 +126,10 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
     progress of its verification lap (``scope``, whose state is ``lap``), with an estimate of what is left."""
     table = KINDS[kind].repos
     live = table.c.deleted_at.is_(None)
-    rows, oldest, unverified = conn.execute(select(
-        func.count(), func.min(table.c.verified_at),
-        func.count().filter(table.c.verified_at.is_(None))).where(live)).one()
+    # one scan of the live rows: how many, how stale, and how many the details lane has yet to fetch
+    rows, oldest, unverified, due = conn.execute(select(
+        func.count(), func.min(table.c.verified_at), func.count().filter(table.c.verified_at.is_(None)),
+        func.count().filter(and_(*details_due(kind)))).where(live)).one()
     recent = conn.execute(select(sync_runs.c.id, sync_runs.c.started_at, sync_runs.c.pages, sync_runs.c.rows_seen)
                           .where(sync_runs.c.scope == scope).order_by(sync_runs.c.id.desc())).all()
     # A full walk of the kind that finished read every repo whole: a lap too (`lanes.read_everything`).
@@ -145,7 +146,6 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
     runs_to_finish = math.ceil(pages_left / per_run) if per_run else None
     interval = _run_interval(conn, kind)
     plan = _plan(conn, kind, scope)
-    due = details_backlog(conn, kind)
     chosen = fields_status(conn, kind)
     return {
         "live_rows": rows,
