@@ -36,6 +36,7 @@ from .hub.pages import Page, listing_url
 from .kinds import KINDS
 from .mapping import Listed, MappedRow, listed, map_counters, map_each, map_page, parse_hub_time
 from .state import FUTURE_SKEW, Position, RunStats, Stretch, WalkState
+from .store import loading
 from .store.clock import wall_clock
 from .store.counters import store_stats_page
 from .store.repos import store_page, store_seen_page
@@ -252,9 +253,20 @@ def _walk_from_cursor(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: 
 
 
 def _walk_listing(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
-    """The listing walk in ``mode``, with the catch-ups it needs (`walk.walk_listing`)."""
-    return not walk.walk_listing(walker, state, mode, begin=partial(spec.begin, config),
-                                 plan=_planner(spec, config), max_pages=config.max_pages).unfinished
+    """The listing walk in ``mode``, with the catch-ups it needs (`walk.walk_listing`). The first
+    walk of an empty kind is a bulk load (`store.loading`): its indexes are built once it ends."""
+    engine, kind = walker.engine, config.kind
+    loads = loading.defer_for_first_walk(engine, kind, now=wall_clock()) if mode == "full" else \
+        len(loading.pending(engine, kind))
+    walker.loading = bool(loads)
+    try:
+        finished = not walk.walk_listing(walker, state, mode, begin=partial(spec.begin, config),
+                                         plan=_planner(spec, config), max_pages=config.max_pages).unfinished
+    finally:
+        walker.loading = False
+    if finished and loads:
+        loading.build_deferred(engine, kind)
+    return finished
 
 
 def _fetch_details(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:

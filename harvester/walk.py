@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from .lanes import PagePlanner
 
 SETTLING_WALKS = 3  # at most, per run; a sweep still pending waits for the next run
+# How long a bulk load waits for the next page before it commits what it holds: the Hub answers
+# a page in about a second; a slower one (a retry, a 429's wait) is not waited for holding a write.
+LOAD_WAIT = 2.0
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Walker:
     stop: threading.Event | None = None
     on_page: Callable[[RunStats], None] | None = None
     pages_per_commit: int = PAGES_PER_COMMIT
+    loading: bool = False  # a bulk load (`store.loading`): commit every ``pages_per_commit`` pages at the Hub's pace
 
     @property
     def stopping(self) -> bool:
@@ -64,8 +68,11 @@ class Walker:
         Pages are committed together while the next one is already in hand, up to
         ``pages_per_commit``: a commit is a tenth of a page's CPU, and one per page rewrote the same
         index pages to disk again and again. Whenever the walk would wait for the Hub, what is in
-        hand is committed first, so no transaction is held open across a wait; a stop, a fetch
-        error or the page budget commits it too. A crash loses at most the uncommitted pages.
+        hand is committed first, so no transaction is held open across a wait; except that a bulk
+        load (``loading``) waits up to `LOAD_WAIT` for the next page holding its pages: a commit
+        per page at the Hub's pace rewrote every leaf of the random-key indexes it keeps once per
+        page. A stop, a fetch error or the page budget commits too. A crash loses at most the
+        uncommitted pages.
         ``ends_within_page``: the items of a page may end the walk (a count), so nothing is
         fetched ahead before they are read.
         """
@@ -88,7 +95,7 @@ class Walker:
                     pages.fetch_ahead()
                 planned.store(batch)
                 state = planned.state
-                if last or self.stopping or batch.due or not pages.arrived():
+                if last or self.stopping or batch.due or not pages.arrived(within=LOAD_WAIT * self.loading):
                     batch.commit()
                     self.committed()
                 if last:

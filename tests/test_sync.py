@@ -26,6 +26,7 @@ from harvester.kinds import GROUP_FIELDS, KINDS
 from harvester.state import OVERLAP
 from harvester.store.transactions import PAGES_PER_COMMIT
 from harvester.sync import sync
+from harvester.walk import LOAD_WAIT
 from helpers import (
     PAGE,
     assert_catalog_equals_corpus,
@@ -154,9 +155,7 @@ def test_max_pages_is_a_hard_budget_even_when_the_walk_ends_on_it(hub, db):
 
 def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
     """The walk asks for page N+1 before it is done with page N: here it waits, after storing
-    each page, for the Hub to see the next request, which only a fetch ahead can have sent.
-    (Slow pages: mostly none is in hand when the one before is stored, so pages commit alone; a
-    page that took longer to store than the next to arrive commits with it, one call fewer.)"""
+    each page, for the Hub to see the next request, which only a fetch ahead can have sent."""
     hub.faults.add("slow=0.1")
     pending = []
 
@@ -168,9 +167,24 @@ def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
             pending.append(len(hub.listing_requests()) - stats.pages)
 
     run = sync(config(hub, db), on_page=next_request_already_sent)
-    assert set(pending) == {1}, "the next page is requested before it is needed"
-    assert len(pending) >= (full_walk_pages(hub) - 1) // 2, "slow pages commit one or two at a time"
+    assert pending and set(pending) == {1}, "the next page is requested before it is needed"
     assert run["requests"] == len(hub.requests) == full_walk_pages(hub) + 1
+    assert_catalog_equals_corpus(hub, db)
+
+
+def test_slow_pages_commit_alone_except_in_the_first_walks_bulk_load(hub, db):
+    """At the Hub's pace no page is in hand when the one before is stored: a walk commits each
+    page alone (one that took longer to store than the next to arrive commits with it), so no
+    transaction is held across a wait. The first walk of an empty kind is a bulk load: it
+    commits every `PAGES_PER_COMMIT` pages all the same."""
+    hub.faults.add("slow=0.1")
+    pages = full_walk_pages(hub)
+    commits: list[int] = []
+    sync(config(hub, db), on_page=lambda stats: commits.append(stats.pages))
+    assert commits == [*range(PAGES_PER_COMMIT, pages, PAGES_PER_COMMIT), pages, pages + 1]  # the catch-up last
+    commits.clear()
+    again = sync(config(hub, db, full=True), on_page=lambda stats: commits.append(stats.pages))
+    assert again["mode"] == "full" and len(commits) >= (pages - 1) // 2
     assert_catalog_equals_corpus(hub, db)
 
 
@@ -178,7 +192,7 @@ def test_the_next_page_is_requested_while_a_page_is_being_stored(hub, db):
 def hub_ahead(monkeypatch):
     """A Hub always faster than the catalog: the next page is in hand whenever a page is stored."""
 
-    def arrived(walk: PageWalk) -> bool:
+    def arrived(walk: PageWalk, within: float = 0.0) -> bool:
         if walk._ahead is not None:
             futures.wait([walk._ahead])
         return walk._ahead is not None
@@ -229,7 +243,9 @@ def test_a_stop_commits_the_pages_in_hand(hub, db, hub_ahead):
 
 def test_a_stopped_walk_leaves_no_request_behind_and_counts_every_one(hub, db):
     stop = threading.Event()
-    hub.faults.add("slow=0.5,after=3,times=1")  # page 4, fetched ahead while page 3 is stored
+    # page 4, fetched ahead while page 3 is stored; slower than a first walk's bulk load waits
+    # holding its pages (`walk.LOAD_WAIT`), so page 3 commits before it arrives
+    hub.faults.add(f"slow={LOAD_WAIT + 1},after=3,times=1")
     with pytest.raises(Interrupted):
         sync(config(hub, db), stop=stop, on_page=lambda stats: stats.pages == 3 and stop.set())
     assert not [t for t in threading.enumerate() if t.name == "harvester-fetch-ahead"], "a fetch outlived its run"

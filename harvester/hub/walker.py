@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent import futures
 from concurrent.futures import Future
 from typing import Any
 
@@ -65,9 +66,14 @@ class PageWalk:
         if self._ahead is None:
             self._ahead = in_worker(lambda: next(self._pages, None))
 
-    def arrived(self) -> bool:
-        """Whether the page fetched ahead is in hand (or its fetch has ended in an error)."""
-        return self._ahead is not None and self._ahead.done()
+    def arrived(self, within: float = 0.0) -> bool:
+        """Whether the page fetched ahead is in hand (or its fetch has ended in an error), once
+        it has had up to ``within`` seconds more to arrive."""
+        if self._ahead is None:
+            return False
+        if within > 0:
+            futures.wait([self._ahead], timeout=within)
+        return self._ahead.done()
 
     def next_page(self) -> Page | None:
         """The next page (the one fetched ahead, once it arrives), or None at the end of the walk.

@@ -542,6 +542,17 @@ model_evaluations = _model_facet(
     Column("value", Float, doc="The value; NULL when it is not a number."),
     Index("ix_model_evaluations_dataset", "dataset", "metric"))
 
+# Revision 0019: the first walk of an empty kind loads it in bulk (`store.loading`): the indexes
+# no write path reads are dropped before it and built once it has filled the tables.
+deferred_indexes = Table(
+    "deferred_indexes", metadata,
+    Column("name", String, primary_key=True, doc="The index, as the schema names it (`ix_models_author`, ...)."),
+    Column("kind", String(16), nullable=False, doc="The kind whose first walk it waits for."),
+    Column("deferred_at", UtcDateTime, nullable=False, doc="When that walk dropped it."),
+    info=documented("Deferred indexes",
+                    "One row per index a kind's first walk dropped and builds once it has filled the tables: "
+                    "until then queries that would use it are slower, never wrong. Empty otherwise."))
+
 # Revision 0016: which field groups each kind's listing walks ask for (`sync --fields`), and which
 # `expand` values the Hub refused (each is asked again a day later, `store.fields.RETRY_REFUSED`).
 field_groups = Table(
