@@ -39,6 +39,7 @@ from .state import FUTURE_SKEW, Position, RunStats, Stretch, WalkState
 from .store.clock import wall_clock
 from .store.counters import store_stats_page
 from .store.repos import store_page, store_seen_page
+from .store.runs import rows_read_in_walk
 from .store.transactions import PageBatch
 
 if TYPE_CHECKING:
@@ -241,8 +242,13 @@ def plan_stats_page(page: Page, state: WalkState, stats: RunStats, *, top: int) 
     return PlannedPage(state, partial(store_stats_page, counters=counters, rejected=len(rejected), state=state))
 
 
-def _stats_planner(config: SyncConfig) -> PagePlanner:
-    return partial(plan_stats_page, top=STATS_TOP if config.top is None else config.top)
+def _top(config: SyncConfig) -> int:
+    return STATS_TOP if config.top is None else config.top
+
+
+def _stats_planner(config: SyncConfig, *, done: int = 0) -> PagePlanner:
+    """The stats walk's pages, ``done`` of its top repos read by earlier runs."""
+    return partial(plan_stats_page, top=_top(config) - done)
 
 
 # --- runs -----------------------------------------------------------------------------------------
@@ -264,17 +270,27 @@ def run_allowance(spec: LaneSpec, config: SyncConfig, client: HubClient) -> Call
     return lambda: client.pacer.allowance(config.budget, spent=client.stats.requests, leave=spec.budget_rank)
 
 
-def _walk_from_cursor(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
+def _walk_from_cursor(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState, *,
+                      plan: PagePlanner | None = None) -> bool:
     """A walk of its own (the lap, reconcile, stats): it goes on from its cursor, or begins at the
     top; within the run's allowance, if its lane has one (a spent window: not one request)."""
     allowance = run_allowance(spec, config, walker.client)
     if not state.unfinished:
         state = spec.begin(config, state, spec.name)
     if allowance() != 0:
-        state = walker.walk(state, _planner(spec, config), max_pages=config.max_pages,
+        state = walker.walk(state, plan or _planner(spec, config), max_pages=config.max_pages,
                             ends_within_page=spec.ends_within_page, allowance=allowance)
     walker.stats.budget_spent = state.unfinished and allowance() == 0
     return not state.unfinished
+
+
+def _walk_stats(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
+    """The stats walk down to --top, counting the repos that earlier runs of a resumed walk read;
+    a walk that read them all already begins again."""
+    done = rows_read_in_walk(walker.engine, state.scope, state.started_at) if state.unfinished else 0
+    if done >= _top(config):
+        state, done = spec.begin(config, state, spec.name), 0
+    return _walk_from_cursor(walker, spec, config, mode, state, plan=_stats_planner(config, done=done))
 
 
 def _walk_listing(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
@@ -311,7 +327,7 @@ LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
              planner=lambda config: plan_reconcile_page, sort=lambda kind: "createdAt",
              fields=lambda kind: ("createdAt",), creation_order=True,
              scope_refusal="--reconcile walks a whole kind; it cannot be combined with scope filters"),
-    LaneSpec("stats", "--stats", "stats", _resumable("stats"), _walk_from_cursor, planner=_stats_planner,
+    LaneSpec("stats", "--stats", "stats", _resumable("stats"), _walk_stats, planner=_stats_planner,
              sort=lambda kind: KINDS[kind].busiest_first, fields=lambda kind: KINDS[kind].counters,
              ends_within_page=True, options=("top",), budget_rank=1, bound="top"),
     LaneSpec("details", "--details", "details", _always("details"), _fetch_details,
