@@ -7,6 +7,7 @@ one request to `/api/<kind>/<id>`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +26,17 @@ if TYPE_CHECKING:
 
 DETAILS_BATCH = 100  # repos per transaction
 
+Allowance = Callable[[], int | None]  # the requests a run may still make (`lanes.run_allowance`); None: no bound
 
-def fetch_details(walker: Walker, config: SyncConfig) -> bool:
+
+def fetch_details(walker: Walker, config: SyncConfig, *, allowance: Allowance = lambda: None) -> bool:
     """Fetch and store the heavy fields of due repos, ``config.details_batch`` per transaction, up
-    to ``config.max_repos`` and to the repos ``config.where`` selects; returns whether no due repo is left."""
+    to ``config.max_repos``, to the repos ``config.where`` selects, and while ``allowance`` (the
+    requests the run may still make of the Hub's window, None: no bound) leaves one; returns
+    whether no due repo is left."""
     selection = _selection(config)
     try:
-        return _fetch(walker, config, selection)
+        return _fetch(walker, config, selection, allowance)
     finally:
         if selection is not None:
             selection.dispose()
@@ -55,20 +60,20 @@ def _selection(config: SyncConfig) -> Engine | None:
     return engine
 
 
-def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None) -> bool:
+def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None, allowance: Allowance) -> bool:
     kind, budget, after = config.kind, config.max_repos, None
     listing = selection or walker.engine
 
     def due_after(position: tuple | None, limit: int) -> list:
         return pending_details(listing, kind, after=position, limit=limit, where=config.where)
 
-    while budget is None or budget > 0:
+    while (budget is None or budget > 0) and allowance() != 0:
         due = due_after(after, min(config.details_batch, budget or config.details_batch))
         if not due:
             return True
         fetched = []
         for modified, repo_id in due:
-            if walker.stopping:
+            if walker.stopping or allowance() == 0:
                 break
             url = repo_url(config.endpoint, kind, repo_id)
             fetched.append((repo_id, wait_for(in_worker(partial(walker.client.fetch_repo, url)),
@@ -81,7 +86,9 @@ def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None) -> bool
         if walker.stopping:
             raise Interrupted("stopped after the last committed batch")
         budget = None if budget is None else budget - len(fetched)
-    return not due_after(after, 1)
+    complete = not due_after(after, 1)
+    walker.stats.budget_spent = not complete and allowance() == 0
+    return complete
 
 
 def _map_repo_page(kind: str, fetched: tuple[str, Any]) -> tuple[str, RepoDetails]:

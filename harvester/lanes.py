@@ -32,7 +32,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from . import cards, details, walk
-from .hub.pages import Page, listing_url
+from .hub.pages import HubClient, Page, listing_url
 from .kinds import KINDS
 from .mapping import Listed, MappedRow, listed, map_counters, map_each, map_page, parse_hub_time
 from .state import FUTURE_SKEW, Position, RunStats, Stretch, WalkState
@@ -40,6 +40,7 @@ from .store import loading
 from .store.clock import wall_clock
 from .store.counters import store_stats_page
 from .store.repos import store_page, store_seen_page
+from .store.runs import rows_read_in_walk
 from .store.transactions import PageBatch
 
 if TYPE_CHECKING:
@@ -90,6 +91,10 @@ class LaneSpec:
     options: tuple[str, ...] = ()  # settings of `SyncConfig` that only this lane takes
     takes_full: bool = False  # --full is one of its modes
     followed_by: Lane | None = None  # the lane whose next instalment follows a plain run of this one
+    # Its place in --budget's order after the walk and its lap (1: stats, 2: details; `run_allowance`).
+    # None: --budget does not bound its runs (the walk is never starved; the lap's pages are its walk's run's).
+    budget_rank: int | None = None
+    bound: str | None = None  # the option that, given, bounds a run instead of --budget ("top")
     outcome: tuple[str, str] = ("walk complete", "walk unfinished (resumable)")  # a run's end: complete, or not
 
     def first_url(self, config: SyncConfig) -> str:
@@ -238,18 +243,55 @@ def plan_stats_page(page: Page, state: WalkState, stats: RunStats, *, top: int) 
     return PlannedPage(state, partial(store_stats_page, counters=counters, rejected=len(rejected), state=state))
 
 
-def _stats_planner(config: SyncConfig) -> PagePlanner:
-    return partial(plan_stats_page, top=STATS_TOP if config.top is None else config.top)
+def _top(config: SyncConfig) -> int:
+    return STATS_TOP if config.top is None else config.top
+
+
+def _stats_planner(config: SyncConfig, *, done: int = 0) -> PagePlanner:
+    """The stats walk's pages, ``done`` of its top repos read by earlier runs."""
+    return partial(plan_stats_page, top=_top(config) - done)
 
 
 # --- runs -----------------------------------------------------------------------------------------
 
-def _walk_from_cursor(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
-    """A walk of its own (the lap, reconcile, stats): it goes on from its cursor, or begins at the top."""
+def run_allowance(spec: LaneSpec, config: SyncConfig, client: HubClient) -> Callable[[], int | None]:
+    """What a run of ``spec`` may still spend of the Hub's window, asked again as it goes (the
+    window is known from the first answer on): its --budget share less what it spent, never into
+    the reserve nor into the shares of the lanes before it (`Pacer.allowance`). None: no bound,
+    for a lane --budget does not bound, an explicit bound (--top, --max-repos: as --verify-pages
+    for the lap; the pacer still waits out a spent window rather than meet a 429), or a Hub that
+    states no quota.
+
+    These lanes run as commands of their own, often a minute after a plain sync in the same
+    window. So the order is kept by what each leaves, not by when it runs: stats stops while a
+    plain sync's share is still in the window, details while a stats run's is too; as the window
+    runs low details gives way first, then stats, then the lap; the walk never does."""
+    if spec.budget_rank is None or (spec.bound is not None and getattr(config, spec.bound) is not None):
+        return lambda: None
+    return lambda: client.pacer.allowance(config.budget, spent=client.stats.requests, leave=spec.budget_rank)
+
+
+def _walk_from_cursor(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState, *,
+                      plan: PagePlanner | None = None) -> bool:
+    """A walk of its own (the lap, reconcile, stats): it goes on from its cursor, or begins at the
+    top; within the run's allowance, if its lane has one (a spent window: not one request)."""
+    allowance = run_allowance(spec, config, walker.client)
     if not state.unfinished:
         state = spec.begin(config, state, spec.name)
-    return not walker.walk(state, _planner(spec, config), max_pages=config.max_pages,
-                           ends_within_page=spec.ends_within_page).unfinished
+    if allowance() != 0:
+        state = walker.walk(state, plan or _planner(spec, config), max_pages=config.max_pages,
+                            ends_within_page=spec.ends_within_page, allowance=allowance)
+    walker.stats.budget_spent = state.unfinished and allowance() == 0
+    return not state.unfinished
+
+
+def _walk_stats(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
+    """The stats walk down to --top, counting the repos that earlier runs of a resumed walk read;
+    a walk that read them all already begins again."""
+    done = rows_read_in_walk(walker.engine, state.scope, state.started_at) if state.unfinished else 0
+    if done >= _top(config):
+        state, done = spec.begin(config, state, spec.name), 0
+    return _walk_from_cursor(walker, spec, config, mode, state, plan=_stats_planner(config, done=done))
 
 
 def _walk_listing(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
@@ -270,7 +312,7 @@ def _walk_listing(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode
 
 
 def _fetch_details(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
-    return details.fetch_details(walker, config)
+    return details.fetch_details(walker, config, allowance=run_allowance(spec, config, walker.client))
 
 
 def _fetch_cards(walker: Walker, spec: LaneSpec, config: SyncConfig, mode: Mode, state: WalkState) -> bool:
@@ -297,13 +339,14 @@ LANES: dict[Lane, LaneSpec] = {spec.name: spec for spec in (
              planner=lambda config: plan_reconcile_page, sort=lambda kind: "createdAt",
              fields=lambda kind: ("createdAt",), creation_order=True,
              scope_refusal="--reconcile walks a whole kind; it cannot be combined with scope filters"),
-    LaneSpec("stats", "--stats", "stats", _resumable("stats"), _walk_from_cursor, planner=_stats_planner,
+    LaneSpec("stats", "--stats", "stats", _resumable("stats"), _walk_stats, planner=_stats_planner,
              sort=lambda kind: KINDS[kind].busiest_first, fields=lambda kind: KINDS[kind].counters,
-             ends_within_page=True, options=("top",)),
+             ends_within_page=True, options=("top",), budget_rank=1, bound="top"),
     LaneSpec("details", "--details", "details", _always("details"), _fetch_details,
              scope_refusal="--details works through the catalog's own rows; it cannot be combined with scope "
                            "filters",
-             options=("max_repos", "where"), outcome=("no repo left due", "more repos due: the next run goes on")),
+             options=("max_repos", "where"), budget_rank=2, bound="max_repos",
+             outcome=("no repo left due", "more repos due: the next run goes on")),
     LaneSpec("cards", "--cards", "cards", _always("cards"), _fetch_cards,
              scope_refusal="--cards works through the catalog's own rows (choose them with --where); it cannot be "
                            "combined with scope filters",
@@ -332,10 +375,12 @@ def lane_of(*, full: bool = False, **flags: bool) -> Lane:
     return chosen[0] if chosen else "listing"
 
 
-def outcome(mode: str, complete: bool) -> str:
-    """How a run of ``mode`` ended, in its lane's words ("lap goes on next run")."""
+def outcome(mode: str, complete: bool, budget_spent: bool = False) -> str:
+    """How a run of ``mode`` ended, in its lane's words ("lap goes on next run"), and whether its
+    --budget share of the window ended it ("budget spent, more repos due: ...")."""
     spec = next((spec for spec in LANES.values() if spec.name == mode), LANES["listing"])
-    return spec.outcome[0 if complete else 1]
+    words = spec.outcome[0 if complete else 1]
+    return f"budget spent, {words}" if budget_spent and not complete else words
 
 
 def read_everything(config: SyncConfig, run: dict) -> bool:

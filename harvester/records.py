@@ -35,6 +35,7 @@ class Run:
     quota_limit: int | None = None  # the Hub's window as its last answer stated it (NULL: unsaid)
     quota_window: int | None = None
     quota_remaining: int | None = None
+    budget_spent: bool = False  # it stopped because it had spent its share of the window (--budget)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Run:

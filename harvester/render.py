@@ -67,15 +67,19 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
-def summary(run: Run) -> str:
-    """A run as one line: scope, id, status, mode, whether the walk ended, pages, requests, rows."""
+def headline(run: Run) -> str:
+    """A run's number, status, mode and how it ended: "run 12 ok (incremental, walk complete)"."""
     from .lanes import outcome
 
-    walk = outcome(run.mode, run.complete)
+    return f"run {run.id} {run.status} ({run.mode}, {outcome(run.mode, run.complete, run.budget_spent)})"
+
+
+def summary(run: Run) -> str:
+    """A run as one line: scope, id, status, mode, whether the walk ended, pages, requests, rows."""
     counts = run.as_dict()
     outcomes = [f"{counts['rows_' + name]:,} {name}" for name in ("inserted", "updated", "unchanged", "rejected")]
     outcomes += [f"{counts['rows_' + name]:,} {name}" for name in ("renamed", "deleted") if counts["rows_" + name]]
-    return (f"{run.scope}: run {run.id} {run.status} ({run.mode}, {walk}): {plural(run.pages, 'page')}, "
+    return (f"{run.scope}: {headline(run)}: {plural(run.pages, 'page')}, "
             f"{plural(run.requests, 'request')}, {plural(run.retries, 'retry', 'retries')}; "
             f"{plural(run.rows_seen, 'row')} read: {', '.join(outcomes)}"
             + (f"; {plural(run.samples_taken, 'sample')}" if run.samples_taken else ""))

@@ -153,8 +153,9 @@ class RunStats:
     quota_limit: int | None = None
     quota_window: int | None = None
     quota_remaining: int | None = None
+    budget_spent: bool = False  # the run stopped because it had spent its share of the window (--budget)
 
-    def as_dict(self) -> dict[str, int | None]:
+    def as_dict(self) -> dict[str, int | bool | None]:
         return asdict(self)
 
     def saw_quota(self, limit: int | None, window: int | None, remaining: int) -> None:
@@ -165,7 +166,8 @@ class RunStats:
         """Take the counts of a committed page from ``after``, a copy this page's store advanced.
 
         Requests, retries and the quota are left alone: the Hub client counts those as they happen,
-        from the thread that fetches the next page too, and a copy taken before them must not undo them.
+        from the thread that fetches the next page too, and a copy taken before them must not undo
+        them; so is ``budget_spent``, which the lane sets when it stops, between commits.
         """
         for name, value in asdict(after).items():
             if name not in _AS_THEY_HAPPEN:
@@ -178,4 +180,4 @@ class RunStats:
             setattr(self, name, getattr(current, name))
 
 
-_AS_THEY_HAPPEN = ("requests", "retries", "quota_limit", "quota_window", "quota_remaining")
+_AS_THEY_HAPPEN = ("requests", "retries", "quota_limit", "quota_window", "quota_remaining", "budget_spent")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .render import fit, plural, summary
+from .render import fit, headline, plural
 
 if TYPE_CHECKING:
     from .status import LockHolder, ScopeStatus, Staleness, Status
@@ -39,8 +39,9 @@ def _scope_lines(scope: ScopeStatus, now: datetime) -> list[str]:
     run = scope.last_run
     lines = [scope.scope]
     if run is not None:
-        walk = summary(run).split(": ", 2)[1]  # "run 12 ok (incremental, walk complete)"
-        lines.append(f"  last {walk}, started {_since(run.started_at, now)}")
+        last, started = f"  last {headline(run)}", f"started {_since(run.started_at, now)}"
+        fits = len(last) + len(started) + 2 <= WIDTH  # a details run's outcome is long: then two lines
+        lines += [f"{last}, {started}"] if fits else [fit(last, WIDTH), f"  {started}"]
         if run.error:  # the one line the user saw, cut to fit (a stored error may predate one-line errors)
             lines.append(fit(f"  error: {' '.join(run.error.split())}", WIDTH))
         lines.append(f"  {plural(run.pages, 'page')}, {plural(run.requests, 'request')}, "

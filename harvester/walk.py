@@ -61,8 +61,9 @@ class Walker:
             self.on_page(self.stats)
 
     def walk(self, state: WalkState, plan: PagePlanner, *, max_pages: int | None,
-             ends_within_page: bool = False) -> WalkState:
-        """Walk from ``state.cursor`` until the walk ends, ``max_pages`` are stored, or a stop is asked.
+             ends_within_page: bool = False, allowance: Callable[[], int | None] | None = None) -> WalkState:
+        """Walk from ``state.cursor`` until the walk ends, ``max_pages`` are stored, ``allowance``
+        (the requests the run may still make, None: no bound) leaves no request, or a stop is asked.
 
         Once a page shows that the walk goes on, the next one is fetched while this one is stored.
         Pages are committed together while the next one is already in hand, up to
@@ -81,7 +82,8 @@ class Walker:
               self.batch() as batch):
             page = pages.next_page()
             while page is not None:
-                budget_left = max_pages is None or batch.pending.pages + 1 < max_pages
+                budget_left = ((max_pages is None or batch.pending.pages + 1 < max_pages)
+                               and (allowance is None or allowance() != 0))
                 if (_goes_on_whatever_it_holds(page, state) and not ends_within_page and budget_left
                         and not self.stopping):
                     pages.fetch_ahead()  # before mapping the page, so that the Hub's latency hides that too

@@ -100,3 +100,13 @@ def test_after_the_counter_lane_every_rows_raw_agrees_with_its_columns(hub, db):
     before = db.rows("SELECT count(*) FROM changes")  # the lane covered every space: a walk finds nothing new
     assert sync(config(hub, db, kind="spaces", full=True))["rows_updated"] == 0
     assert db.rows("SELECT count(*) FROM changes") == before
+
+
+def test_a_resumed_stats_walk_counts_the_top_repos_earlier_runs_read(hub, db):
+    sync(config(hub, db))
+    first = sync(config(hub, db, lane="stats", top=120, max_pages=1))
+    assert (first["rows_seen"], first["complete"]) == (PAGE, False)
+    second = sync(config(hub, db, lane="stats", top=120))
+    assert (second["mode"], second["rows_seen"], second["complete"]) == ("resume", 120 - PAGE, True)
+    assert second["requests"] == math.ceil((120 - PAGE) / PAGE)
+    assert len({key for key, _ in history(db)}) == 120, "the top 120 sampled once each, not 120 after the first page"

@@ -145,14 +145,19 @@ class Pacer:
             self._delay = info.reset_in_seconds / (info.remaining + 1)
         return info
 
-    def allowance(self, share: float, *, spent: int) -> int | None:
+    def allowance(self, share: float, *, spent: int, leave: int = 0) -> int | None:
         """How many more requests a run that made ``spent`` may make: ``share`` of the window, less
         what it spent, and never into the reserve this pacer keeps of what is left of the window
-        now (another client on the same token or address may have used it). None when the Hub
+        now (another client on the same token or address may have used it), nor into ``leave``
+        runs' shares of it, kept for the runs that come first in --budget's order (a details run
+        leaves a plain sync's and a stats run's: `lanes.LaneSpec.budget_rank`). A run alone in a
+        fresh window still gets its own share (up to what the reserve leaves). None when the Hub
         announced no quota."""
         info = self.quota
         if info is None or not info.limit:
             return None
         renewed = time.monotonic() - self._observed >= info.reset_in_seconds
         left = info.limit if renewed else info.remaining
-        return max(0, min(int(share * info.limit) - spent, left - math.ceil(info.limit * self.reserve)))
+        own, reserve = int(share * info.limit), math.ceil(info.limit * self.reserve)
+        kept = reserve + min(leave * own, max(0, info.limit - reserve - own))
+        return max(0, min(own - spent, left - kept))

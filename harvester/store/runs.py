@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from ..state import RunStats
 from .clock import utc
@@ -41,3 +41,13 @@ def run_record(engine: Engine, run_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = dict(conn.execute(select(sync_runs).where(sync_runs.c.id == run_id)).mappings().one())
     return {key: utc(value).isoformat() if isinstance(value, datetime) else value for key, value in row.items()}
+
+
+def rows_read_in_walk(engine: Engine, scope: str, started: datetime | None) -> int:
+    """The rows the runs of ``scope`` read since a walk of it began at ``started``: those of the run
+    that began it (the last one started by then) and of every later run, as each committed them."""
+    first = (select(func.max(sync_runs.c.id))
+             .where(sync_runs.c.scope == scope, sync_runs.c.started_at <= started).scalar_subquery())
+    with engine.connect() as conn:
+        return conn.execute(select(func.coalesce(func.sum(sync_runs.c.rows_seen), 0))
+                            .where(sync_runs.c.scope == scope, sync_runs.c.id >= first)).scalar_one()

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.types import TypeEngine
@@ -403,6 +404,10 @@ sync_runs = Table(
     Column("quota_limit", Integer, doc="Requests the Hub allows per window (`RateLimit-Policy` q); NULL if unsaid."),
     Column("quota_window", Integer, doc="The window's length in seconds (`RateLimit-Policy` w)."),
     Column("quota_remaining", Integer, doc="Requests left in the window at the run's last answer (`RateLimit` r)."),
+    # Revision 0020: why a stats or details run left its work unfinished (`lanes.outcome`).
+    Column("budget_spent", Boolean, nullable=False, default=False, server_default=false(),
+           doc="True when the run stopped because it had spent its share of the Hub's window (`--budget`); the "
+               "next run goes on."),
     Column("error", Text, doc="Why a failed run failed."),
     info=documented("Sync runs", "One row per `harvester sync` run and what it did, updated with every page."),
 )
