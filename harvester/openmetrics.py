@@ -117,4 +117,6 @@ class _StatusCollector:
                        lap.runs_to_finish)
                 sample("harvester_last_lap_finished_timestamp_seconds", "When the last whole lap finished.", label,
                        _timestamp(lap.last_finished_at), "seconds")
+                sample("harvester_indexes_pending", "Indexes the kind's first walk builds once it has loaded it.",
+                       label, staleness.indexes_pending)
         yield from families.values()

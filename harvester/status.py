@@ -108,6 +108,7 @@ class Staleness:
     details_seconds: int | None = None  # what they take at the whole window, one request a repo
     field_groups: tuple[tuple[str, datetime, int], ...] = ()  # (group, added at, live rows read whole since)
     refused_fields: tuple[tuple[str, datetime], ...] = ()  # (`expand` value the Hub refused, when)
+    indexes_pending: int = 0  # indexes a first walk builds once it has loaded the kind (`store.loading`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,8 @@ class ScopeStatus:
                                   scope["details_due"], scope["details_seconds"],
                                   tuple((g["group"], _time(g["added_at"]), g["rows_read"])
                                         for g in scope.get("field_groups", ())),
-                                  tuple((r["field"], _time(r["refused_at"])) for r in scope.get("refused_fields", ())))
+                                  tuple((r["field"], _time(r["refused_at"])) for r in scope.get("refused_fields", ())),
+                                  scope.get("indexes_pending", 0))
         lock, run = scope["locked_by"], scope["last_run"]
         return cls(scope["scope"], _time(scope["watermark"]), scope["unfinished_walk"], scope["walk_pages"],
                    Run.from_record(run) if run is not None else None, _time(scope["last_success_at"]),
@@ -162,7 +164,8 @@ class ScopeStatus:
                           field_groups=[{"group": group, "added_at": _iso(added), "rows_read": read}
                                         for group, added, read in self.staleness.field_groups],
                           refused_fields=[{"field": field, "refused_at": _iso(at)}
-                                          for field, at in self.staleness.refused_fields])
+                                          for field, at in self.staleness.refused_fields],
+                          indexes_pending=self.staleness.indexes_pending)
         return report
 
 

@@ -79,6 +79,9 @@ def _staleness_lines(kind: str, staleness: Staleness, now: datetime) -> list[str
     if staleness.details_due:
         cost = f", about {_duration(staleness.details_seconds)} of the whole quota" if staleness.details_seconds else ""
         lines.append(f"    details: {plural(staleness.details_due, 'repo')} due{cost}")
+    if staleness.indexes_pending:
+        lines.append(f"    {plural(staleness.indexes_pending, 'index', 'indexes')} pending: built when the first walk "
+                     "ends (queries are slower meanwhile, never wrong)")
     return [*lines, *_field_lines(staleness, now)]
 
 

@@ -23,7 +23,7 @@ from .details import details_due
 from .fields import fields_status
 from .locks import holder_gone, this_host
 from .runs import run_record
-from .schema import sync_locks, sync_runs, sync_state
+from .schema import deferred_indexes, sync_locks, sync_runs, sync_state
 
 
 def scope_status(engine: Engine, *, now: datetime, lap_suffix: str, repair: bool = True) -> list[dict[str, Any]]:
@@ -168,6 +168,7 @@ def staleness(conn: Connection, kind: str, scope: str, lap: Any) -> dict[str, An
         "field_groups": [{"group": g.group, "added_at": g.added_at.isoformat(), "rows_read": g.read}
                          for g in chosen["groups"]],
         "refused_fields": [{"field": field, "refused_at": at.isoformat()} for field, at in chosen["refused"]],
+        "indexes_pending": conn.execute(select(func.count()).where(deferred_indexes.c.kind == kind)).scalar(),
     }
 
 
