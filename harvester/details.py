@@ -2,7 +2,8 @@
 
 The work list is the catalog itself (rows whose ``files_sha`` is not their ``sha``), newest first,
 so an interrupted run loses at most one batch and the next run picks up the rest. Each repo is
-one request to `/api/<kind>/<id>`.
+one request to `/api/<kind>/<id>`, a model's with its Hub-computed lineage (`hub.repo_pages`
+says what is asked, and how a run goes on when the Hub refuses it).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ConfigError, Interrupted
-from .hub.pages import repo_url
+from .hub.repo_pages import RepoPages
 from .mapping import RejectedItem, RepoDetails, map_details, map_each
 from .stopping import abort_flag, in_worker, wait_for
+from .store import fields as field_store
+from .store.clock import wall_clock
 from .store.details import pending_details, store_details_page
 
 if TYPE_CHECKING:
@@ -30,11 +33,23 @@ def fetch_details(walker: Walker, config: SyncConfig) -> bool:
     """Fetch and store the heavy fields of due repos, ``config.details_batch`` per transaction, up
     to ``config.max_repos`` and to the repos ``config.where`` selects; returns whether no due repo is left."""
     selection = _selection(config)
+    pages = _repo_pages(walker, config.kind)
     try:
-        return _fetch(walker, config, selection)
+        done = _fetch(walker, config, selection, pages)
     finally:
         if selection is not None:
             selection.dispose()
+    if pages.asked and pages.answered:
+        field_store.accepted(walker.engine, config.kind, pages.asked)  # refused a day ago, answered now
+    return done
+
+
+def _repo_pages(walker: Walker, kind: str) -> RepoPages:
+    """The run's requests, leaving out the values the Hub refused within a day; a value refused
+    during the run is recorded at once (`refused_fields`, as a listing's), for status to list."""
+    engine = walker.engine
+    return RepoPages(walker.client, kind, left_out=field_store.left_out(engine, kind, now=wall_clock()),
+                     on_refused=lambda refused: field_store.record_refused(engine, kind, refused, now=wall_clock()))
 
 
 def _selection(config: SyncConfig) -> Engine | None:
@@ -55,7 +70,7 @@ def _selection(config: SyncConfig) -> Engine | None:
     return engine
 
 
-def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None) -> bool:
+def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None, pages: RepoPages) -> bool:
     kind, budget, after = config.kind, config.max_repos, None
     listing = selection or walker.engine
 
@@ -70,9 +85,7 @@ def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None) -> bool
         for modified, repo_id in due:
             if walker.stopping:
                 break
-            url = repo_url(config.endpoint, kind, repo_id)
-            fetched.append((repo_id, wait_for(in_worker(partial(walker.client.fetch_repo, url)),
-                                              abort_flag(walker.stop))))
+            fetched.append((repo_id, wait_for(in_worker(partial(pages.fetch, repo_id)), abort_flag(walker.stop))))
             after = (modified, repo_id)
         details, rejected = map_each(fetched, partial(_map_repo_page, kind))
         with walker.batch() as batch:
