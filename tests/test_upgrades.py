@@ -145,7 +145,8 @@ def test_revision_0019_leaves_fetched_details_alone_until_their_commit_moves(db,
     migrate(engine, "downgrade", "0018")  # a catalog whose details a harvester of revision 0018 fetched
     migrate(engine, "upgrade", "head")
     engine.dispose()
-    assert db.rows("SELECT count(*), count(files_sha), count(children_model_count) FROM models") == [(60, 60, 0)]
+    assert db.rows("SELECT count(*) AS n, count(files_sha) AS fetched, count(children_model_count) AS children "
+                   "FROM models") == [(60, 60, 0)]
     assert db.rows("SELECT count(*) FROM hub_base_models") == [(0,)]
     assert sync(config(hub, db, lane="details"))["requests"] == 0, "not a request per model to fill them in"
     hub.corpora["models"].modify(4)
