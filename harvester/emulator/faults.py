@@ -10,8 +10,8 @@ when the Hub retires a value; ``after=N`` starts refusing after N requests, ``ti
 after N refusals), ``refuse-repo-expand=baseModels`` (the same on a repo's page) and
 ``refuse-blobs-expand`` (a repo's page asked for ``expand`` beside ``blobs=true`` answers 400, as
 huggingface_hub's ``model_info`` refuses the pair on its side; ``ignore-blobs-expand`` answers it
-with files but no sizes). File downloads (``/resolve/``)
-count against a quota of their own, the resolvers bucket.
+with files but no sizes). File downloads (``/resolve/``) count against a quota of their own, the
+resolvers bucket.
 """
 
 from __future__ import annotations
