@@ -2,7 +2,8 @@
 
 The work list is the catalog itself (rows whose ``files_sha`` is not their ``sha``), newest first,
 so an interrupted run loses at most one batch and the next run picks up the rest. Each repo is
-one request to `/api/<kind>/<id>`.
+one request to `/api/<kind>/<id>`, a model's with its Hub-computed lineage (`hub.repo_pages`
+says what is asked, and how a run goes on when the Hub refuses it).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ConfigError, Interrupted
-from .hub.pages import repo_url
+from .hub.repo_pages import RepoPages
 from .mapping import RejectedItem, RepoDetails, map_details, map_each
 from .stopping import abort_flag, in_worker, wait_for
+from .store import fields as field_store
+from .store.clock import wall_clock
 from .store.details import pending_details, store_details_page
 
 if TYPE_CHECKING:
@@ -35,11 +38,23 @@ def fetch_details(walker: Walker, config: SyncConfig, *, allowance: Allowance = 
     requests the run may still make of the Hub's window, None: no bound) leaves one; returns
     whether no due repo is left."""
     selection = _selection(config)
+    pages = _repo_pages(walker, config.kind)
     try:
-        return _fetch(walker, config, selection, allowance)
+        done = _fetch(walker, config, selection, pages, allowance)
     finally:
         if selection is not None:
             selection.dispose()
+    if pages.asked and pages.answered:
+        field_store.accepted(walker.engine, config.kind, pages.asked)  # refused a day ago, answered now
+    return done
+
+
+def _repo_pages(walker: Walker, kind: str) -> RepoPages:
+    """The run's requests, leaving out the values the Hub refused within a day; a value refused
+    during the run is recorded at once (`refused_fields`, as a listing's), for status to list."""
+    engine = walker.engine
+    return RepoPages(walker.client, kind, left_out=field_store.left_out(engine, kind, now=wall_clock()),
+                     on_refused=lambda refused: field_store.record_refused(engine, kind, refused, now=wall_clock()))
 
 
 def _selection(config: SyncConfig) -> Engine | None:
@@ -60,7 +75,8 @@ def _selection(config: SyncConfig) -> Engine | None:
     return engine
 
 
-def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None, allowance: Allowance) -> bool:
+def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None, pages: RepoPages,
+           allowance: Allowance) -> bool:
     kind, budget, after = config.kind, config.max_repos, None
     listing = selection or walker.engine
 
@@ -75,9 +91,7 @@ def _fetch(walker: Walker, config: SyncConfig, selection: Engine | None, allowan
         for modified, repo_id in due:
             if walker.stopping or allowance() == 0:
                 break
-            url = repo_url(config.endpoint, kind, repo_id)
-            fetched.append((repo_id, wait_for(in_worker(partial(walker.client.fetch_repo, url)),
-                                              abort_flag(walker.stop))))
+            fetched.append((repo_id, wait_for(in_worker(partial(pages.fetch, repo_id)), abort_flag(walker.stop))))
             after = (modified, repo_id)
         details, rejected = map_each(fetched, partial(_map_repo_page, kind))
         with walker.batch() as batch:

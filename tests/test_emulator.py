@@ -420,6 +420,25 @@ def test_a_repos_files_change_with_its_commit_only(fresh_hub):
     assert files() != before
 
 
+def test_blobs_sizes_the_files_that_expand_asks_for_unless_a_fault_refuses_the_pair(fresh_hub):
+    corpus = fresh_hub.corpora["models"]
+    repo_id = corpus.ids[5]
+    asked = [("blobs", "true"), ("expand", "sha"), ("expand", "siblings")]
+    item = get(fresh_hub, f"/api/models/{repo_id}", asked).json()
+    assert set(item) == {"_id", "id", "sha", "siblings"}
+    assert item["siblings"] == get(fresh_hub, f"/api/models/{repo_id}", {"blobs": "true"}).json()["siblings"]
+    assert all("size" in sibling for sibling in item["siblings"])
+    assert all("size" not in s for s in get(fresh_hub, f"/api/models/{repo_id}", asked[1:]).json()["siblings"])
+    fresh_hub.faults.add("refuse-blobs-expand")
+    assert get(fresh_hub, f"/api/models/{repo_id}", asked).status_code == 400
+    assert get(fresh_hub, f"/api/models/{repo_id}", asked[1:]).status_code == 200, "expand alone"
+    assert get(fresh_hub, f"/api/models/{repo_id}", asked[:1]).status_code == 200, "blobs alone"
+    fresh_hub.faults.clear()
+    fresh_hub.faults.add("ignore-blobs-expand")
+    assert all("size" not in s for s in get(fresh_hub, f"/api/models/{repo_id}", asked).json()["siblings"])
+    assert all("size" in s for s in get(fresh_hub, f"/api/models/{repo_id}", asked[:1]).json()["siblings"])
+
+
 def test_a_gone_repo_is_the_hubs_repository_not_found(fresh_hub):
     from huggingface_hub.errors import RepositoryNotFoundError
 
@@ -433,7 +452,8 @@ def test_a_gone_repo_is_the_hubs_repository_not_found(fresh_hub):
 
 def test_repo_pages_validate_parameters_and_suffer_faults(fresh_hub):
     repo_id = fresh_hub.corpora["models"].ids[0]
-    assert get(fresh_hub, f"/api/models/{repo_id}", [("expand", "sha"), ("blobs", "true")]).status_code == 400
+    assert get(fresh_hub, f"/api/models/{repo_id}", [("expand", "nonsense")]).status_code == 400
+    assert get(fresh_hub, f"/api/models/{repo_id}", [("blobs", "maybe")]).status_code == 400
     assert set(get(fresh_hub, f"/api/models/{repo_id}", [("expand", "sha")]).json()) == {"_id", "id", "sha"}
     fresh_hub.faults.add("503,every=2")
     statuses = [get(fresh_hub, f"/api/models/{repo_id}").status_code for _ in range(4)]

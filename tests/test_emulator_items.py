@@ -79,9 +79,26 @@ def test_a_repo_page_answers_base_models_children_and_storage(hub):
     assert info.children_model_count == len(children) > 20
     assert isinstance(info.used_storage, int) and info.used_storage > 0
     child = corpus.ids[children[0]]
-    assert flagship in api.model_info(child, expand=["baseModels"]).base_models
+    bases = api.model_info(child, expand=["baseModels"]).base_models
+    assert bases["relation"] in ("finetune", "quantized", "adapter", "merge")
+    assert {"_id": corpus.hub_id(7), "id": flagship} in bases["models"]
     full = api.model_info(child, files_metadata=True)
     assert full.used_storage >= sum(s.size for s in full.siblings), "at least the files it holds now"
+
+
+def test_base_models_name_repos_that_exist_under_their_current_ids(fresh_hub):
+    corpus = fresh_hub.corpora["models"]
+    stating = [j for j in corpus.live() if corpus.statement(j).bases]
+    [(old, new)] = corpus.rename(ids=[next(b.name for j in stating for b in corpus.statement(j).bases
+                                           if corpus.find(b.name) is not None)])
+    served = {corpus.ids[j]: get(fresh_hub, f"/api/models/{corpus.ids[j]}", {"expand": "baseModels"}).json()
+              .get("baseModels") for j in stating}
+    named = {m["id"] for bases in served.values() if bases for m in bases["models"]}
+    assert new in named and old not in named, "a card's old name is given as the repo's id now"
+    assert all(corpus.find(name) is not None for name in named), "names no repo holds are left out"
+    dangling = [j for j in stating if all(corpus.find(b.name) is None and corpus.renamed_from(b.name) is None
+                                          for b in corpus.statement(j).bases)]
+    assert dangling and all(served[corpus.ids[j]] is None for j in dangling), "no base left: no field"
 
 
 # -- weights, files and what the Hub reads from them ---------------------------------------------------
@@ -219,6 +236,20 @@ def test_a_fault_refuses_chosen_expand_values_and_the_set_can_change(fresh_hub):
     assert statuses == [400, 400, 200, 200]
     with pytest.raises(ValueError, match="refuse-expand needs the values"):
         parse_fault("refuse-expand")
+
+
+def test_repo_pages_refuse_chosen_expand_values_apart_from_listings(fresh_hub):
+    plan, repo_id = fresh_hub.faults, fresh_hub.corpora["models"].ids[0]
+    plan.add("refuse-repo-expand=childrenModelCount")
+    assert get(fresh_hub, f"/api/models/{repo_id}", {"expand": "childrenModelCount"}).status_code == 400
+    assert get(fresh_hub, f"/api/models/{repo_id}", {"expand": "baseModels"}).status_code == 200
+    assert get(fresh_hub, "/api/models", {"expand": "sha"}).status_code == 200
+    plan.refuse_expand("sha", repo_pages=True)
+    assert get(fresh_hub, f"/api/models/{repo_id}", {"expand": "sha"}).status_code == 400
+    assert get(fresh_hub, "/api/models", {"expand": "sha"}).status_code == 200, "listings still answer it"
+    plan.allow_expand("childrenModelCount", "sha")
+    both = [("expand", "sha"), ("expand", "childrenModelCount")]
+    assert get(fresh_hub, f"/api/models/{repo_id}", both).status_code == 200
 
 
 def test_emulator_command_takes_a_refuse_expand_fault():

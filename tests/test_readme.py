@@ -146,6 +146,7 @@ def graph_dir(tmp_path_factory, make_module_hub) -> Path:
     hub = make_module_hub(**emulator_arguments(commands))
     for kind in ("models", "datasets", "spaces"):
         sync(config(hub, db, kind=kind, page_size=500, verify_pages=0))
+    sync(config(hub, db, lane="details"))
     return where
 
 
@@ -164,7 +165,7 @@ def answers_in_sqlite_and_through_harvester_query(where: Path, sql: str) -> None
     assert len(harvester(where, "query", sql, "--format", "csv").splitlines()) == len(rows) + 1
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(4))
 def test_each_graph_question_answers_in_sqlite_and_through_harvester_query(graph_dir, index):
     answers_in_sqlite_and_through_harvester_query(graph_dir, blocks("sql", GRAPH)[index])
 
@@ -198,7 +199,7 @@ def test_the_graph_commands_run_as_written_and_print_what_the_readme_shows(graph
 def test_the_graph_section_starts_the_emulator_its_examples_answer_on_and_syncs_every_kind():
     [commands] = blocks("bash", GRAPH)
     assert emulator_arguments(commands) == {"models": 2000, "datasets": 200, "spaces": 100, "seed": 3}
-    assert "harvester sync --kind all" in commands
+    assert "harvester sync --kind all" in commands and "harvester sync --details" in commands
 
 
 @pytest.fixture(scope="module")

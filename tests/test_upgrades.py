@@ -132,3 +132,24 @@ def test_revision_0011_turns_json_null_cards_into_sql_null(db):
     engine.dispose()
     assert db.rows("SELECT id FROM models WHERE card_data IS NULL") == [("m0",)]
     assert db.rows("SELECT count(*) FROM models WHERE verified_at IS NULL") == [(2,)]
+
+
+def test_revision_0021_leaves_fetched_details_alone_until_their_commit_moves(db, make_hub):
+    from harvester.sync import sync
+    from helpers import config
+
+    hub = make_hub(models=60, seed=5)
+    sync(config(hub, db))
+    sync(config(hub, db, lane="details"))
+    engine = create_catalog_engine(db.url)
+    migrate(engine, "downgrade", "0020")  # a catalog whose details a harvester of revision 0020 fetched
+    migrate(engine, "upgrade", "head")
+    engine.dispose()
+    assert db.rows("SELECT count(*) AS n, count(files_sha) AS fetched, count(children_model_count) AS children "
+                   "FROM models") == [(60, 60, 0)]
+    assert db.rows("SELECT count(*) FROM hub_base_models") == [(0,)]
+    assert sync(config(hub, db, lane="details"))["requests"] == 0, "not a request per model to fill them in"
+    hub.corpora["models"].modify(4)
+    sync(config(hub, db))
+    assert sync(config(hub, db, lane="details"))["requests"] == 4
+    assert db.rows("SELECT count(children_model_count) FROM models") == [(4,)]

@@ -7,7 +7,10 @@ as specs: ``502,every=5``, ``429,retry_after=1,rate=0.1``, ``drop,times=1``, ``s
 ``truncate``, ``malformed``, ``missing-field``, ``foreign-link``, ``repeat-cursor``, and
 ``refuse-expand=gguf+safetensors`` (listings asking for those ``expand`` values answer 400, as
 when the Hub retires a value; ``after=N`` starts refusing after N requests, ``times=N`` stops
-after N refusals). File downloads (``/resolve/``) count against a quota of their own, the
+after N refusals), ``refuse-repo-expand=baseModels`` (the same on a repo's page) and
+``refuse-blobs-expand`` (a repo's page asked for ``expand`` beside ``blobs=true`` answers 400, as
+huggingface_hub's ``model_info`` refuses the pair on its side; ``ignore-blobs-expand`` answers it
+with files but no sizes). File downloads (``/resolve/``) count against a quota of their own, the
 resolvers bucket.
 """
 
@@ -20,7 +23,10 @@ import time
 from dataclasses import dataclass, field
 
 ACTIONS = ("status", "drop", "truncate", "malformed", "slow", "missing-field", "foreign-link", "repeat-cursor",
-           "refuse-expand")
+           "refuse-expand", "refuse-repo-expand", "refuse-blobs-expand", "ignore-blobs-expand")
+REFUSE_EXPAND = ("refuse-expand", "refuse-repo-expand")  # listings', repo pages': the values they refuse
+BLOBS_BESIDE_EXPAND = ("refuse-blobs-expand", "ignore-blobs-expand")  # a repo page's answers to the pair
+REFUSALS = (*REFUSE_EXPAND, *BLOBS_BESIDE_EXPAND)  # answers to what a request asks, not faults drawn per request
 
 
 @dataclass
@@ -36,15 +42,15 @@ class Fault:
     after: int = 0  # leave the first N listing requests alone
     times: int | None = None  # fire at most this many times
     fired: int = 0
-    expand: frozenset[str] = frozenset()  # for action "refuse-expand": the values listings refuse
+    expand: frozenset[str] = frozenset()  # for actions `REFUSE_EXPAND`: the values refused
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise ValueError(f"unknown fault action {self.action!r}; expected one of {', '.join(ACTIONS)}")
         if self.action == "status" and not 400 <= self.status <= 599:
             raise ValueError(f"fault status must be an HTTP error code, got {self.status}")
-        if self.action == "refuse-expand" and not self.expand:
-            raise ValueError("refuse-expand needs the values to refuse, e.g. refuse-expand=gguf+safetensors")
+        if self.action in REFUSE_EXPAND and not self.expand:
+            raise ValueError(f"{self.action} needs the values to refuse, e.g. {self.action}=gguf+safetensors")
 
     @property
     def name(self) -> str:
@@ -80,7 +86,7 @@ def parse_fault(spec: str) -> Fault:
             fault = Fault("status", status=int(name))
         elif name == "slow":
             fault = Fault("slow", seconds=float(value or 1))
-        elif name == "refuse-expand":
+        elif name in REFUSE_EXPAND:
             fault = Fault(name, expand=frozenset(v for v in value.split("+") if v))
         elif name in ACTIONS and name != "status":
             fault = Fault(name)
@@ -169,28 +175,43 @@ class FaultPlan:
             self.faults.append(fault)
         return fault
 
-    def refuse_expand(self, *values: str) -> Fault:
-        """Make listings refuse these ``expand`` values with 400 from now on, as when the Hub retires one."""
-        return self.add(Fault("refuse-expand", expand=frozenset(values), every=1))
+    def refuse_expand(self, *values: str, repo_pages: bool = False) -> Fault:
+        """Make listings (with ``repo_pages``, a repo's page) refuse these ``expand`` values with 400
+        from now on, as when the Hub retires one."""
+        action = "refuse-repo-expand" if repo_pages else "refuse-expand"
+        return self.add(Fault(action, expand=frozenset(values), every=1))
 
     def allow_expand(self, *values: str) -> None:
-        """Accept these ``expand`` values again (undoes `refuse_expand` and ``refuse-expand`` specs)."""
+        """Accept these ``expand`` values again, on listings and repo pages (undoes `refuse_expand`
+        and the ``refuse-expand`` and ``refuse-repo-expand`` specs)."""
         with self._lock:
-            for fault in [f for f in self.faults if f.action == "refuse-expand"]:
+            for fault in [f for f in self.faults if f.action in REFUSE_EXPAND]:
                 self.faults.remove(fault)
                 if kept := fault.expand - set(values):
-                    self.faults.append(Fault("refuse-expand", expand=kept, every=fault.every, rate=fault.rate,
+                    self.faults.append(Fault(fault.action, expand=kept, every=fault.every, rate=fault.rate,
                                              after=fault.after, times=fault.times, fired=fault.fired))
 
-    def refused_expand(self, asked: set[str]) -> set[str]:
-        """The asked ``expand`` values a listing refuses now (each refusing fault counts one firing)."""
+    def refused_expand(self, asked: set[str], *, repo_page: bool = False) -> set[str]:
+        """The asked ``expand`` values a listing (with ``repo_page``, a repo's page) refuses now;
+        each refusing fault counts one firing."""
+        action = "refuse-repo-expand" if repo_page else "refuse-expand"
         refused: set[str] = set()
         with self._lock:
             for fault in self.faults:
-                if fault.action == "refuse-expand" and fault.expand & asked and fault.due(self._count + 1, self._rng):
+                if fault.action == action and fault.expand & asked and fault.due(self._count + 1, self._rng):
                     fault.fired += 1
                     refused |= fault.expand & asked
         return refused
+
+    def blobs_beside_expand(self) -> str | None:
+        """How a repo's page asked for ``expand`` beside ``blobs=true`` answers now, if a fault says
+        (a firing): ``refuse-blobs-expand`` (400) or ``ignore-blobs-expand`` (files without sizes)."""
+        with self._lock:
+            for fault in self.faults:
+                if fault.action in BLOBS_BESIDE_EXPAND and fault.due(self._count + 1, self._rng):
+                    fault.fired += 1
+                    return fault.action
+        return None
 
     def clear(self) -> None:
         """Stop injecting anything: the Hub is healthy again, and the slow answers under way go out now."""
@@ -223,7 +244,7 @@ class FaultPlan:
         with self._lock:
             self._count += 1
             for fault in self.faults:
-                if fault.action != "refuse-expand" and fault.due(self._count, self._rng):
+                if fault.action not in REFUSALS and fault.due(self._count, self._rng):
                     fault.fired += 1
                     return fault
         return None

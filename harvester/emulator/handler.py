@@ -3,7 +3,8 @@
 ``GET /api/{models,datasets,spaces}`` validate their query parameters as the Hub does (400 with
 a JSON error), serve one page through a keyset cursor, and put the next page's absolute URL in a
 ``Link: <...>; rel="next"`` header while rows remain. ``GET /api/{kind}/{repo_id}`` serves one
-repo with every property (``blobs=true`` adds file sizes), 404 once it is gone, 403 if disabled.
+repo with every property, or those ``expand`` asks for (``blobs=true`` adds file sizes to
+``siblings`` either way), 404 once it is gone, 403 if disabled.
 ``GET`` and ``HEAD /{repo_id}/resolve/{revision}/README.md`` (``datasets/`` or ``spaces/`` before the
 repo for those kinds) serve its card as ``hf_hub_download`` fetches it, under a quota of its own.
 Every request is logged (method, path, params, status, fault) for tests to read; the token
@@ -177,8 +178,10 @@ class Handler(BaseHTTPRequestHandler):
         return self._serve(parse, page, page_size=lambda request: request[0].limit)
 
     def _repo(self, kind: str, repo_id: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None, int]:
-        """One repo's page, as ``model_info`` asks for it; ``blobs=true`` adds file sizes."""
-        corpus = self.server.emulator.corpora[kind]
+        """One repo's page, as ``model_info`` asks for it; ``blobs=true`` adds file sizes, with
+        ``expand`` or without, unless a fault refuses the pair or an ``expand`` value."""
+        emulator = self.server.emulator
+        corpus = emulator.corpora[kind]
 
         def info(request: tuple[tuple[str, ...], bool], fault: Fault | None) -> tuple[Any, dict[str, str], int]:
             fields, blobs = request
@@ -189,7 +192,17 @@ class Handler(BaseHTTPRequestHandler):
                     item["siblings"] = items.siblings_with_blobs(corpus, j)
             return item, {}, 1
 
-        return self._serve(lambda: parse_repo(kind, pairs), info)
+        def parse() -> tuple[tuple[str, ...], bool]:
+            request = parse_repo(kind, pairs)
+            asked = {value for key, value in pairs if key == "expand"}
+            if refused := emulator.faults.refused_expand(asked, repo_page=True):
+                raise invalid_expand(kind, sorted(refused))
+            answer = emulator.faults.blobs_beside_expand() if asked and request[1] else None
+            if answer == "refuse-blobs-expand":
+                raise BadRequest("'expand' cannot be combined with 'blobs'")
+            return request[0], request[1] and answer != "ignore-blobs-expand"
+
+        return self._serve(parse, info)
 
     def _resolve(self, prefix: str | None, repo: str, revision: str, path: str) -> tuple[int, str | None]:
         """A file download: the card (``README.md``) of a repo at ``main`` or its sha, as the Hub's

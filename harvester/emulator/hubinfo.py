@@ -216,10 +216,21 @@ def children_count(c: Corpus, j: int) -> int:
     return sum(1 for child in index.get(j, ()) if c.listed(child))
 
 
-def base_models(c: Corpus, j: int) -> list[str] | None:
-    """The bases the item states, as its card names them (huggingface_hub's ``base_models: list[str]``)."""
-    bases = [base.name for base in c.statement(j).bases]
-    return bases or None
+def base_models(c: Corpus, j: int) -> dict[str, Any] | None:
+    """The Hub's ``baseModels``, in the shape of recorded answers: the derivation of the first base
+    the item states and the bases that are repos now, ``{"relation": "quantized", "models": [{"_id",
+    "id"}, ...]}``. A base named by an old id is given under its current one (the Hub resolves the
+    card's names to repos); a name no repo holds is left out, and with none left there is no field."""
+    bases = c.statement(j).bases
+    rows: dict[int, None] = {}
+    for base in bases:
+        k = c.find(base.name)
+        k = c.renamed_from(base.name) if k is None else k
+        if k is not None:
+            rows[k] = None
+    if not rows:
+        return None
+    return {"relation": bases[0].derivation, "models": [{"_id": c.hub_id(k), "id": c.ids[k]} for k in rows]}
 
 
 def _cached(c: Corpus, name: str, build: Any) -> dict[int, list[int]]:

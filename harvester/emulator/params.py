@@ -108,10 +108,8 @@ def parse_listing(kind: str, pairs: list[tuple[str, str]], *, default_limit: int
 
 
 def parse_repo(kind: str, pairs: list[tuple[str, str]]) -> tuple[tuple[str, ...], bool]:
-    """Validate one repo's query string into the fields to render and whether to add file sizes."""
+    """Validate one repo's query string into the fields to render and whether to add file sizes.
+    ``blobs`` sizes the files whenever ``siblings`` is rendered, asked with ``expand`` or not: the
+    shared README knows of no refusal of the pair (a fault switch, ``refuse-blobs-expand``, makes one)."""
     params = _grouped(pairs)
-    expand = _expand(kind, params)
-    blobs = _flag(params, "blobs")
-    if expand and blobs:
-        raise BadRequest("'expand' cannot be combined with 'blobs'")
-    return items.repo_fields(kind, expand=expand), blobs
+    return items.repo_fields(kind, expand=_expand(kind, params)), _flag(params, "blobs")

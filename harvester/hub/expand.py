@@ -58,7 +58,7 @@ class Expand:
         bisect(self.values)
         if not found:
             return False
-        log.warning("the Hub refuses expand=%s: left out of this walk, asked again in a day (status lists it)",
+        log.warning("the Hub refuses expand=%s: left out of this run, asked again in a day (status lists it)",
                     ",".join(found), extra={"fields": {"event": "refused_fields", "fields": found}})
         self.values = tuple(value for value in self.values if value not in found)
         self.refused += found

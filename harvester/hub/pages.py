@@ -77,9 +77,10 @@ def listing_url(endpoint: str, kind: str, params: list[tuple[str, str]]) -> str:
     return f"{endpoint}/api/{kind}?{urlencode(params)}"
 
 
-def repo_url(endpoint: str, kind: str, repo_id: str) -> str:
-    """One repo's page with every property and file sizes, as ``model_info(files_metadata=True)`` asks."""
-    return f"{endpoint}/api/{kind}/{quote(repo_id, safe='/')}?blobs=true"
+def repo_url(endpoint: str, kind: str, repo_id: str, *, blobs: bool = True) -> str:
+    """One repo's page with every property and, with ``blobs``, file sizes, as
+    ``model_info(files_metadata=True)`` asks."""
+    return f"{endpoint}/api/{kind}/{quote(repo_id, safe='/')}" + ("?blobs=true" if blobs else "")
 
 
 def file_url(endpoint: str, kind: str, repo_id: str, revision: str, path: str) -> str:

@@ -7,17 +7,19 @@ from typing import Any
 
 from ..kinds import KINDS
 from .items import REBUILT_COUNTERS
+from .links import Link, hub_base_models
 from .values import RejectedItem, _int64, _merged, _number, _object, _repo_id, _required_text, _same, _storable, _text
 
 
 @dataclass(frozen=True)
 class RepoDetails:
-    """One repo's heavy fields at one commit: its files with sizes and, for models, ``usedStorage``."""
+    """One repo's heavy fields at one commit: its files with sizes and, for models, ``usedStorage``,
+    ``childrenModelCount`` and the bases the Hub computes (``baseModels``)."""
 
     sha: str
     files: list[dict[str, Any]]  # {"path", "size", "lfs_sha256"}
     columns: dict[str, Any]
-
+    bases: list[Link] | None = None  # models: `baseModels` (none when absent); other kinds: None
 
 
 def _file(sibling: Any, repo_id: str) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def _file(sibling: Any, repo_id: str) -> dict[str, Any]:
 
 
 def map_details(kind: str, item: Any) -> RepoDetails:
-    """One repo's page (``/api/models/{id}?blobs=true``) as the heavy fields the catalog stores.
+    """One repo's page (``/api/models/{id}?blobs=true``, `hub.repo_pages`) as the heavy fields the catalog stores.
 
     Raises:
         RejectedItem: no ``sha``, malformed siblings, or a field of the wrong type or range.
@@ -43,9 +45,12 @@ def map_details(kind: str, item: Any) -> RepoDetails:
     if not isinstance(siblings, list):
         raise RejectedItem(f"item {repo_id!r}: 'siblings' is {type(siblings).__name__}, not a list")
     files = {file["path"]: file for file in (_file(sibling, repo_id) for sibling in siblings)}
-    # What a model listing cannot give (the Hub refuses `usedStorage` there); the rest comes with the listing's groups.
-    columns = {"used_storage": _int64(item, "usedStorage", repo_id)} if kind == "models" else {}
-    return RepoDetails(sha, list(files.values()), columns)
+    if kind != "models":
+        return RepoDetails(sha, list(files.values()), {})
+    # What a model listing cannot give (the Hub refuses these there); the rest comes with the listing's groups.
+    columns = {"used_storage": _int64(item, "usedStorage", repo_id),
+               "children_model_count": _int64(item, "childrenModelCount", repo_id)}
+    return RepoDetails(sha, list(files.values()), columns, hub_base_models(item.get("baseModels")))
 
 
 # Counter column -> the listing item's field that holds it.

@@ -69,3 +69,16 @@ def item_links(kind: str, item: dict[str, Any], tags: list[str]) -> list[Link]:
         if key not in links or links[key].relation == _BASE_MODEL[None] != link.relation:
             links[key] = link
     return list(links.values())
+
+
+def hub_base_models(value: Any) -> list[Link]:
+    """The bases the Hub computes for a model, its page's ``baseModels``: ``{"relation": "quantized",
+    "models": [{"_id": ..., "id": "org/base"}, ...]}`` as recorded answers give it, or a list of ids
+    (huggingface_hub types it ``list[str]``). Each base once, under its current id as the Hub names
+    it, with the relation's code (1, unsaid, for none or one the catalog does not know). A value of
+    another shape names none and rejects nothing, as a field group's."""
+    relation, models = (value.get("relation"), value.get("models")) if isinstance(value, dict) else (None, value)
+    code = _BASE_MODEL.get(relation if isinstance(relation, str) else None, _BASE_MODEL[None])
+    entries = models if isinstance(models, list) else []
+    names = _names([entry.get("id") if isinstance(entry, dict) else entry for entry in entries])
+    return [Link(code, "models", name) for name in dict.fromkeys(names)]

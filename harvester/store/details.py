@@ -13,6 +13,7 @@ from ..mapping import RepoDetails
 from .bulk import BulkInsert
 from .changes import ChangeLog, differing
 from .clock import utc
+from .links import replace_hub_bases
 
 if TYPE_CHECKING:
     from .transactions import PageBatch
@@ -50,15 +51,18 @@ def pending_details(engine: Engine, kind: str, *, after: tuple[datetime, str] | 
 
 def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails], *, now: datetime,
                     run_id: int | None = None) -> int:
-    """Store heavy fields and files of repos (by catalog id) in place of the old ones, and log
-    them as updates; returns how many. A repo renamed or gone since it was fetched is skipped."""
+    """Store heavy fields, files and a model's Hub bases of repos (by catalog id) in place of the old
+    ones, and log them as updates; returns how many. A repo renamed or gone since it was fetched is skipped."""
     spec = KINDS[kind]
     table, key, files = spec.repos, spec.id_column, spec.files
     names = ["files_sha", *next(iter(details.values())).columns]
     stored = {row["id"]: row for row in conn.execute(
-        select(table.c.id, table.c.hub_id, *(table.c[n] for n in names)).where(table.c.id.in_(details))).mappings()}
+        select(table.c.id, table.c.hub_id, table.c.row_key, *(table.c[n] for n in names))
+        .where(table.c.id.in_(details))).mappings()}
     if not stored:
         return 0
+    bases = {stored[repo_id]["row_key"]: links for repo_id in stored if (links := details[repo_id].bases) is not None}
+    rebased = replace_hub_bases(conn, bases) if bases else set()
     conn.execute(delete(files).where(files.c[key].in_(stored)))
     rows = sorted(({key: repo_id, **file} for repo_id in stored for file in details[repo_id].files),
                   key=lambda row: (row[key], row["path"]))  # in key order: the B-tree fills in sequence
@@ -72,8 +76,10 @@ def replace_details(conn: Connection, kind: str, details: dict[str, RepoDetails]
     log = ChangeLog(kind, run_id=run_id, now=now)
     for repo_id, old in sorted(stored.items()):
         fields = differing(old, new[repo_id], names)
+        fields = ["files", *fields] if "files_sha" in fields else fields
+        fields += ["base_models"] if old["row_key"] in rebased else []
         if fields:
-            log.add("update", old["hub_id"], repo_id, fields=["files", *fields] if "files_sha" in fields else fields)
+            log.add("update", old["hub_id"], repo_id, fields=fields)
     log.write(conn)
     return len(stored)
 

@@ -166,6 +166,10 @@ models = _repo_table(
     Column("spaces_using", BigInteger, doc="How many spaces the Hub lists as using it (`spaces`, group usage)."),
     Column("used_storage", BigInteger,
            doc="`usedStorage`, bytes: from `sync --details` (model listings refuse it); NULL until then."),
+    # Revision 0021: the Hub's count at `files_sha`; it moves without a commit, as models derive from this one.
+    Column("children_model_count", BigInteger,
+           doc="`childrenModelCount`: models the Hub counts as derived from this one, as of the last "
+               "`sync --details` of it (model listings refuse it; it moves without a commit); NULL until then."),
     # Revision 0014, for `harvester serve` at 1,000,000 models (benchmarks/serve.py). New models
     # per week by task reads only the weeks it draws, from this index alone: 1.2 s -> 0.3 s.
     # New repos append to it, and an update leaves it alone (created_at never moves).
@@ -368,6 +372,26 @@ model_links = _link_table("model_links", "models", "model_key")
 dataset_links = _link_table("dataset_links", "datasets", "dataset_key")
 space_links = _link_table("space_links", "spaces", "space_key")
 
+# Revision 0021: the bases the Hub computes for a model (`baseModels` of its page, `sync --details`),
+# beside the edges its item states (`model_links`), not among them: those are the item's words,
+# rewritten by every listing of the row, one per target; these are the Hub's resolution at
+# `files_sha`, current ids of repos that exist, always with a derivation.
+model_hub_bases = Table(
+    "model_hub_bases", metadata,
+    Column("model_key", Integer, ForeignKey("models.row_key", ondelete="CASCADE"), primary_key=True,
+           doc="The model's `row_key`."),
+    Column("target_id", Integer, ForeignKey("link_targets.id"), primary_key=True,
+           doc="The base (`link_targets.id`, kind models), as the Hub named it."),
+    Column("relation", Integer, ForeignKey("link_relations.code"), nullable=False,
+           doc="The Hub's `baseModels.relation` as a base_model code (`link_relations.code`): 2 finetune, "
+               "3 quantized, 4 adapter, 5 merge; 1 when the Hub gave none the catalog knows."),
+    Index("ix_model_hub_bases_target_id", "target_id", "relation"),
+    sqlite_with_rowid=False,
+    info=documented("Hub base models, stored",
+                    "The bases the Hub computes for each model (`baseModels`), from `sync --details`, under its "
+                    "`row_key`; read them through `hub_base_models`."),
+)
+
 
 # Up to which change ``<kind>_search`` (SQLite FTS5, filled by `harvester search`) is current.
 search_indexed = Table(
@@ -459,7 +483,8 @@ def _files_table(name: str, repos: str, key: str) -> Table:
 
 
 # Columns only `sync --details` writes, per kind; listing upserts leave them as they are.
-DETAIL_COLUMNS = {"models": frozenset({"files_sha", "used_storage"}), "datasets": frozenset({"files_sha"}),
+DETAIL_COLUMNS = {"models": frozenset({"files_sha", "used_storage", "children_model_count"}),
+                  "datasets": frozenset({"files_sha"}),
                   "spaces": frozenset({"files_sha"})}
 def _cards_table(name: str, repos: str, key: str) -> Table:
     """Cards of one repo kind, from `sync --cards` (revision 0017): the README's body only (its
@@ -599,6 +624,13 @@ Table("links", views,
       Column("target_repo_id", String, doc="The live repo the target names now; NULL when not in the catalog."),
       info=documented("Links", "Every edge of every live repo: base models, training datasets, papers, "
                                "what a space uses."))
+Table("hub_base_models", views,
+      Column("model_id", String, doc="The live model, from whose page (`sync --details`) the Hub says it."),
+      Column("relation", String, doc="The Hub's relation: finetune, quantized, adapter, merge; NULL when unknown."),
+      Column("base_id", String, doc="The base as the Hub named it (its id then)."),
+      Column("base_repo_id", String, doc="The live repo that id names now; NULL when not in the catalog."),
+      info=documented("Hub base models", "The bases the Hub computes for each live model (`baseModels`, "
+                                         "from `sync --details`), beside the edges its item states (`links`)."))
 Table("base_model_counts", views,
       Column("base_id", String, doc="The base model (a catalog repo id when known, else as written)."),
       Column("in_catalog", Integer, doc=_IN_CATALOG),
