@@ -111,7 +111,10 @@ def HWM():
 def contender(program: str, *args: str) -> dict[str, Any]:
     """Run one contender; its own counts and peak RSS, plus wall and CPU from the kernel."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", HWM + program, *args], stdout=subprocess.PIPE, text=True)
+    # Not in the checkout: `python -c` puts its working directory first on sys.path, ahead of a
+    # PYTHONPATH that names another checkout to measure.
+    child = subprocess.Popen([sys.executable, "-c", HWM + program, *args], stdout=subprocess.PIPE, text=True,
+                             cwd=tempfile.gettempdir())
     out = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
