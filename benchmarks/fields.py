@@ -100,11 +100,52 @@ def fill(args: argparse.Namespace) -> None:
                   f"requests per run mean {sum(requests) / len(requests):.1f}, largest {max(requests)}")
 
 
+def listing_bytes(hub: HubEmulator, args: argparse.Namespace) -> None:
+    """Requests and bytes of a walk of each kind with core, each group on top of it, the default
+    groups and every group."""
+    print(f"listing bytes ({args.models:,} models, {args.others:,} datasets and spaces; pages of 1,000)")
+    for kind, spec in KINDS.items():
+        core, pages, rows = page_bytes(hub.url, kind, spec.core_fields)
+        print(f"  {kind} core: {pages:,} requests, {core / pages:,.0f} B per page, {core / rows:,.0f} B per row")
+        for name, group in spec.field_groups.items():
+            if name == "core":
+                continue
+            total, pages, rows = page_bytes(hub.url, kind, (*spec.core_fields, *group.fields))
+            print(f"  {kind} +{name}: {total / pages:,.0f} B per page, +{(total - core) / rows:,.0f} B per row"
+                  f" ({'default' if group.default else 'not default'})")
+        for label, groups in (("the default groups", spec.default_groups), ("every group", spec.field_groups)):
+            total, pages, rows = page_bytes(hub.url, kind, spec.fields_of(tuple(groups)))
+            print(f"  {kind} {label}: {pages:,} requests, {total / pages:,.0f} B per page, "
+                  f"{total / rows:,.0f} B per row", flush=True)
+
+
+def crawls(hub: HubEmulator, args: argparse.Namespace) -> None:
+    """A crawl per choice of groups, ``--repeat`` rounds in alternating order; then the last
+    round's catalogs each take an incremental walk after ``--churn`` commits."""
+    print(f"crawl of {args.models:,} models")
+    choices = ("core", "default", "all")
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.repeat):
+            where = Path(tmp) / str(round_)
+            where.mkdir()
+            for fields in choices if round_ % 2 == 0 else reversed(choices):
+                cpu, wall, per_row = crawl(hub.url, fields, where)
+                print(f"  --fields {fields}: {cpu:.1f} s CPU, {wall:.1f} s wall, {per_row:,} B per row", flush=True)
+        hub.corpora["models"].modify(args.churn)
+        print(f"incremental walk after {args.churn:,} commits")
+        for fields in choices:
+            cpu, wall, record = harvester(where / f"{fields}.db", hub.url)
+            print(f"  --fields {fields}: {record['requests']} requests, {record['rows_updated']:,} rows updated, "
+                  f"{cpu:.1f} s CPU, {wall:.1f} s wall")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=200_000)
     parser.add_argument("--others", type=int, default=20_000, help="datasets and spaces each, for their bytes")
     parser.add_argument("--churn", type=int, default=2_000, help="models given a commit before the incremental runs")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the three crawls, in alternating order")
+    parser.add_argument("--no-bytes", action="store_true", help="crawls only")
     parser.add_argument("--fill", action="store_true", help="measure how many runs fill in a group added (--add)")
     parser.add_argument("--add", default="gguf", help="the group --fill adds to the defaults")
     parser.add_argument("--page-size", type=int, default=1000, help="--fill's page size")
@@ -114,33 +155,9 @@ def main() -> None:
         fill(args)
         return
     with HubEmulator(models=args.models, datasets=args.others, spaces=args.others, seed=1) as hub:
-        print(f"listing bytes ({args.models:,} models, {args.others:,} datasets and spaces; pages of 1,000)")
-        for kind, spec in KINDS.items():
-            core, pages, rows = page_bytes(hub.url, kind, spec.core_fields)
-            print(f"  {kind} core: {pages:,} requests, {core / pages:,.0f} B per page, {core / rows:,.0f} B per row")
-            for name, group in spec.field_groups.items():
-                if name == "core":
-                    continue
-                total, pages, rows = page_bytes(hub.url, kind, (*spec.core_fields, *group.fields))
-                print(f"  {kind} +{name}: {total / pages:,.0f} B per page, +{(total - core) / rows:,.0f} B per row"
-                      f" ({'default' if group.default else 'not default'})")
-            for label, groups in (("the default groups", spec.default_groups), ("every group", spec.field_groups)):
-                total, pages, rows = page_bytes(hub.url, kind, spec.fields_of(tuple(groups)))
-                print(f"  {kind} {label}: {pages:,} requests, {total / pages:,.0f} B per page, "
-                      f"{total / rows:,.0f} B per row", flush=True)
-        print(f"crawl of {args.models:,} models")
-        with tempfile.TemporaryDirectory() as where:
-            choices = ("core", "default", "all")
-            for fields in choices:
-                cpu, wall, per_row = crawl(hub.url, fields, Path(where))
-                print(f"  --fields {fields}: {cpu:.1f} s CPU, {wall:.1f} s wall, {per_row:,} B per row", flush=True)
-            hub.corpora["models"].modify(args.churn)
-            print(f"incremental walk after {args.churn:,} commits")
-            for fields in choices:
-                cpu, wall, record = harvester(Path(where) / f"{fields}.db", hub.url)
-                print(f"  --fields {fields}: {record['requests']} requests, {record['rows_updated']:,} rows updated, "
-                      f"{cpu:.1f} s CPU, {wall:.1f} s wall")
-
+        if not args.no_bytes:
+            listing_bytes(hub, args)
+        crawls(hub, args)
 
 if __name__ == "__main__":
     main()
