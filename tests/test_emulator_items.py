@@ -20,9 +20,9 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import HFValidationError, get_session, parse_ratelimit_headers, validate_repo_id
 
+from harvester.cards import body_of
 from harvester.emulator import HubEmulator, parse_fault, parse_quota
 from harvester.emulator import files as emulator_files
-from harvester.cards import body_of
 from harvester.emulator.cards import TOPICS, card_body
 from harvester.emulator.vocab import LFS_SUFFIXES
 
