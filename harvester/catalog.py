@@ -311,7 +311,7 @@ class Catalog:
 
         On SQLite it first brings the search index up to the change log (the catalog's only write
         besides `status`'s repair: a few short transactions, a whole rebuild of 1,000,000 models
-        about 90 s); on PostgreSQL it searches the catalog directly.
+        about 90 s, 6 minutes if each has a card); on PostgreSQL it searches the catalog directly.
 
         Args:
             words: plain words, all required (no query syntax: ``/``, ``-`` and quotes are text).

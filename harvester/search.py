@@ -114,7 +114,8 @@ def refresh_index(engine: Engine, kind: str) -> int:
 
     The work goes in transactions of ``CHUNK`` row keys with a pause between them, so that a sync
     waiting for the write lock gets in between: a whole rebuild of 1,000,000 models takes about
-    90 s, three times a sync's busy timeout. Each transaction re-reads its repos, so what it writes
+    90 s, three times a sync's busy timeout, and about 6 minutes if each has a card
+    (`benchmarks/cards.py --search-cards`). Each transaction re-reads its repos, so what it writes
     is their truth at its commit, whatever committed in between; the position (``search_indexed``)
     moves only at the end, to the change read at the start, so what changed during the refresh is
     indexed again next time, and a refresh cut short starts over.
@@ -127,8 +128,8 @@ def refresh_index(engine: Engine, kind: str) -> int:
             return 0
         chunks = _chunks(conn, kind, since=indexed)
     if len(chunks) > 1 and isinstance(chunks[0], range):  # said only when it is slow: a whole rebuild, after an upgrade
-        log.info(f"rebuilding the search index of {kind}: about 90 s per 1,000,000 repos (once, after an upgrade "
-                 "or when most of the catalog changed)")
+        log.info(f"rebuilding the search index of {kind}: about 90 s per 1,000,000 repos and 5 minutes more per "
+                 "1,000,000 cards (once, after an upgrade or when most of the catalog changed)")
     count = 0
     for number, keys in enumerate(chunks):
         if number:

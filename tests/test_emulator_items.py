@@ -20,9 +20,10 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import HFValidationError, get_session, parse_ratelimit_headers, validate_repo_id
 
+from harvester.cards import body_of
 from harvester.emulator import HubEmulator, parse_fault, parse_quota
 from harvester.emulator import files as emulator_files
-from harvester.emulator.cards import TOPICS
+from harvester.emulator.cards import TOPICS, card_body
 from harvester.emulator.vocab import LFS_SUFFIXES
 
 RICH = ["safetensors", "gguf", "siblings", "library_name", "pipeline_tag", "config", "transformersInfo",
@@ -344,6 +345,17 @@ def test_cards_use_a_searchable_vocabulary_and_sizes_of_real_cards(hub):
     sizes = sorted(len(card.encode()) for card in cards)
     assert sizes[0] < 1_000 and sizes[len(sizes) // 2] < 10_000 and sizes[-1] > 50_000
     assert 0.2 < sum("generated automatically" in card for card in cards) / len(cards) < 0.45
+
+
+def test_a_card_body_is_what_the_lane_stores_below_the_front_matter(hub):
+    corpus = hub.corpora["models"]
+    with_card = [j for j in corpus.live() if corpus.has_card(j)][:50]
+    for j in with_card:
+        readme = corpus.card_text(j)
+        card_data = yaml.safe_load(readme.split("---\n")[1])
+        assert body_of(readme.encode()) == ("\n" + card_body(corpus, j, card_data)).encode()
+    without = next(j for j in corpus.live() if not corpus.has_card(j))
+    assert corpus.card_text(without) is None and card_body(corpus, without, None).startswith("# ")
 
 
 def test_some_cards_are_hostile_and_served_byte_for_byte(hub):

@@ -68,8 +68,14 @@ def card_text(c: Corpus, j: int, card_data: dict | None) -> str | None:
     if card_data is None:
         return None
     front = yaml.safe_dump(card_data, sort_keys=False, allow_unicode=True, width=120)
-    base = card_data.get("base_model")
-    return f"---\n{front}---\n\n{_body(c, j, base if isinstance(base, str) else None)}"
+    return f"---\n{front}---\n\n{card_body(c, j, card_data)}"
+
+
+def card_body(c: Corpus, j: int, card_data: dict | None) -> str:
+    """Row ``j``'s README body, below its front matter: drawn whether or not the row has a card,
+    so a benchmark can make as many bodies as it needs from the same vocabulary."""
+    base = (card_data or {}).get("base_model")
+    return _body(c, j, base if isinstance(base, str) else None)
 
 
 def topics(c: Corpus, j: int) -> list[str]:
