@@ -101,6 +101,18 @@ class FileAnswer:
 MAX_REDIRECTS = 5  # a renamed repo's old id answers one 307
 
 
+def answered(request: Callable[[], object]) -> bool:
+    """Whether the Hub answers ``request`` rather than refuse it with 400 (the test of an expand
+    value); any other error is raised."""
+    try:
+        request()
+    except HubError as exc:
+        if exc.status == 400:
+            return False
+        raise
+    return True
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
@@ -147,13 +159,7 @@ class HubClient:
     def _accepts(self, url: str, values: tuple[str, ...]) -> bool:
         """Whether a one-row page at ``url`` asking for ``values`` is answered (not refused with 400)."""
         probe = with_limit(with_expand(url, values), 1)
-        try:
-            self._with_retries(lambda: self._get(probe, 1), probe, on_retry=lambda error: None)
-        except HubError as exc:
-            if exc.status == 400:
-                return False
-            raise
-        return True
+        return answered(lambda: self._with_retries(lambda: self._get(probe, 1), probe, on_retry=lambda error: None))
 
     def same_origin(self, url: str) -> bool:
         return _origin(url) == _origin(self.endpoint)

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import HubError
 from .expand import Expand, with_expand
-from .pages import HubClient, repo_url
+from .pages import HubClient, answered, repo_url
 
 log = logging.getLogger("harvester")
 
@@ -116,13 +116,7 @@ class RepoPages:
 
     def _answers(self, url: str) -> bool:
         """Whether the Hub answers ``url`` rather than refuse it with 400 (a gone repo answers)."""
-        try:
-            self.client.fetch_repo(url)
-        except HubError as exc:
-            if exc.status == 400:
-                return False
-            raise
-        return True
+        return answered(lambda: self.client.fetch_repo(url))
 
     def _apart(self, why: str) -> None:
         self.together = False
